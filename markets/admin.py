@@ -1,0 +1,43 @@
+from django.contrib import admin
+
+from markets.models import Candle, Instrument, Ticker
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = ["symbol", "exchange", "market", "segment", "name_ko", "name_en", "tick_size", "lot_size", "active"]
+    list_filter = ["market", "exchange", "segment", "active"]
+    search_fields = ["symbol", "base", "name_ko", "name_en"]
+    ordering = ["exchange", "symbol"]
+
+
+@admin.register(Candle)
+class CandleAdmin(admin.ModelAdmin):
+    """Candles are imported market data: read-only here."""
+
+    list_display = ["instrument", "interval", "open_time", "open", "high", "low", "close", "volume"]
+    list_filter = ["interval", "instrument__exchange", "instrument__market"]
+    search_fields = ["instrument__symbol", "instrument__name_ko", "instrument__name_en"]
+    list_select_related = ["instrument"]
+    raw_id_fields = ["instrument"]
+    date_hierarchy = "open_time"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Ticker)
+class TickerAdmin(admin.ModelAdmin):
+    list_display = ["instrument", "last_price", "change_rate", "traded_value_24h", "time", "source", "updated_at"]
+    list_filter = ["source", "instrument__exchange", "instrument__market"]
+    search_fields = ["instrument__symbol", "instrument__name_ko", "instrument__name_en"]
+    list_select_related = ["instrument"]
+    raw_id_fields = ["instrument"]
+    readonly_fields = ["updated_at"]

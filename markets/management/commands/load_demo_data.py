@@ -1,0 +1,46 @@
+"""Import the real data the demo shows: instruments, daily and intraday candles.
+
+Reads the slice shipped in ``markets/data`` (see its SOURCE.md) and, when ``../shared/data`` is
+beside the repo, the recorded files that are not shipped because their licence is not stated
+(Bithumb's own BTC/KRW daily candles 2013-2022). Every step is an idempotent upsert, so running
+it again changes nothing.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+SHIPPED = [
+    ("import_instruments", ["--format", "upbit_markets", "upbit/v1_market_all.json"]),
+    ("import_instruments", ["--format", "bithumb_ticker", "bithumb/public_ticker_ALL_KRW.json"]),
+    ("import_candles", ["--format", "upbit_csv", "coins_daily/upbit_KRW_daily_10coins_2024-09-26_2025-09-27.csv.gz", "--interval", "1d"]),
+    ("import_candles", ["--format", "upbit_csv", "coins_daily/upbit_KRW_daily_DOGE_ETH_SOL_XRP_2023-07-25_2025-09-28.csv.gz", "--interval", "1d"]),
+    ("import_candles", ["--format", "upbit_csv", "coins_intraday/upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv", "--interval", "15m"]),
+    ("import_candles", ["--format", "krx_daily", "krx_daily/krx_daily_ohlcv_top50.csv.gz"]),
+]
+FROM_SHARED = [
+    ("import_candles", ["--format", "bithumb_daily_csv", "coins_daily/bithumb_BTC_KRW_daily_2013-12-27_2022-03-04.csv", "--symbol", "BTC/KRW"]),
+]
+
+
+class Command(BaseCommand):
+    help = "Import the demo's real market data (shipped slice, plus ../shared/data when present)."
+
+    def handle(self, *args, **opts):
+        data_dir = Path(settings.MARKETS["DATA_DIR"])
+        shared_dir = Path(settings.MARKETS["SHARED_DATA_DIR"])
+        steps = [(cmd, args, data_dir) for cmd, args in SHIPPED]
+        if shared_dir.is_dir():
+            steps += [(cmd, args, shared_dir) for cmd, args in FROM_SHARED]
+        else:
+            self.stdout.write(f"{shared_dir} absent: importing the shipped slice only")
+        for command, args, root in steps:
+            fmt, rel = args[1], args[2]
+            path = root / rel
+            if not path.exists():
+                self.stdout.write(self.style.WARNING(f"skipped {rel}: not found in {root}"))
+                continue
+            self.stdout.write(f"{command} {fmt} {rel}")
+            call_command(command, args[0], fmt, str(path), *args[3:], verbosity=opts["verbosity"])

@@ -1,0 +1,66 @@
+"""Serve the site (HTTP + WebSocket, daphne) with replay ticker feeds in the same process.
+
+    manage.py serve [--host 127.0.0.1] [--port $PORT|8000] [--replay upbit_top20 --replay krx_daily] [--no-feed]
+
+The embedded demo has no Redis, so the feed must share the web process's event loop and its
+in-memory channel layer; this command starts daphne and schedules the feeds on that loop.
+Ctrl-C stops both. In production run daphne workers and ``stream_tickers`` separately.
+"""
+
+import asyncio
+import logging
+import os
+
+from django.core.management.base import BaseCommand, CommandError
+
+from markets.replay_files import replay_data_dir
+from markets.sources.replay import DATASETS
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Serve tradesite with daphne and replay feeds of recorded real prices in-process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--replay", action="append", choices=sorted(DATASETS), help="replay dataset(s); default upbit_top20 and krx_daily")
+        parser.add_argument("--speed", type=float, default=None, help="replay speed-up factor (default: 1 batch/s)")
+        parser.add_argument("--no-feed", action="store_true", help="serve only")
+
+    def handle(self, *args, **opts):
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server  # installs Twisted's asyncio reactor
+        from twisted.internet import reactor
+
+        from markets.feed import run_feed_forever
+        from markets.sources import get_source
+        from tradesite.asgi import application
+
+        datasets = [] if opts["no_feed"] else (opts["replay"] or ["upbit_top20", "krx_daily"])
+        sources = {}
+        for dataset in datasets:
+            try:
+                data_dir = replay_data_dir(dataset)
+            except FileNotFoundError as exc:
+                raise CommandError(str(exc)) from exc
+            sources[dataset] = (lambda d=dataset, p=data_dir: get_source("replay", dataset=d, data_dir=p, speed=opts["speed"]))
+
+        def start_feeds():
+            # daphne calls this just before the reactor runs, with its asyncio loop set current
+            loop = asyncio.get_event_loop()
+            tasks = [loop.create_task(run_feed_forever(factory)) for factory in sources.values()]
+            reactor.addSystemEventTrigger("before", "shutdown", lambda: [task.cancel() for task in tasks])
+            url = f"http://{opts['host']}:{opts['port']}/"
+            self.stdout.write(self.style.SUCCESS(f"tradesite is serving {url}  (feeds: {', '.join(sources) or 'none'}; Ctrl-C stops)"))
+
+        server = Server(
+            application=application,
+            endpoints=build_endpoint_description_strings(host=opts["host"], port=opts["port"]),
+            ready_callable=start_feeds,
+            verbosity=0,
+        )
+        server.run()
+        self.stdout.write("stopped")
+

@@ -1,0 +1,61 @@
+"""Publish live ticker updates to the channel layer and keep ``Ticker`` rows current.
+
+    manage.py stream_tickers --source bithumb            # ccxt, polls fetch_tickers
+    manage.py stream_tickers --source replay --dataset upbit_top20 --speed 225
+
+One process per source. With the in-memory channel layer (no ``REDIS_URL``) the pushes reach
+no other process: use ``manage.py serve`` for the embedded demo, which runs the feed inside
+the web process.
+"""
+
+import asyncio
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from markets.feed import run_feed, run_feed_forever
+from markets.replay_files import replay_data_dir
+from markets.sources import get_source
+from markets.sources.replay import DATASETS
+
+LIVE_SOURCES = ["bithumb", "upbit", "binanceusdm", "bybit"]
+
+
+class Command(BaseCommand):
+    help = "Stream tickers from an exchange (ccxt) or a recorded replay into Ticker rows and /ws/tickers/."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--source", required=True, choices=["replay", *LIVE_SOURCES])
+        parser.add_argument("--dataset", default="upbit_top20", choices=sorted(DATASETS), help="replay only")
+        parser.add_argument("--speed", type=float, default=None, help="replay speed-up factor (default: 1 batch/s)")
+        parser.add_argument("--symbols", nargs="*", help="limit to these unified symbols, e.g. BTC/KRW")
+        parser.add_argument("--batches", type=int, default=None, help="stop after N batches (for checks)")
+
+    def handle(self, *args, **opts):
+        if "InMemoryChannelLayer" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
+            self.stderr.write(
+                "REDIS_URL is not set: tickers are stored, but pushes stay inside this process. "
+                "Use `manage.py serve` for the embedded demo."
+            )
+        if opts["source"] == "replay":
+            try:
+                data_dir = replay_data_dir(opts["dataset"])
+            except FileNotFoundError as exc:
+                raise CommandError(str(exc)) from exc
+
+            def factory():
+                return get_source("replay", dataset=opts["dataset"], data_dir=data_dir, speed=opts["speed"])
+        else:
+
+            def factory():
+                return get_source(opts["source"])
+
+        self.stdout.write(f"streaming {opts['source']} tickers (Ctrl-C stops)")
+        try:
+            if opts["batches"]:
+                handled = asyncio.run(run_feed(factory(), symbols=opts["symbols"], max_batches=opts["batches"]))
+                self.stdout.write(f"{handled} batches published")
+            else:
+                asyncio.run(run_feed_forever(factory, symbols=opts["symbols"]))
+        except KeyboardInterrupt:
+            self.stdout.write("stopped")

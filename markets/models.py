@@ -1,0 +1,149 @@
+"""Instruments, OHLCV candles and the latest ticker per instrument.
+
+Prices and quantities are ``Decimal``; times are timezone-aware UTC (a KRX daily candle opens
+at 00:00 Asia/Seoul of its session date, i.e. 15:00 UTC the day before; an Upbit or Bithumb
+daily candle at 00:00 KST likewise).
+"""
+
+from datetime import timedelta
+
+from django.db import models
+from django.db.models import F, Q
+
+PRICE = {"max_digits": 30, "decimal_places": 12}
+QUANTITY = {"max_digits": 36, "decimal_places": 12}
+
+
+class Market(models.TextChoices):
+    CRYPTO = "crypto", "Crypto"
+    KRX = "krx", "KRX stock"
+
+
+class Exchange(models.TextChoices):
+    BITHUMB = "bithumb", "Bithumb"
+    UPBIT = "upbit", "Upbit"
+    BINANCE = "binance", "Binance spot"
+    BINANCEUSDM = "binanceusdm", "Binance USD-M"
+    BYBIT = "bybit", "Bybit"
+    BITMEX = "bitmex", "BitMEX"
+    KRX = "krx", "KRX"
+
+
+class Interval(models.TextChoices):
+    M1 = "1m", "1 minute"
+    M5 = "5m", "5 minutes"
+    M10 = "10m", "10 minutes"
+    M15 = "15m", "15 minutes"
+    M30 = "30m", "30 minutes"
+    H1 = "1h", "1 hour"
+    H4 = "4h", "4 hours"
+    D1 = "1d", "1 day"
+
+
+INTERVAL_DURATION = {
+    "1m": timedelta(minutes=1),
+    "5m": timedelta(minutes=5),
+    "10m": timedelta(minutes=10),
+    "15m": timedelta(minutes=15),
+    "30m": timedelta(minutes=30),
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    "1d": timedelta(days=1),
+}
+
+
+class Instrument(models.Model):
+    """A tradable thing: a coin pair on an exchange or a KRX stock.
+
+    ``symbol`` is ccxt's unified symbol for crypto (``BTC/KRW``, ``BTC/USDT:USDT``) and the
+    6-character KRX short code for stocks (``005930``). ``segment`` is the KRX board
+    (KOSPI, KOSDAQ, KOSDAQ GLOBAL, KONEX); blank for crypto.
+    """
+
+    market = models.CharField(max_length=10, choices=Market.choices)
+    exchange = models.CharField(max_length=20, choices=Exchange.choices)
+    symbol = models.CharField(max_length=40)
+    base = models.CharField(max_length=20)
+    quote = models.CharField(max_length=10)
+    segment = models.CharField(max_length=20, blank=True)
+    name_ko = models.CharField("Korean name", max_length=100, blank=True)
+    name_en = models.CharField("English name", max_length=100, blank=True)
+    tick_size = models.DecimalField(**PRICE, null=True, blank=True)
+    lot_size = models.DecimalField(**QUANTITY, null=True, blank=True)
+    min_notional = models.DecimalField("minimum order value", **PRICE, null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["exchange", "symbol"]
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "symbol"], name="instrument_exchange_symbol_uniq"),
+            models.CheckConstraint(condition=Q(tick_size__isnull=True) | Q(tick_size__gt=0), name="instrument_tick_size_positive"),
+            models.CheckConstraint(condition=Q(lot_size__isnull=True) | Q(lot_size__gt=0), name="instrument_lot_size_positive"),
+        ]
+        indexes = [models.Index(fields=["market", "exchange"])]
+
+    def __str__(self) -> str:
+        return f"{self.exchange}:{self.symbol}"
+
+    @property
+    def name(self) -> str:
+        return self.name_ko or self.name_en or self.symbol
+
+
+class Candle(models.Model):
+    """One OHLCV bar. ``volume`` is in base units (coins, shares); ``quote_volume`` is the
+    traded value in the quote currency when the source records it."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="candles")
+    interval = models.CharField(max_length=4, choices=Interval.choices)
+    open_time = models.DateTimeField(help_text="candle open time, UTC")
+    open = models.DecimalField(**PRICE)
+    high = models.DecimalField(**PRICE)
+    low = models.DecimalField(**PRICE)
+    close = models.DecimalField(**PRICE)
+    volume = models.DecimalField(**QUANTITY)
+    quote_volume = models.DecimalField(**QUANTITY, null=True, blank=True)
+
+    class Meta:
+        ordering = ["instrument", "interval", "open_time"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "interval", "open_time"], name="candle_instrument_interval_open_time_uniq"
+            ),
+            # KRX trading-halt rows are open = high = low = 0 with a close, so only these hold.
+            models.CheckConstraint(condition=Q(high__gte=F("low")), name="candle_high_gte_low"),
+            models.CheckConstraint(
+                condition=Q(low__gte=0) & Q(close__gt=0) & Q(volume__gte=0), name="candle_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.interval} {self.open_time:%Y-%m-%d %H:%M}"
+
+
+class Ticker(models.Model):
+    """The latest snapshot of an instrument, kept current by a ticker feed.
+
+    ``change`` is last minus the source's reference price (24 h open or previous close),
+    ``change_rate`` the same as a fraction (0.0125 = +1.25 %). ``time`` is the exchange's (or
+    the recording's) timestamp, ``source`` the feed that wrote it (``bithumb``, ``replay``...).
+    """
+
+    instrument = models.OneToOneField(Instrument, on_delete=models.CASCADE, primary_key=True, related_name="ticker")
+    last_price = models.DecimalField(**PRICE)
+    change = models.DecimalField(**PRICE, null=True, blank=True)
+    change_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    volume_24h = models.DecimalField(**QUANTITY, null=True, blank=True)
+    traded_value_24h = models.DecimalField(**QUANTITY, null=True, blank=True)
+    time = models.DateTimeField()
+    source = models.CharField(max_length=20)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-traded_value_24h"]
+        constraints = [models.CheckConstraint(condition=Q(last_price__gt=0), name="ticker_last_price_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.last_price}"

@@ -1,0 +1,54 @@
+"""Market data reads."""
+
+from datetime import datetime
+
+from django.db.models import F, QuerySet
+
+from markets.models import Candle, Exchange, Instrument, Ticker
+
+
+def instrument_list(*, active_only: bool = True) -> QuerySet[Instrument]:
+    qs = Instrument.objects.all()
+    return qs.filter(active=True) if active_only else qs
+
+
+def instrument_get_by_key(*, key: str) -> Instrument | None:
+    """Resolve ``"exchange:symbol"`` (``upbit:BTC/KRW``, ``krx:005930``,
+    ``binanceusdm:BTC/USDT:USDT``) or a bare symbol (``BTC/KRW``).
+
+    A bare symbol listed on several exchanges resolves to the one whose ticker traded the most
+    value; returns None when nothing matches.
+    """
+    exchange, sep, rest = key.partition(":")
+    if sep and exchange in Exchange.values:
+        qs = Instrument.objects.filter(exchange=exchange, symbol=rest)
+    else:
+        qs = Instrument.objects.filter(symbol=key)
+    return qs.order_by(F("ticker__traded_value_24h").desc(nulls_last=True), "pk").first()
+
+
+def candle_list(*, instrument: Instrument, interval: str, start: datetime | None = None, end: datetime | None = None, limit: int = 1000) -> list[Candle]:
+    """The latest ``limit`` candles of ``instrument`` at ``interval`` with open_time in
+    ``[start, end)``, ascending by open_time."""
+    qs = Candle.objects.filter(instrument=instrument, interval=interval)
+    if start is not None:
+        qs = qs.filter(open_time__gte=start)
+    if end is not None:
+        qs = qs.filter(open_time__lt=end)
+    latest = list(qs.order_by("-open_time")[:limit])
+    latest.reverse()
+    return latest
+
+
+def ticker_top(*, limit: int = 20, quote: str = "KRW") -> QuerySet[Ticker]:
+    """Tickers quoted in ``quote`` ranked by 24 h traded value (the board); values in
+    different currencies are not comparable, so one board has one quote currency."""
+    return (
+        Ticker.objects.select_related("instrument")
+        .filter(instrument__active=True, instrument__quote=quote, traded_value_24h__isnull=False)
+        .order_by(F("traded_value_24h").desc(), "instrument_id")[:limit]
+    )
+
+
+def ticker_for_instruments(*, instrument_ids) -> QuerySet[Ticker]:
+    return Ticker.objects.select_related("instrument").filter(instrument_id__in=list(instrument_ids))

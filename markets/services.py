@@ -1,0 +1,200 @@
+"""Market data writes: idempotent upserts of instruments, candles and tickers.
+
+Every load is an upsert on the natural key, so running an import twice changes nothing.
+"""
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from markets.models import Candle, Instrument, Market, Ticker
+from markets.sources.base import Bar, InstrumentInfo, TickerSnapshot
+
+CANDLE_BATCH_SIZE = 2000
+_INSTRUMENT_FIELDS = ["market", "base", "quote", "segment", "name_ko", "name_en", "tick_size", "lot_size", "min_notional", "active"]
+
+
+@transaction.atomic
+def instrument_upsert_many(*, infos: Iterable[InstrumentInfo], segments: dict[str, str] | None = None) -> list[Instrument]:
+    """Insert or update instruments keyed on (exchange, symbol).
+
+    A field the incoming record leaves empty (``""`` or ``None``) keeps its stored value, so a
+    source without names (Bithumb's ticker list) never wipes names another source gave.
+    ``segments`` maps symbol -> KRX board (KOSPI, KOSDAQ...). Returns the instruments, stored.
+    """
+    infos = list({(i.exchange, i.symbol): i for i in infos}.values())
+    if not infos:
+        return []
+    segments = segments or {}
+    existing = {
+        (inst.exchange, inst.symbol): inst
+        for inst in Instrument.objects.filter(
+            exchange__in={i.exchange for i in infos}, symbol__in={i.symbol for i in infos}
+        )
+    }
+    rows = []
+    for info in infos:
+        inst = existing.get((info.exchange, info.symbol)) or Instrument(exchange=info.exchange, symbol=info.symbol)
+        incoming = {
+            "market": info.market or Market.CRYPTO,
+            "base": info.base,
+            "quote": info.quote,
+            "segment": segments.get(info.symbol, ""),
+            "name_ko": info.name_ko,
+            "name_en": info.name_en,
+            "tick_size": info.tick_size,
+            "lot_size": info.lot_size,
+            "min_notional": info.min_notional,
+            "active": info.active,
+        }
+        for field, value in incoming.items():
+            if value not in ("", None):
+                setattr(inst, field, value)
+        rows.append(inst)
+    Instrument.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["exchange", "symbol"],
+        update_fields=_INSTRUMENT_FIELDS,
+    )
+    return list(Instrument.objects.filter(exchange__in={i.exchange for i in infos}, symbol__in={i.symbol for i in infos}))
+
+
+def candle_upsert_many(*, instrument: Instrument, interval: str, bars: Sequence[Bar]) -> int:
+    """Insert or replace candles keyed on (instrument, interval, open_time).
+
+    Call inside ``transaction.atomic`` to make a whole file one unit. Returns the number of
+    bars written (inserted or updated).
+    """
+    rows = [
+        Candle(
+            instrument=instrument,
+            interval=interval,
+            open_time=bar.open_time,
+            open=bar.open,
+            high=bar.high,
+            low=bar.low,
+            close=bar.close,
+            volume=bar.volume,
+            quote_volume=bar.quote_volume,
+        )
+        for bar in bars
+    ]
+    for start in range(0, len(rows), CANDLE_BATCH_SIZE):
+        Candle.objects.bulk_create(
+            rows[start : start + CANDLE_BATCH_SIZE],
+            update_conflicts=True,
+            unique_fields=["instrument", "interval", "open_time"],
+            update_fields=["open", "high", "low", "close", "volume", "quote_volume"],
+        )
+    return len(rows)
+
+
+@transaction.atomic
+def ticker_upsert_many(*, snapshots: Iterable[TickerSnapshot], source: str, keep_newer: bool = True) -> list[Ticker]:
+    """Store the latest snapshot per instrument; snapshots of unknown instruments are skipped.
+
+    With ``keep_newer`` an older snapshot never overwrites a newer one (live feeds can deliver
+    out of order after a reconnect); a looping replay turns it off, since its recorded clock
+    starts over. Returns the tickers written.
+    """
+    snapshots = list(snapshots)
+    if not snapshots:
+        return []
+    instruments = {
+        (inst.exchange, inst.symbol): inst
+        for inst in Instrument.objects.filter(
+            exchange__in={s.exchange for s in snapshots}, symbol__in={s.symbol for s in snapshots}
+        ).select_related("ticker")
+    }
+    rows = []
+    for snap in snapshots:
+        inst = instruments.get((snap.exchange, snap.symbol))
+        if inst is None:
+            continue
+        current = getattr(inst, "ticker", None)
+        if keep_newer and current is not None and current.time > snap.time:
+            continue
+        ticker = Ticker(
+            instrument=inst,
+            last_price=snap.last_price,
+            change=snap.change,
+            change_rate=snap.change_rate,
+            volume_24h=snap.volume_24h,
+            traded_value_24h=snap.traded_value_24h,
+            time=snap.time,
+            source=source,
+        )
+        rows.append(ticker)
+    Ticker.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["instrument"],
+        update_fields=["last_price", "change", "change_rate", "volume_24h", "traded_value_24h", "time", "source", "updated_at"],
+    )
+    return rows
+
+
+@dataclass(frozen=True)
+class CandlesImportResult:
+    instruments_created: int
+    instruments_renamed: int
+    candles_written: int
+
+
+@transaction.atomic
+def candles_import(
+    *,
+    groups: Mapping[tuple[str, str, str], Sequence[Bar]],
+    instruments: Iterable[InstrumentInfo],
+    segments: Mapping[str, str] | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> CandlesImportResult:
+    """Store parsed candle groups in ONE transaction, creating the instruments they need.
+
+    ``groups``: (exchange, symbol, interval) -> bars (``markets.importers.ParsedCandles.groups``);
+    ``instruments`` must describe every (exchange, symbol) of ``groups``; ``segments``: KRX code ->
+    board. A missing instrument is created from its info. A stored one only takes the names and
+    board the file brings (when non-empty): ``active``, tick and lot size belong to the listing
+    sources and a candle file must not flip them. ``progress(n)`` is called after each batch of
+    ``n`` candles. Candles are upserted, so a re-import changes nothing. Raises ``ValueError`` when
+    a group has no instrument info; database errors roll the whole import back.
+    """
+    segments = dict(segments or {})
+    infos = {(i.exchange, i.symbol): i for i in instruments}
+    keys = {(exchange, symbol) for exchange, symbol, _ in groups}
+    if keys - infos.keys():
+        raise ValueError(f"no instrument info for {sorted(keys - infos.keys())}")
+    stored = {
+        (inst.exchange, inst.symbol): inst
+        for inst in Instrument.objects.filter(
+            exchange__in={k[0] for k in keys}, symbol__in={k[1] for k in keys}
+        )
+    }
+    renamed = []
+    for key in keys & stored.keys():
+        inst, info = stored[key], infos[key]
+        fresh = {"name_ko": info.name_ko, "name_en": info.name_en, "segment": segments.get(info.symbol, "")}
+        changes = {f: v for f, v in fresh.items() if v and getattr(inst, f) != v}
+        if changes:
+            for f, v in changes.items():
+                setattr(inst, f, v)
+            inst.updated_at = timezone.now()  # bulk_update skips auto_now
+            renamed.append(inst)
+    Instrument.objects.bulk_update(renamed, ["name_ko", "name_en", "segment", "updated_at"])
+    missing = keys - stored.keys()
+    if missing:
+        created = instrument_upsert_many(infos=[infos[k] for k in missing], segments=segments)
+        stored.update({(i.exchange, i.symbol): i for i in created if (i.exchange, i.symbol) in missing})
+
+    written = 0
+    for (exchange, symbol, interval), bars in groups.items():
+        instrument = stored[(exchange, symbol)]
+        for start in range(0, len(bars), CANDLE_BATCH_SIZE):
+            batch = bars[start : start + CANDLE_BATCH_SIZE]
+            written += candle_upsert_many(instrument=instrument, interval=interval, bars=batch)
+            if progress is not None:
+                progress(len(batch))
+    return CandlesImportResult(instruments_created=len(missing), instruments_renamed=len(renamed), candles_written=written)

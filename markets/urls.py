@@ -1,0 +1,12 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from markets import api
+
+router = DefaultRouter()
+router.register("instruments", api.InstrumentViewSet, basename="instrument")
+
+urlpatterns = [
+    path("tickers/", api.TickerListView.as_view(), name="ticker-list"),
+    *router.urls,
+]
