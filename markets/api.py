@@ -15,11 +15,12 @@ from rest_framework.views import APIView
 
 from markets import selectors
 from markets.models import Exchange, Instrument, Interval, Market, Ticker
+from tradesite.serializers import ModelSerializer, PlainDecimalField
 
 MAX_CANDLES = 5000
 
 
-class InstrumentSerializer(serializers.ModelSerializer):
+class InstrumentSerializer(ModelSerializer):
     class Meta:
         model = Instrument
         fields = [
@@ -31,12 +32,12 @@ class InstrumentSerializer(serializers.ModelSerializer):
 
 class CandleSerializer(serializers.Serializer):
     open_time = serializers.DateTimeField()
-    open = serializers.DecimalField(max_digits=30, decimal_places=12)
-    high = serializers.DecimalField(max_digits=30, decimal_places=12)
-    low = serializers.DecimalField(max_digits=30, decimal_places=12)
-    close = serializers.DecimalField(max_digits=30, decimal_places=12)
-    volume = serializers.DecimalField(max_digits=36, decimal_places=12)
-    quote_volume = serializers.DecimalField(max_digits=36, decimal_places=12, allow_null=True)
+    open = PlainDecimalField(max_digits=30, decimal_places=12)
+    high = PlainDecimalField(max_digits=30, decimal_places=12)
+    low = PlainDecimalField(max_digits=30, decimal_places=12)
+    close = PlainDecimalField(max_digits=30, decimal_places=12)
+    volume = PlainDecimalField(max_digits=36, decimal_places=12)
+    quote_volume = PlainDecimalField(max_digits=36, decimal_places=12, allow_null=True)
 
 
 class CandleQuerySerializer(serializers.Serializer):
@@ -74,7 +75,7 @@ class CandleQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class TickerSerializer(serializers.ModelSerializer):
+class TickerSerializer(ModelSerializer):
     """The ticker shape of the REST API and of the ``/ws/tickers/`` stream."""
 
     id = serializers.IntegerField(source="instrument_id")

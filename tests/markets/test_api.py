@@ -44,6 +44,7 @@ def test_candles_return_the_files_values_ascending(api_client, upbit_daily):
     first, second = body["results"]
     # the file's row: KRW-ADA,2024-09-26,508.8,532.9,504.7,530.0,15568386.61109085,8138583777.920832
     assert first["open_time"] == "2024-09-26T00:00:00Z"
+    assert first["open"] == "508.8"  # plain decimals, not padded to the column's 12 places
     assert [Decimal(first[k]) for k in ("open", "high", "low", "close")] == [Decimal("508.8"), Decimal("532.9"), Decimal("504.7"), Decimal("530.0")]
     assert Decimal(first["volume"]) == stored("15568386.61109085")
     assert second["open_time"] == "2024-09-27T00:00:00Z"

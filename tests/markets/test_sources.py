@@ -36,17 +36,29 @@ from markets.sources import (
 )
 from markets.sources.ccxt_source import snapshot_from_ccxt
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+REPO = Path(__file__).resolve().parents[2]
+SHARED_DATA = REPO.parent / "shared" / "data"
+# licensed recordings shipped in the repo, by their name in ../shared/data
+SHIPPED = {
+    "bithumb/library_fixtures/ccxt_bithumb_http_responses.json": REPO / "tests/fixtures/ccxt_bithumb_http_responses.json",
+    "bithumb/public_ticker_ALL_BTC.json": REPO / "tests/fixtures/public_ticker_ALL_BTC.json",
+    "bithumb/public_ticker_ALL_KRW.json": REPO / "markets/data/bithumb/public_ticker_ALL_KRW.json",
+    "bithumb/upbit/v1_market_all.json": REPO / "markets/data/upbit/v1_market_all.json",
+    "coins_intraday/upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv": REPO / "markets/data/coins_intraday/upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv",
+    "bithumb/upbit/ws_trade_orderbook_messages_SIMPLE.jsonl": REPO / "markets/data/upbit/ws_trade_orderbook_messages_SIMPLE.jsonl",
+    "coins_intraday": REPO / "markets/data/coins_intraday",
+}
 KST = timezone(timedelta(hours=9))
 BITHUMB = "https://api.bithumb.com"
 BITHUMB_LEGACY = {"options": {"generation": 1}}  # ccxt's switch to Bithumb's /public/... API
 
 
 def shared_data(rel: str) -> Path:
-    """Path of a recorded file under ``../shared/data``, or skip the test when it is absent.
-
-    The single place to change once the licensed fixtures are copied into the repository.
-    """
+    """Path of a recorded file: the repo's shipped copy, else ``../shared/data``; skip the test
+    when neither has it. Call it before entering a ``responses`` mock (a skip inside one turns
+    into "not all requests executed")."""
+    if rel in SHIPPED:
+        return SHIPPED[rel]
     path = SHARED_DATA / rel
     if not path.exists():
         pytest.skip(f"../shared/data absent: {rel} not found under {SHARED_DATA}")
