@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from markets import selectors, services
 from markets.sources.base import MarketSource, TickerSnapshot
@@ -41,8 +42,23 @@ def store_batch(*, batch: list[TickerSnapshot], source: str) -> tuple[list[dict]
 
     # a replay's recorded clock starts over when it loops: let it rewind its own tickers
     written = services.ticker_upsert_many(snapshots=batch, source=source, keep_newer=source != "replay")
-    updated = selectors.ticker_for_instruments(instrument_ids=[t.instrument_id for t in written])
+    instrument_ids = [t.instrument_id for t in written]
+    run_tick_handlers(instrument_ids)
+    updated = selectors.ticker_for_instruments(instrument_ids=instrument_ids)
     return [dict(row) for row in TickerSerializer(updated, many=True).data], board_snapshot()
+
+
+def run_tick_handlers(instrument_ids: list[int]) -> None:
+    """Call ``MARKETS["TICK_HANDLERS"]`` (dotted paths) with the updated instruments. Kept as
+    settings so markets does not import the apps that react to prices; a failing handler is
+    logged and does not stop the feed."""
+    if not instrument_ids:
+        return
+    for path in settings.MARKETS.get("TICK_HANDLERS", []):
+        try:
+            import_string(path)(instrument_ids=instrument_ids)
+        except Exception:
+            logger.exception("tick handler %s failed", path)
 
 
 async def publish(*, updated: list[dict], board: list[dict], channel_layer=None) -> None:

@@ -16,6 +16,7 @@ so no secret lives in the code.
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "accounts",
     "markets",
+    "trading",
 ]
 
 MIDDLEWARE = [
@@ -101,7 +103,11 @@ ASGI_APPLICATION = "tradesite.asgi.application"
 
 # --- database -----------------------------------------------------------------------------
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    # Under ASGI, Django runs sync code in per-request threads: persistent connections would
+    # pile up one per thread, so they are off unless asked (use a pooler such as PgBouncer).
+    DATABASES = {
+        "default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")))
+    }
 else:
     SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", VAR_DIR / "db.sqlite3"))
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
@@ -225,6 +231,31 @@ MARKETS = {
     # the full recorded data set beside the repo, when present (never required)
     "SHARED_DATA_DIR": Path(os.environ.get("SHARED_DATA_DIR", BASE_DIR.parent / "shared" / "data")),
     "BOARD_SIZE": 20,
+    # called with the ids of the instruments whose tickers a feed batch updated (sync, after
+    # the tickers are committed): limit-order matching, later bot checks
+    "TICK_HANDLERS": ["trading.services.limit_orders_match"],
+}
+
+# --- trading ------------------------------------------------------------------------------
+TRADING = {
+    # starting cash of a new account, per quote currency, paid in as "deposit" ledger entries
+    "STARTING_CASH": {"KRW": Decimal(os.environ.get("STARTING_CASH_KRW", "10000000")), "USDT": Decimal(os.environ.get("STARTING_CASH_USDT", "10000"))},
+    # a market order needs a price heard from the feed within this many seconds
+    "TICKER_MAX_AGE_SECONDS": int(os.environ.get("TICKER_MAX_AGE_SECONDS", "60")),
+    # market orders fill at the last price moved this much against the taker
+    "SLIPPAGE_BPS": Decimal(os.environ.get("SLIPPAGE_BPS", "5")),
+    # commission per exchange in basis points of the traded value (Bithumb 4..25 bps by coupon;
+    # Upbit KRW 5; KRX: a typical online broker's 1.5)
+    "FEE_BPS": {
+        "bithumb": Decimal("25"), "upbit": Decimal("5"), "binance": Decimal("10"), "binanceusdm": Decimal("5"),
+        "bybit": Decimal("5.5"), "bitmex": Decimal("7.5"), "krx": Decimal("1.5"),
+    },
+    # KRX securities transaction tax (incl. the rural special tax) on sells, basis points
+    "KRX_SELL_TAX_BPS": Decimal(os.environ.get("KRX_SELL_TAX_BPS", "20")),
+    # an order's value must reach this, per quote currency (Upbit and Bithumb: 5,000 KRW)
+    "MIN_ORDER_VALUE": {"KRW": Decimal("5000"), "USDT": Decimal("5")},
+    # KRX market orders only inside the regular session (exchange-calendars XKRX)
+    "KRX_ENFORCE_SESSION": env_bool("KRX_ENFORCE_SESSION", True),
 }
 
 LOGGING = {

@@ -7,6 +7,7 @@ from markets.views import board
 api_v1 = [
     path("auth/", include("accounts.urls")),
     path("", include("markets.urls")),
+    path("", include("trading.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,162 @@
+"""Benchmark: market orders per second through the HTTP API with JWT, on PostgreSQL.
+
+Starts ``--servers`` daphne processes (the production web process) on a fresh PostgreSQL
+database, stores the real Upbit board tickers, and lets ``--clients`` concurrent clients (one
+user each, its own JWT) post ``--orders`` market orders each, alternating buy and sell of
+0.001 BTC/KRW. Prints orders/s, p50/p99 latency, errors, the ledger check after the run, and
+where the time goes: SQL queries per order and the service alone, in-process, without HTTP.
+
+    .venv/bin/python bench/orders.py [--clients 16] [--orders 100] [--servers 2]
+      [--database-url postgres://postgres@127.0.0.1:5432/tradesite_bench]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def _setup_database(url: str) -> None:
+    import psycopg2
+
+    name = url.rsplit("/", 1)[1]
+    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--orders", type=int, default=100, help="orders per client")
+    parser.add_argument("--servers", type=int, default=2, help="daphne processes")
+    parser.add_argument("--port", type=int, default=8790)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradesite_bench"))
+    args = parser.parse_args()
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "DJANGO_SETTINGS_MODULE": "tradesite.settings",
+        "TICKER_MAX_AGE_SECONDS": "86400",  # the stored board must stay tradable for the run
+        "THROTTLE_AUTH_TOKEN": "100000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    os.environ.update(env)
+    _setup_database(args.database_url)
+
+    import django
+
+    django.setup()
+    import requests
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from markets import services as market_services
+    from markets.feed import store_batch
+    from markets.models import Instrument
+    from markets.sources.replay import ReplaySource
+    from tests.accounts.factories import UserFactory
+    from trading import services
+    from trading.selectors import ledger_mismatches
+
+    call_command("migrate", verbosity=0)
+    source = ReplaySource("upbit_top20", data_dir=ROOT / "markets" / "data" / "coins_intraday", loop=False)
+    market_services.instrument_upsert_many(infos=source.instruments())
+    store_batch(batch=source.tickers(), source="replay")
+    btc = Instrument.objects.get(exchange="upbit", symbol="BTC/KRW")
+    users = [UserFactory() for _ in range(args.clients)]
+    tokens = [str(RefreshToken.for_user(u).access_token) for u in users]
+    for user in users:
+        services.account_open(user=user)
+
+    servers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(args.port + i), "tradesite.asgi:application"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for i in range(args.servers)
+    ]
+    try:
+        for i in range(args.servers):
+            for _ in range(100):
+                try:
+                    requests.get(f"http://127.0.0.1:{args.port + i}/api/v1/tickers/?top=1", timeout=1)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+
+        def client(index: int) -> tuple[list[float], int]:
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {tokens[index]}"
+            url = f"http://127.0.0.1:{args.port + index % args.servers}/api/v1/orders/"
+            latencies, errors = [], {}
+            for n in range(args.orders):
+                body = {"instrument": btc.pk, "side": "buy" if n % 2 == 0 else "sell", "type": "market", "quantity": "0.001"}
+                start = time.perf_counter()
+                response = session.post(url, json=body, timeout=30)
+                latencies.append((time.perf_counter() - start) * 1000)
+                if response.status_code != 201:
+                    key = f"{response.status_code} {response.text[:120]}"
+                    errors[key] = errors.get(key, 0) + 1
+            return latencies, errors
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.clients) as pool:
+            results = list(pool.map(client, range(args.clients)))
+        elapsed = time.perf_counter() - start
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=10)
+
+    latencies = [ms for lat, _ in results for ms in lat]
+    errors = {}
+    for _, errs in results:
+        for key, count in errs.items():
+            errors[key] = errors.get(key, 0) + count
+    problems = ledger_mismatches()
+
+    # where the time goes: the same order through the service alone, and its SQL
+    solo = UserFactory()
+    services.account_open(user=solo)
+    with CaptureQueriesContext(connection) as queries:
+        services.order_place(user=solo, instrument_id=btc.pk, side="buy", type="market", quantity="0.001")
+    n_solo = 200
+    t0 = time.perf_counter()
+    for n in range(n_solo):
+        services.order_place(user=solo, instrument_id=btc.pk, side="sell" if n % 2 == 0 else "buy", type="market", quantity="0.001")
+    service_ms = (time.perf_counter() - t0) * 1000 / n_solo
+
+    total = len(latencies)
+    print(f"HTTP + JWT, {args.servers} daphne process(es), {args.clients} clients x {args.orders} market orders, PostgreSQL:")
+    print(f"  {total / elapsed:.0f} orders/s ({total} orders in {elapsed:.1f} s), errors {sum(errors.values())}")
+    for key, count in sorted(errors.items(), key=lambda kv: -kv[1])[:5]:
+        print(f"    {count} x {key}")
+    print(f"  latency p50 {statistics.median(latencies):.1f} ms, p99 {_pct(latencies, 0.99):.1f} ms")
+    print(f"  ledger check after the run: {'reconciles' if not problems else f'{len(problems)} mismatches'}")
+    print(f"  per order: {len(queries.captured_queries)} SQL statements; service alone, one thread: {service_ms:.1f} ms "
+          f"({1000 / service_ms:.0f} orders/s per core)")
+
+
+if __name__ == "__main__":
+    main()

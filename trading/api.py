@@ -1,0 +1,227 @@
+"""Trading API: the user's account, orders, fills, positions and portfolio (all authenticated;
+a user sees only their own objects, others' are 404)."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from trading import selectors, services
+from trading.models import EquitySnapshot, Fill, Order, Position
+from tradesite.serializers import ModelSerializer, PlainDecimalField
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    instrument = serializers.IntegerField(min_value=1, help_text="instrument id")
+    side = serializers.ChoiceField(choices=Order.Side.choices)
+    type = serializers.ChoiceField(choices=Order.Type.choices)
+    quantity = serializers.DecimalField(max_digits=36, decimal_places=12)
+    limit_price = serializers.DecimalField(max_digits=30, decimal_places=12, required=False, allow_null=True)
+    time_in_force = serializers.ChoiceField(choices=Order.TimeInForce.choices, default=Order.TimeInForce.GTC)
+    client_order_id = serializers.RegexField(r"^[A-Za-z0-9_.:-]{1,64}$", required=False, help_text="your idempotency key")
+
+
+class OrderSerializer(ModelSerializer):
+    symbol = serializers.CharField(source="instrument.symbol", read_only=True)
+    exchange = serializers.CharField(source="instrument.exchange", read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "instrument", "exchange", "symbol", "side", "type", "quantity", "limit_price", "time_in_force",
+            "status", "client_order_id", "filled_quantity", "average_fill_price", "reserved_cash", "expires_at",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class FillSerializer(ModelSerializer):
+    instrument = serializers.IntegerField(source="order.instrument_id", read_only=True)
+    symbol = serializers.CharField(source="order.instrument.symbol", read_only=True)
+    side = serializers.CharField(source="order.side", read_only=True)
+
+    class Meta:
+        model = Fill
+        fields = ["id", "order", "instrument", "symbol", "side", "price", "quantity", "fee", "tax", "realized_pnl", "created_at"]
+        read_only_fields = fields
+
+
+class PositionSerializer(ModelSerializer):
+    symbol = serializers.CharField(source="instrument.symbol", read_only=True)
+    exchange = serializers.CharField(source="instrument.exchange", read_only=True)
+    quote = serializers.CharField(source="instrument.quote", read_only=True)
+
+    class Meta:
+        model = Position
+        fields = ["id", "instrument", "exchange", "symbol", "quote", "quantity", "reserved_quantity", "average_entry_price", "realized_pnl"]
+        read_only_fields = fields
+
+
+class MarkedPositionSerializer(serializers.Serializer):
+    position = PositionSerializer()
+    last_price = PlainDecimalField(max_digits=30, decimal_places=12, allow_null=True)
+    price_time = serializers.DateTimeField(allow_null=True)
+    market_value = PlainDecimalField(max_digits=40, decimal_places=12, allow_null=True)
+    unrealized_pnl = PlainDecimalField(max_digits=40, decimal_places=12, allow_null=True)
+    unrealized_return = PlainDecimalField(max_digits=30, decimal_places=8, allow_null=True, help_text="fraction of cost basis")
+
+
+class CurrencyTotalsSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    cash = PlainDecimalField(max_digits=40, decimal_places=8)
+    reserved = PlainDecimalField(max_digits=40, decimal_places=8)
+    positions_value = PlainDecimalField(max_digits=40, decimal_places=8)
+    equity = PlainDecimalField(max_digits=40, decimal_places=8)
+    unrealized_pnl = PlainDecimalField(max_digits=40, decimal_places=8)
+    realized_pnl = PlainDecimalField(max_digits=40, decimal_places=8)
+    contributions = PlainDecimalField(max_digits=40, decimal_places=8)
+    return_on_contributions = PlainDecimalField(max_digits=30, decimal_places=8, allow_null=True, help_text="fraction")
+
+
+class WalletSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    cash = PlainDecimalField(max_digits=40, decimal_places=8)
+    reserved = PlainDecimalField(max_digits=40, decimal_places=8)
+    available = PlainDecimalField(max_digits=40, decimal_places=8)
+    equity = PlainDecimalField(max_digits=40, decimal_places=8)
+
+
+class EquitySnapshotSerializer(ModelSerializer):
+    class Meta:
+        model = EquitySnapshot
+        fields = ["date", "currency", "cash", "positions_value", "equity"]
+        read_only_fields = fields
+
+
+class OrderFilter(django_filters.FilterSet):
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    status = django_filters.ChoiceFilter(choices=Order.Status.choices)
+    side = django_filters.ChoiceFilter(choices=Order.Side.choices)
+
+    class Meta:
+        model = Order
+        fields = ["instrument", "side", "status", "type"]
+
+
+class FillFilter(django_filters.FilterSet):
+    instrument = django_filters.NumberFilter(field_name="order__instrument")
+    side = django_filters.ChoiceFilter(field_name="order__side", choices=Order.Side.choices)
+    order = django_filters.NumberFilter(field_name="order")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Fill
+        fields = ["instrument", "side", "order"]
+
+
+class OrderViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Orders at the server's price. POST places (201, or 200 with the earlier order when the
+    ``client_order_id`` was used before); ``cancel`` releases what an open order holds."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    ordering_fields = ["created_at", "id"]
+
+    def get_queryset(self):
+        return selectors.order_list(user=self.request.user)
+
+    @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer, 200: OrderSerializer})
+    def create(self, request, *args, **kwargs):
+        data = OrderCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        order, created = services.order_place(
+            user=request.user,
+            instrument_id=params["instrument"],
+            side=params["side"],
+            type=params["type"],
+            quantity=params["quantity"],
+            limit_price=params.get("limit_price"),
+            time_in_force=params["time_in_force"],
+            client_order_id=params.get("client_order_id"),
+        )
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        order = self.get_object()  # 404 for another user's order
+        return Response(OrderSerializer(services.order_cancel(user=request.user, order_id=order.pk)).data)
+
+
+class FillViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = FillSerializer
+    filterset_class = FillFilter
+
+    def get_queryset(self):
+        return selectors.fill_list(user=self.request.user)
+
+
+class PositionViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = PositionSerializer
+    filterset_fields = ["instrument"]
+
+    def get_queryset(self):
+        return selectors.position_list(user=self.request.user)
+
+
+class AccountView(APIView):
+    """The user's wallets: cash, cash reserved for open buy orders, available, and equity
+    (cash + positions marked at the latest prices) per quote currency."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=WalletSerializer(many=True))
+    def get(self, request):
+        services.account_open(user=request.user)  # idempotent: wallets of users made elsewhere
+        _, totals = selectors.portfolio(user=request.user)
+        rows = [
+            {"currency": t.currency, "cash": t.cash, "reserved": t.reserved, "available": t.cash - t.reserved, "equity": t.equity}
+            for t in totals
+        ]
+        return Response({"wallets": WalletSerializer(rows, many=True).data})
+
+
+class AccountResetView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses=WalletSerializer(many=True))
+    def post(self, request):
+        services.account_reset(user=request.user)
+        return AccountView().get(request)
+
+
+class PortfolioView(APIView):
+    """Positions marked to market with unrealized P&L and return; totals per currency with the
+    return on what was paid in (starting cash and rewards)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=MarkedPositionSerializer(many=True))
+    def get(self, request):
+        services.account_open(user=request.user)
+        marked, totals = selectors.portfolio(user=request.user)
+        return Response(
+            {
+                "positions": MarkedPositionSerializer(marked, many=True).data,
+                "totals": CurrencyTotalsSerializer(totals, many=True).data,
+            }
+        )
+
+
+class EquityHistoryView(APIView):
+    """Daily equity snapshots (end of day, Asia/Seoul), oldest first."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=EquitySnapshotSerializer(many=True))
+    def get(self, request):
+        snapshots = EquitySnapshot.objects.filter(user=request.user).order_by("currency", "date")
+        return Response(EquitySnapshotSerializer(snapshots, many=True).data)

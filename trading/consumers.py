@@ -1,0 +1,31 @@
+"""``/ws/account/?token=<JWT access>``: the user's own order, fill, cash and reset events.
+
+Server -> client: ``{"type": "order", "order_id", "status"}``, ``{"type": "fill", "order_id",
+"price", "quantity", "fee"}``, ``{"type": "cash", ...}``, ``{"type": "reset"}``, all pushed after
+the change committed. Unauthenticated connections are closed with code 4401.
+"""
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from trading.services import account_group
+
+
+class AccountConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.group = account_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({"type": "error", "message": "This stream is read-only."})
+
+    async def account_event(self, event):
+        await self.send_json(event["event"])

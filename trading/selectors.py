@@ -1,0 +1,147 @@
+"""Trading reads: a user's own orders, fills, positions, wallets and the marked portfolio."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import QuerySet, Sum
+
+from trading.models import CashEntry, Fill, Order, Position, Wallet
+
+
+def order_list(*, user) -> QuerySet[Order]:
+    return Order.objects.filter(user=user).select_related("instrument")
+
+
+def fill_list(*, user) -> QuerySet[Fill]:
+    return Fill.objects.filter(order__user=user).select_related("order", "order__instrument")
+
+
+def position_list(*, user, open_only: bool = True) -> QuerySet[Position]:
+    qs = Position.objects.filter(user=user).select_related("instrument", "instrument__ticker")
+    return qs.filter(quantity__gt=0) if open_only else qs
+
+
+def wallet_list(*, user) -> QuerySet[Wallet]:
+    return Wallet.objects.filter(user=user).order_by("currency")
+
+
+@dataclass
+class PositionValue:
+    position: Position
+    last_price: Decimal | None
+    price_time: object
+    market_value: Decimal | None
+    unrealized_pnl: Decimal | None
+    unrealized_return: Decimal | None  # fraction of the cost basis
+
+
+@dataclass
+class CurrencyTotals:
+    currency: str
+    cash: Decimal
+    reserved: Decimal
+    positions_value: Decimal
+    equity: Decimal
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+    contributions: Decimal  # starting cash and rewards paid in since the last reset
+    return_on_contributions: Decimal | None  # (equity - contributions) / contributions
+
+
+def _mark(position: Position) -> PositionValue:
+    ticker = getattr(position.instrument, "ticker", None)
+    if ticker is None:
+        return PositionValue(position, None, None, None, None, None)
+    value = ticker.last_price * position.quantity
+    cost = position.average_entry_price * position.quantity
+    pnl = value - cost
+    return PositionValue(position, ticker.last_price, ticker.time, value, pnl, (pnl / cost) if cost else None)
+
+
+def portfolio(*, user) -> tuple[list[PositionValue], list[CurrencyTotals]]:
+    """Each open position marked at its latest ticker, and totals per quote currency.
+
+    A position without a ticker has no market value and counts at its cost basis in equity.
+    ``contributions`` are the starting cash and the rewards paid in since the last reset, so a
+    quiz reward is not mistaken for a trading return.
+    """
+    marked = [_mark(p) for p in position_list(user=user)]
+    totals = []
+    for wallet in wallet_list(user=user):
+        mine = [m for m in marked if m.position.instrument.quote == wallet.currency]
+        positions_value = sum(
+            (m.market_value if m.market_value is not None else m.position.average_entry_price * m.position.quantity for m in mine),
+            Decimal(0),
+        )
+        contributions = _contributions(wallet)
+        equity = wallet.cash + positions_value
+        realized = Position.objects.filter(user=user, instrument__quote=wallet.currency).aggregate(total=Sum("realized_pnl"))["total"]
+        totals.append(
+            CurrencyTotals(
+                currency=wallet.currency,
+                cash=wallet.cash,
+                reserved=wallet.reserved,
+                positions_value=positions_value,
+                equity=equity,
+                unrealized_pnl=sum((m.unrealized_pnl for m in mine if m.unrealized_pnl is not None), Decimal(0)),
+                realized_pnl=realized or Decimal(0),
+                contributions=contributions,
+                return_on_contributions=((equity - contributions) / contributions) if contributions else None,
+            )
+        )
+    return marked, totals
+
+
+def _contributions(wallet: Wallet) -> Decimal:
+    """Money paid into a wallet since its last reset: deposits and quiz rewards (a reset puts
+    the starting cash back, which counts as paid in)."""
+    entries = CashEntry.objects.filter(wallet=wallet, kind__in=[CashEntry.Kind.DEPOSIT, CashEntry.Kind.QUIZ_REWARD])
+    if wallet.reset_at is None:
+        return entries.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    since = entries.filter(created_at__gte=wallet.reset_at).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    return Decimal(settings.TRADING["STARTING_CASH"].get(wallet.currency, 0)) + since
+
+
+def ledger_mismatches() -> list[str]:
+    """Every way the books disagree with themselves, as readable lines (empty when all agree):
+
+    - a wallet's cash differs from the sum of its ledger entries;
+    - a wallet's reserved cash differs from what its open buy orders hold;
+    - a position's quantity differs from its fills since the user's last reset (buys - sells);
+    - a position's reserved quantity differs from its open sell orders' unfilled quantity.
+    """
+    problems = []
+    sums = dict(CashEntry.objects.values("wallet").annotate(total=Sum("amount")).values_list("wallet", "total"))
+    held = {
+        (user_id, quote): total
+        for user_id, quote, total in Order.objects.filter(status__in=Order.OPEN_STATUSES, side=Order.Side.BUY)
+        .values("user", "instrument__quote")
+        .annotate(total=Sum("reserved_cash"))
+        .values_list("user", "instrument__quote", "total")
+    }
+    reset_at = {}
+    for wallet in Wallet.objects.select_related("user"):
+        if wallet.cash != (sums.get(wallet.pk) or Decimal(0)):
+            problems.append(f"wallet {wallet.pk} ({wallet.user}, {wallet.currency}): cash {wallet.cash} != ledger sum {sums.get(wallet.pk) or 0}")
+        if wallet.reserved != (held.get((wallet.user_id, wallet.currency)) or Decimal(0)):
+            problems.append(
+                f"wallet {wallet.pk} ({wallet.user}, {wallet.currency}): reserved {wallet.reserved} != open buy orders {held.get((wallet.user_id, wallet.currency)) or 0}"
+            )
+        if wallet.reset_at and (wallet.user_id not in reset_at or wallet.reset_at > reset_at[wallet.user_id]):
+            reset_at[wallet.user_id] = wallet.reset_at
+    for position in Position.objects.select_related("user", "instrument"):
+        fills = Fill.objects.filter(order__user_id=position.user_id, order__instrument_id=position.instrument_id)
+        if position.user_id in reset_at:
+            fills = fills.filter(created_at__gte=reset_at[position.user_id])
+        bought = fills.filter(order__side=Order.Side.BUY).aggregate(q=Sum("quantity"))["q"] or Decimal(0)
+        sold = fills.filter(order__side=Order.Side.SELL).aggregate(q=Sum("quantity"))["q"] or Decimal(0)
+        if position.quantity != bought - sold:
+            problems.append(f"position {position.pk} ({position.user}, {position.instrument}): quantity {position.quantity} != fills {bought - sold}")
+        open_sells = Order.objects.filter(
+            user_id=position.user_id, instrument_id=position.instrument_id, side=Order.Side.SELL, status__in=Order.OPEN_STATUSES
+        )
+        unfilled = sum((o.quantity - o.filled_quantity for o in open_sells), Decimal(0))
+        if position.reserved_quantity != unfilled:
+            problems.append(f"position {position.pk} ({position.user}, {position.instrument}): reserved {position.reserved_quantity} != open sells {unfilled}")
+    return problems

@@ -1,0 +1,17 @@
+"""Celery tasks of trading: each takes primitives and calls one service."""
+
+from celery import shared_task
+
+from trading import services
+
+
+@shared_task
+def expire_day_orders() -> int:
+    """Expire DAY orders whose session has ended (beat: every minute)."""
+    return services.orders_expire()
+
+
+@shared_task
+def snapshot_equity() -> int:
+    """Record every user's end-of-day equity (beat: daily, 23:59 Asia/Seoul)."""
+    return services.equity_snapshot_all()

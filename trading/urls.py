@@ -1,0 +1,17 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from trading import api
+
+router = SimpleRouter()
+router.register("orders", api.OrderViewSet, basename="order")
+router.register("fills", api.FillViewSet, basename="fill")
+router.register("positions", api.PositionViewSet, basename="position")
+
+urlpatterns = [
+    path("account/", api.AccountView.as_view(), name="account"),
+    path("account/reset/", api.AccountResetView.as_view(), name="account-reset"),
+    path("portfolio/", api.PortfolioView.as_view(), name="portfolio"),
+    path("portfolio/history/", api.EquityHistoryView.as_view(), name="portfolio-history"),
+    *router.urls,
+]
