@@ -83,11 +83,20 @@ def _push(user_id: int, event: dict) -> None:
 
 def _ledger(*, wallet: Wallet, kind: str, amount: Decimal, fill: Fill | None = None, reference: str = "") -> CashEntry:
     """Move ``amount`` (signed) into a wallet that the caller has locked, with its entry."""
-    wallet.cash += amount
+    return _ledger_many(wallet=wallet, movements=[(kind, amount)], fill=fill, reference=reference)[0]
+
+
+def _ledger_many(*, wallet: Wallet, movements: list[tuple[str, Decimal]], fill: Fill | None = None, reference: str = "") -> list[CashEntry]:
+    """Apply ``(kind, signed amount)`` movements in order to a locked wallet: one wallet write
+    and one insert for all entries, each entry with the balance after it."""
+    entries = []
+    for kind, amount in movements:
+        if not amount:
+            continue
+        wallet.cash += amount
+        entries.append(CashEntry(wallet=wallet, kind=kind, amount=amount, balance_after=wallet.cash, fill=fill, reference=reference))
     wallet.save(update_fields=["cash", "reserved", "reset_at", "updated_at"])
-    return CashEntry.objects.create(
-        wallet=wallet, kind=kind, amount=amount, balance_after=wallet.cash, fill=fill, reference=reference
-    )
+    return CashEntry.objects.bulk_create(entries)
 
 
 @transaction.atomic
@@ -115,8 +124,10 @@ def _lock_wallet(*, user, currency: str) -> Wallet:
 
 
 def _lock_position(*, user, instrument: Instrument) -> Position:
-    Position.objects.get_or_create(user=user, instrument=instrument)
-    return position_qs_select_for_update(user_id=user.pk, instrument_id=instrument.pk).get()
+    position, _ = position_qs_select_for_update(user_id=user.pk, instrument_id=instrument.pk).get_or_create(
+        user=user, instrument=instrument
+    )
+    return position
 
 
 @transaction.atomic
@@ -149,7 +160,7 @@ def _fresh_ticker(instrument: Instrument, *, now: datetime) -> Ticker | None:
 
     Freshness is when the server last heard the price (``updated_at``): a replay's recorded
     clock is in the past by design, and a live feed's exchange time is within seconds of it."""
-    ticker = Ticker.objects.filter(instrument=instrument).first()
+    ticker = getattr(instrument, "ticker", None)
     if ticker is None or now - ticker.updated_at > timedelta(seconds=_config()["TICKER_MAX_AGE_SECONDS"]):
         return None
     return ticker
@@ -211,9 +222,7 @@ def _apply_fill(*, order: Order, wallet: Wallet, position: Position, price: Deci
                 field="quantity",
             )
         fill = Fill.objects.create(order=order, price=price, quantity=quantity, fee=fee)
-        _ledger(wallet=wallet, kind=CashEntry.Kind.BUY, amount=-cost, fill=fill)
-        if fee:
-            _ledger(wallet=wallet, kind=CashEntry.Kind.FEE, amount=-fee, fill=fill)
+        _ledger_many(wallet=wallet, movements=[(CashEntry.Kind.BUY, -cost), (CashEntry.Kind.FEE, -fee)], fill=fill)
         held = position.quantity
         position.average_entry_price = ((held * position.average_entry_price + cost + fee) / (held + quantity)).quantize(
             AVERAGE_PRICE_EXPONENT, rounding=ROUND_HALF_EVEN
@@ -230,11 +239,11 @@ def _apply_fill(*, order: Order, wallet: Wallet, position: Position, price: Deci
         tax = quantize_paid(rules.bps_of(notional, _config()["KRX_SELL_TAX_BPS"]), currency) if instrument.market == Market.KRX else Decimal(0)
         realized = proceeds - fee - tax - position.average_entry_price * quantity
         fill = Fill.objects.create(order=order, price=price, quantity=quantity, fee=fee, tax=tax, realized_pnl=realized)
-        _ledger(wallet=wallet, kind=CashEntry.Kind.SELL, amount=proceeds, fill=fill)
-        if fee:
-            _ledger(wallet=wallet, kind=CashEntry.Kind.FEE, amount=-fee, fill=fill)
-        if tax:
-            _ledger(wallet=wallet, kind=CashEntry.Kind.TAX, amount=-tax, fill=fill)
+        _ledger_many(
+            wallet=wallet,
+            movements=[(CashEntry.Kind.SELL, proceeds), (CashEntry.Kind.FEE, -fee), (CashEntry.Kind.TAX, -tax)],
+            fill=fill,
+        )
         position.quantity -= quantity
         position.realized_pnl += realized
         if position.quantity == 0:
@@ -277,7 +286,7 @@ def order_place(
     existing = Order.objects.filter(user=user, client_order_id=client_order_id).first()
     if existing is not None:
         return existing, False
-    instrument = Instrument.objects.filter(pk=instrument_id, active=True).first()
+    instrument = Instrument.objects.filter(pk=instrument_id, active=True).select_related("ticker").first()
     if instrument is None:
         raise InvalidOrder("No active instrument with this id.", field="instrument")
     if side not in Order.Side.values:
