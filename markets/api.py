@@ -116,7 +116,9 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["symbol", "exchange"]
 
     def get_queryset(self):
-        return selectors.instrument_list(active_only=False).order_by("exchange", "symbol")
+        return selectors.instrument_search_ranked(
+            qs=selectors.instrument_list(active_only=False), term=self.request.query_params.get("search", "")
+        )
 
     @extend_schema(
         parameters=[CandleQuerySerializer],

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from markets.models import Candle, Exchange, Instrument, Ticker
 
@@ -25,6 +25,24 @@ def instrument_get_by_key(*, key: str) -> Instrument | None:
     else:
         qs = Instrument.objects.filter(symbol=key)
     return qs.order_by(F("ticker__traded_value_24h").desc(nulls_last=True), "pk").first()
+
+
+def instrument_search_ranked(*, qs: QuerySet[Instrument], term: str) -> QuerySet[Instrument]:
+    """Order ``qs`` so that a search term's best matches come first: the exact symbol, then the
+    exact base or name, then symbols starting with it; within a rank the most traded first."""
+    term = term.strip()
+    if not term:
+        return qs.order_by("exchange", "symbol")
+    rank = Case(
+        When(symbol__iexact=term, then=Value(0)),
+        When(Q(base__iexact=term) | Q(name_ko__iexact=term) | Q(name_en__iexact=term), then=Value(1)),
+        When(symbol__istartswith=term, then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    return qs.annotate(search_rank=rank).order_by(
+        "search_rank", F("ticker__traded_value_24h").desc(nulls_last=True), "exchange", "symbol"
+    )
 
 
 def candle_list(*, instrument: Instrument, interval: str, start: datetime | None = None, end: datetime | None = None, limit: int = 1000) -> list[Candle]:

@@ -1,3 +1,4 @@
+from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
 from markets.consumers import TickerConsumer
@@ -6,5 +7,6 @@ from tradesite.ws_auth import JWTAuthMiddleware
 
 websocket_urlpatterns = [
     path("ws/tickers/", TickerConsumer.as_asgi()),
-    path("ws/account/", JWTAuthMiddleware(AccountConsumer.as_asgi())),
+    # a JWT in the query string, or the session of a logged-in page
+    path("ws/account/", AuthMiddlewareStack(JWTAuthMiddleware(AccountConsumer.as_asgi()))),
 ]

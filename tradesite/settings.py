@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "accounts",
     "markets",
     "trading",
+    "quiz",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/portfolio/"
+LOGOUT_REDIRECT_URL = "/"
+
 # --- i18n, time ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"  # stored and computed in UTC; Asia/Seoul is a display and market-hours concern
@@ -198,6 +203,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth_token": os.environ.get("THROTTLE_AUTH_TOKEN", "10/min"),
         "auth_register": os.environ.get("THROTTLE_AUTH_REGISTER", "5/hour"),
+        "quiz_answer": os.environ.get("THROTTLE_QUIZ_ANSWER", "20/min"),
     },
 }
 SIMPLE_JWT = {
@@ -233,7 +239,7 @@ MARKETS = {
     "BOARD_SIZE": 20,
     # called with the ids of the instruments whose tickers a feed batch updated (sync, after
     # the tickers are committed): limit-order matching, later bot checks
-    "TICK_HANDLERS": ["trading.services.limit_orders_match"],
+    "TICK_HANDLERS": ["trading.services.limit_orders_match", "trading.bot_services.bots_on_tick"],
 }
 
 # --- trading ------------------------------------------------------------------------------
@@ -256,6 +262,25 @@ TRADING = {
     "MIN_ORDER_VALUE": {"KRW": Decimal("5000"), "USDT": Decimal("5")},
     # KRX market orders only inside the regular session (exchange-calendars XKRX)
     "KRX_ENFORCE_SESSION": env_bool("KRX_ENFORCE_SESSION", True),
+    # breakout bots: a crypto strategy day starts at this Asia/Seoul time, where the exchange's
+    # daily candles open (Bithumb 00:00 KST; Upbit and the UTC-day exchanges 09:00 KST = 00:00
+    # UTC); KRX days are sessions, from the session open
+    "BOT_DAY_BOUNDARY": {"default": "00:00", "upbit": "09:00", "binance": "09:00", "binanceusdm": "09:00", "bybit": "09:00", "bitmex": "09:00"},
+    # a bot takes today's open from the ticker only this soon after the day boundary
+    "BOT_OPEN_GRACE_SECONDS": int(os.environ.get("BOT_OPEN_GRACE_SECONDS", "300")),
+}
+
+# --- quiz ---------------------------------------------------------------------------------
+QUIZ = {
+    # KRW paid for a right first answer, by question difficulty (1 easy, 2 medium, 3 hard)
+    "REWARDS": {1: Decimal("10000"), 2: Decimal("30000"), 3: Decimal("50000")},
+    # a served question must be answered within this many seconds
+    "ATTEMPT_TTL_SECONDS": int(os.environ.get("QUIZ_ATTEMPT_TTL_SECONDS", "600")),
+    # most KRW one user can earn per Asia/Seoul day (None = no cap)
+    "DAILY_REWARD_CAP": Decimal(os.environ.get("QUIZ_DAILY_REWARD_CAP", "300000")),
+    # answers per user (DRF rate "<n>/<sec|min|hour|day>"); served questions likewise
+    "ANSWER_THROTTLE_RATE": REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["quiz_answer"],
+    "NEXT_THROTTLE_RATE": os.environ.get("THROTTLE_QUIZ_NEXT", "60/min"),
 }
 
 LOGGING = {

@@ -2,16 +2,26 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.views import signup_page
 from markets.views import board
+from quiz.views import quiz_page
+from trading.bot_views import backtest_chart
+from trading.views import portfolio_page
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
     path("", include("markets.urls")),
     path("", include("trading.urls")),
+    path("", include("quiz.urls")),
 ]
 
 urlpatterns = [
     path("", board, name="board"),
+    path("portfolio/", portfolio_page, name="portfolio-page"),
+    path("backtests/<int:pk>/chart/", backtest_chart, name="backtest-chart"),
+    path("accounts/signup/", signup_page, name="signup"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("quiz/", quiz_page, name="quiz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

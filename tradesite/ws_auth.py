@@ -29,5 +29,8 @@ def _user_for(raw_token: str):
 class JWTAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope, receive, send):
         tokens = parse_qs(scope.get("query_string", b"").decode()).get("token")
-        scope = dict(scope, user=await _user_for(tokens[0]) if tokens else AnonymousUser())
+        if tokens:
+            scope = dict(scope, user=await _user_for(tokens[0]))
+        elif "user" not in scope:
+            scope = dict(scope, user=AnonymousUser())
         return await super().__call__(scope, receive, send)

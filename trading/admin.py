@@ -85,3 +85,6 @@ class EquitySnapshotAdmin(ReadOnlyAdmin):
     search_fields = ["user__username"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
+
+
+from trading import bot_admin  # noqa: E402,F401  (bots, decisions, backtests)

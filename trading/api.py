@@ -26,11 +26,12 @@ class OrderCreateSerializer(serializers.Serializer):
 class OrderSerializer(ModelSerializer):
     symbol = serializers.CharField(source="instrument.symbol", read_only=True)
     exchange = serializers.CharField(source="instrument.exchange", read_only=True)
+    quote = serializers.CharField(source="instrument.quote", read_only=True)
 
     class Meta:
         model = Order
         fields = [
-            "id", "instrument", "exchange", "symbol", "side", "type", "quantity", "limit_price", "time_in_force",
+            "id", "instrument", "exchange", "symbol", "quote", "side", "type", "quantity", "limit_price", "time_in_force",
             "status", "client_order_id", "filled_quantity", "average_fill_price", "reserved_cash", "expires_at",
             "created_at", "updated_at",
         ]
@@ -40,11 +41,13 @@ class OrderSerializer(ModelSerializer):
 class FillSerializer(ModelSerializer):
     instrument = serializers.IntegerField(source="order.instrument_id", read_only=True)
     symbol = serializers.CharField(source="order.instrument.symbol", read_only=True)
+    exchange = serializers.CharField(source="order.instrument.exchange", read_only=True)
+    quote = serializers.CharField(source="order.instrument.quote", read_only=True)
     side = serializers.CharField(source="order.side", read_only=True)
 
     class Meta:
         model = Fill
-        fields = ["id", "order", "instrument", "symbol", "side", "price", "quantity", "fee", "tax", "realized_pnl", "created_at"]
+        fields = ["id", "order", "instrument", "exchange", "symbol", "quote", "side", "price", "quantity", "fee", "tax", "realized_pnl", "created_at"]
         read_only_fields = fields
 
 
@@ -100,10 +103,15 @@ class OrderFilter(django_filters.FilterSet):
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     status = django_filters.ChoiceFilter(choices=Order.Status.choices)
     side = django_filters.ChoiceFilter(choices=Order.Side.choices)
+    open = django_filters.BooleanFilter(method="filter_open", help_text="true: new or partially filled")
 
     class Meta:
         model = Order
         fields = ["instrument", "side", "status", "type"]
+
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(status__in=Order.OPEN_STATUSES) if value else queryset.exclude(status__in=Order.OPEN_STATUSES)
 
 
 class FillFilter(django_filters.FilterSet):

@@ -1,4 +1,5 @@
-"""``/ws/account/?token=<JWT access>``: the user's own order, fill, cash and reset events.
+"""``/ws/account/``: the user's own order, fill, cash and reset events. Authenticated by a JWT
+access token in the query string (``?token=...``, API clients) or by the session (the site's pages).
 
 Server -> client: ``{"type": "order", "order_id", "status"}``, ``{"type": "fill", "order_id",
 "price", "quantity", "fee"}``, ``{"type": "cash", ...}``, ``{"type": "reset"}``, all pushed after

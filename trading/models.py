@@ -207,3 +207,6 @@ class EquitySnapshot(models.Model):
     class Meta:
         ordering = ["user", "currency", "date"]
         constraints = [models.UniqueConstraint(fields=["user", "currency", "date"], name="equity_snapshot_uniq")]
+
+
+from trading.models_bot import Backtest, Bot, BotDecision  # noqa: E402,F401

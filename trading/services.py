@@ -58,6 +58,16 @@ class OrderNotOpen(DomainError):
     status_code = status.HTTP_409_CONFLICT
 
 
+def _plain(amount: Decimal) -> str:
+    """An amount for a message: no padding zeros, thousands separated ("8,264,812")."""
+    return f"{Decimal(amount).normalize():,f}"
+
+
+def _json_decimal(amount: Decimal) -> str:
+    """An amount for an event payload, like the API's decimals ("91337000", "0.01")."""
+    return f"{Decimal(amount).normalize():f}"
+
+
 def _config():
     return settings.TRADING
 
@@ -138,7 +148,7 @@ def wallet_credit(*, user, currency: str, amount: Decimal, kind: str, reference:
         raise DomainError("A credit must be positive.", field="amount")
     wallet = _lock_wallet(user=user, currency=currency)
     entry = _ledger(wallet=wallet, kind=kind, amount=Decimal(amount), reference=reference)
-    _push(user.pk, {"type": "cash", "currency": currency, "cash": str(wallet.cash), "kind": kind, "amount": str(amount)})
+    _push(user.pk, {"type": "cash", "currency": currency, "cash": _json_decimal(wallet.cash), "kind": kind, "amount": _json_decimal(amount)})
     return entry
 
 
@@ -190,7 +200,7 @@ def _check_min_value(instrument: Instrument, *, price: Decimal, quantity: Decima
     minimum = _config()["MIN_ORDER_VALUE"].get(instrument.quote)
     if minimum is not None and price * quantity < minimum:
         raise InvalidOrder(
-            f"The order value {price * quantity:f} {instrument.quote} is below the minimum of {minimum:f}.", field="quantity"
+            f"The order value {_plain(price * quantity)} {instrument.quote} is below the minimum of {_plain(minimum)}.", field="quantity"
         )
 
 
@@ -218,7 +228,7 @@ def _apply_fill(*, order: Order, wallet: Wallet, position: Position, price: Deci
         cost = quantize_paid(notional, currency)
         if wallet.cash - wallet.reserved < cost + fee:
             raise InsufficientFunds(
-                f"Needs {cost + fee:f} {currency} (cost {cost:f} + fee {fee:f}); {wallet.cash - wallet.reserved:f} available.",
+                f"Needs {_plain(cost + fee)} {currency} (cost {_plain(cost)} + fee {_plain(fee)}); {_plain(wallet.cash - wallet.reserved)} available.",
                 field="quantity",
             )
         fill = Fill.objects.create(order=order, price=price, quantity=quantity, fee=fee)
@@ -233,7 +243,7 @@ def _apply_fill(*, order: Order, wallet: Wallet, position: Position, price: Deci
             position.reserved_quantity -= quantity
         if position.quantity - position.reserved_quantity < quantity:
             raise InsufficientPosition(
-                f"Holding {position.quantity - position.reserved_quantity:f} available; cannot sell {quantity:f}.", field="quantity"
+                f"Holding {_plain(position.quantity - position.reserved_quantity)} available; cannot sell {_plain(quantity)}.", field="quantity"
             )
         proceeds = quantize_received(notional, currency)
         tax = quantize_paid(rules.bps_of(notional, _config()["KRX_SELL_TAX_BPS"]), currency) if instrument.market == Market.KRX else Decimal(0)
@@ -256,7 +266,7 @@ def _apply_fill(*, order: Order, wallet: Wallet, position: Position, price: Deci
     ).quantize(AVERAGE_PRICE_EXPONENT, rounding=ROUND_HALF_EVEN)
     order.status = Order.Status.FILLED if order.filled_quantity == order.quantity else Order.Status.PARTIALLY_FILLED
     order.save()
-    _push(order.user_id, {"type": "fill", "order_id": order.pk, "price": f"{price:f}", "quantity": f"{quantity:f}", "fee": f"{fee:f}"})
+    _push(order.user_id, {"type": "fill", "order_id": order.pk, "price": _json_decimal(price), "quantity": _json_decimal(quantity), "fee": _json_decimal(fee)})
     return fill
 
 
@@ -300,7 +310,7 @@ def order_place(
         raise InvalidOrder("Must be greater than zero.", field="quantity")
     lot = rules.lot_size(market=instrument.market, instrument_lot=instrument.lot_size)
     if not rules.is_multiple(quantity, lot):
-        raise InvalidOrder(f"Must be a multiple of the lot size {lot:f}.", field="quantity")
+        raise InvalidOrder(f"Must be a multiple of the lot size {_plain(lot)}.", field="quantity")
 
     ticker = _fresh_ticker(instrument, now=now)
     if type == Order.Type.MARKET:
@@ -323,7 +333,7 @@ def order_place(
             raise InvalidOrder("Must be greater than zero.", field="limit_price")
         tick = _tick(instrument, limit_price)
         if not rules.is_multiple(limit_price, tick):
-            raise InvalidOrder(f"Must be a multiple of the tick size {tick:f} at this price.", field="limit_price")
+            raise InvalidOrder(f"Must be a multiple of the tick size {_plain(tick)} at this price.", field="limit_price")
         _check_min_value(instrument, price=limit_price, quantity=quantity)
         price = None
         crosses = ticker is not None and _session_open(instrument, now=now) and (
@@ -384,7 +394,7 @@ def _reserve(*, order: Order, wallet: Wallet, position: Position) -> None:
         need = quantize_paid(notional, wallet.currency) + quantize_paid(rules.bps_of(notional, _fee_bps(order.instrument)), wallet.currency)
         if wallet.cash - wallet.reserved < need:
             raise InsufficientFunds(
-                f"Needs {need:f} {wallet.currency} reserved; {wallet.cash - wallet.reserved:f} available.", field="quantity"
+                f"Needs {_plain(need)} {wallet.currency} reserved; {_plain(wallet.cash - wallet.reserved)} available.", field="quantity"
             )
         wallet.reserved += need
         wallet.save(update_fields=["reserved", "updated_at"])
@@ -393,7 +403,7 @@ def _reserve(*, order: Order, wallet: Wallet, position: Position) -> None:
     else:
         if position.quantity - position.reserved_quantity < order.quantity:
             raise InsufficientPosition(
-                f"Holding {position.quantity - position.reserved_quantity:f} available; cannot sell {order.quantity:f}.", field="quantity"
+                f"Holding {_plain(position.quantity - position.reserved_quantity)} available; cannot sell {_plain(order.quantity)}.", field="quantity"
             )
         position.reserved_quantity += order.quantity
         position.save(update_fields=["reserved_quantity", "updated_at"])

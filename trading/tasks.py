@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from trading import services
+from trading import bot_services, services
 
 
 @shared_task
@@ -15,3 +15,10 @@ def expire_day_orders() -> int:
 def snapshot_equity() -> int:
     """Record every user's end-of-day equity (beat: daily, 23:59 Asia/Seoul)."""
     return services.equity_snapshot_all()
+
+
+@shared_task
+def bots_check() -> int:
+    """Breakout bots: the day roll at each day boundary (sell yesterday's entry at the open,
+    new K and target) and entries between ticks (beat: every 15 seconds)."""
+    return bot_services.bots_check_all()

@@ -145,3 +145,27 @@ def test_token_and_register_endpoints_are_throttled(api_client, user, monkeypatc
     assert statuses == [401, 401, 401, 429]
     assert registers == [201, 201, 429]
     assert User.objects.filter(username__startswith="u").count() == 2
+
+
+def test_signup_page_creates_the_user_logs_in_and_opens_the_account(client):
+    response = client.post("/accounts/signup/", {"username": "jisoo", "email": "jisoo@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302 and response["Location"] == "/portfolio/"
+    user = User.objects.get(username="jisoo")
+    assert client.get("/api/v1/auth/me/").json()["username"] == "jisoo"  # session authentication
+    assert user.check_password(PASSWORD)
+
+
+def test_signup_page_with_a_weak_password_shows_the_error_and_creates_nothing(client):
+    response = client.post("/accounts/signup/", {"username": "jisoo", "email": "jisoo@example.com", "password": "12345678"})
+
+    assert response.status_code == 200
+    assert b"entirely numeric" in response.content
+    assert not User.objects.filter(username="jisoo").exists()
+
+
+def test_portfolio_page_requires_login(client, user):
+    assert client.get("/portfolio/")["Location"].startswith("/accounts/login/")
+    client.force_login(user)
+    page = client.get("/portfolio/")
+    assert page.status_code == 200 and b"/ws/account/" in page.content

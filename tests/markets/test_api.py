@@ -148,3 +148,16 @@ def test_candle_times_are_stored_aware_utc(upbit_daily):
     candle = Candle.objects.filter(instrument__symbol="BTC/KRW").order_by("open_time").first()
 
     assert candle.open_time == datetime(2024, 9, 26, tzinfo=UTC)
+
+
+def test_search_ranks_the_exact_symbol_and_base_first(api_client, replay_board):
+    from django.conf import settings
+    from django.core.management import call_command
+
+    # the Bithumb list adds many instruments matching "BTC" (BTC/KRW, BTT, BTG...)
+    call_command("import_instruments", "--format", "bithumb_ticker", str(settings.MARKETS["DATA_DIR"] / "bithumb" / "public_ticker_ALL_KRW.json"), verbosity=0)
+
+    results = api_client.get("/api/v1/instruments/", {"search": "BTC", "limit": 3}).json()["results"]
+
+    # base BTC on Upbit (with a ticker, most traded) then Bithumb; not BTT, BTG... first
+    assert [(r["exchange"], r["symbol"]) for r in results[:2]] == [("upbit", "BTC/KRW"), ("bithumb", "BTC/KRW")]

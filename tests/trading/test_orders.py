@@ -380,3 +380,20 @@ def test_database_refuses_negative_cash_even_without_the_services(user):
     wallet = _krw(user)
     with pytest.raises(IntegrityError), transaction.atomic():
         Wallet.objects.filter(pk=wallet.pk).update(cash=Decimal("-1"))
+
+
+def test_open_filter_lists_new_and_partially_filled_orders(auth_client, user, btc):
+    resting = _post(auth_client, instrument=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="90000000").json()
+    _post(auth_client, instrument=btc.pk, side="buy", type="market", quantity="0.01")
+
+    open_ids = [o["id"] for o in auth_client.get(ORDERS, {"open": "true"}).json()["results"]]
+    closed = auth_client.get(ORDERS, {"open": "false"}).json()["results"]
+
+    assert open_ids == [resting["id"]]
+    assert [o["status"] for o in closed] == ["filled"] and closed[0]["quote"] == "KRW"
+
+
+def test_rejection_messages_show_plain_amounts(auth_client, user, btc):
+    response = _post(auth_client, instrument=btc.pk, side="buy", type="market", quantity="0.2")
+
+    assert response.json()["error"]["message"] == "Needs 18,276,534 KRW (cost 18,267,400 + fee 9,134); 10,000,000 available."

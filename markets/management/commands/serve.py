@@ -3,13 +3,16 @@
     manage.py serve [--host 127.0.0.1] [--port $PORT|8000] [--replay upbit_top20 --replay krx_daily] [--no-feed]
 
 The embedded demo has no Redis, so the feed must share the web process's event loop and its
-in-memory channel layer; this command starts daphne and schedules the feeds on that loop.
+in-memory channel layer; this command starts daphne and schedules the feeds on that loop, and
+runs the due periodic jobs in-process (``tradesite.inline_beat``; no broker in the demo).
 Ctrl-C stops both. In production run daphne workers and ``stream_tickers`` separately.
 """
 
 import asyncio
 import logging
 import os
+import threading
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -28,6 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--replay", action="append", choices=sorted(DATASETS), help="replay dataset(s); default upbit_top20 and krx_daily")
         parser.add_argument("--speed", type=float, default=None, help="replay speed-up factor (default: 1 batch/s)")
         parser.add_argument("--no-feed", action="store_true", help="serve only")
+        parser.add_argument("--no-jobs", action="store_true", help="do not run the periodic jobs in-process")
 
     def handle(self, *args, **opts):
         from daphne.endpoints import build_endpoint_description_strings
@@ -35,6 +39,7 @@ class Command(BaseCommand):
         from twisted.internet import reactor
 
         from markets.feed import run_feed_forever
+        from tradesite.inline_beat import run_inline_beat
         from markets.sources import get_source
         from tradesite.asgi import application
 
@@ -51,10 +56,14 @@ class Command(BaseCommand):
             # daphne calls this just before the reactor runs, with its asyncio loop set current
             loop = asyncio.get_event_loop()
             tasks = [loop.create_task(run_feed_forever(factory)) for factory in sources.values()]
+            if not opts["no_jobs"]:
+                tasks.append(loop.create_task(run_inline_beat()))
             reactor.addSystemEventTrigger("before", "shutdown", lambda: [task.cancel() for task in tasks])
             url = f"http://{opts['host']}:{opts['port']}/"
             self.stdout.write(self.style.SUCCESS(f"tradesite is serving {url}  (feeds: {', '.join(sources) or 'none'}; Ctrl-C stops)"))
 
+        # the KRX calendar takes seconds to build: build it now, not in the first KRX order
+        threading.Thread(target=_warm_calendars, daemon=True).start()
         server = Server(
             application=application,
             endpoints=build_endpoint_description_strings(host=opts["host"], port=opts["port"]),
@@ -64,3 +73,8 @@ class Command(BaseCommand):
         server.run()
         self.stdout.write("stopped")
 
+
+def _warm_calendars() -> None:
+    from trading import rules
+
+    rules.krx_is_open(datetime.now(UTC))

@@ -1,0 +1,105 @@
+"""Reads for the breakout bot and backtester: a user's bots, decisions and backtests, and an
+instrument's daily candles as the arrays ``trading.breakout`` works on."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+import numpy as np
+from django.db.models import QuerySet
+
+from markets.models import Candle, Instrument, Market
+from trading import breakout
+from trading.models import Backtest, Bot, BotDecision
+from trading.rules import SEOUL
+
+
+def bot_list(*, user) -> QuerySet[Bot]:
+    return Bot.objects.filter(user=user).select_related("instrument")
+
+
+def bot_decision_list(*, bot: Bot) -> QuerySet[BotDecision]:
+    return BotDecision.objects.filter(bot=bot)
+
+
+def backtest_list(*, user) -> QuerySet[Backtest]:
+    return Backtest.objects.filter(user=user).select_related("instrument")
+
+
+@dataclass(frozen=True)
+class DailyBars:
+    """An instrument's daily candles, oldest first: ``dates`` datetime64[D] (the KST date of
+    each candle's open: the crypto day, the KRX session date), ``open/high/low/close`` float64
+    in the quote currency, ``follows`` (the row is the day after the previous row; see
+    ``breakout``). ``periods_per_year``: 365 for crypto days, 252 for KRX sessions."""
+
+    dates: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    follows: np.ndarray
+    periods_per_year: int
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+
+def kst_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=SEOUL)
+
+
+@lru_cache(maxsize=1)
+def krx_calendar():
+    """The KRX (XKRX) calendar of exchange-calendars: sessions, opens and closes."""
+    import exchange_calendars
+
+    return exchange_calendars.get_calendar("XKRX")
+
+
+@lru_cache(maxsize=1)
+def krx_session_dates() -> np.ndarray:
+    """Every XKRX session date the calendar knows, datetime64[D] ascending."""
+    return krx_calendar().sessions.values.astype("datetime64[D]")
+
+
+@lru_cache(maxsize=1)
+def krx_session_opens() -> np.ndarray:
+    """The open of each XKRX session (aligned with ``krx_session_dates``), datetime64[ns] UTC."""
+    return krx_calendar().opens.values.astype("datetime64[ns]")
+
+
+def follows_for(instrument: Instrument, dates: np.ndarray) -> np.ndarray:
+    """Adjacency of daily rows: calendar days for crypto, XKRX sessions for KRX stocks (so a
+    weekend is no gap, a trading halt is). Raises ``ValueError`` for a KRX date that is not a
+    session."""
+    if instrument.market == Market.KRX:
+        return breakout.follows_by_sessions(dates, krx_session_dates())
+    return breakout.follows_by_calendar(dates)
+
+
+def daily_bars(*, instrument: Instrument, before: date | None = None, until: date | None = None,
+               last: int | None = None) -> DailyBars:
+    """The instrument's stored ``1d`` candles dated before ``before`` (exclusive) or up to
+    ``until`` (inclusive), all of them or the ``last`` N. Prices leave ``Decimal`` for float64
+    here: the strategy's statistics are float math, the books stay ``Decimal``."""
+    candles = Candle.objects.filter(instrument=instrument, interval="1d")
+    if before is not None:
+        candles = candles.filter(open_time__lt=kst_midnight(before))
+    if until is not None:
+        candles = candles.filter(open_time__lt=kst_midnight(until + timedelta(days=1)))
+    rows = candles.order_by("-open_time" if last else "open_time").values_list("open_time", "open", "high", "low", "close")
+    rows = list(rows[:last]) if last else list(rows)
+    if last:
+        rows.reverse()
+    dates = np.array([when.astimezone(SEOUL).date() for when, *_ in rows], dtype="datetime64[D]")
+    prices = np.array([[float(v) for v in row[1:]] for row in rows], dtype=np.float64).reshape(len(rows), 4)
+    return DailyBars(
+        dates=dates,
+        open=prices[:, 0],
+        high=prices[:, 1],
+        low=prices[:, 2],
+        close=prices[:, 3],
+        follows=follows_for(instrument, dates),
+        periods_per_year=252 if instrument.market == Market.KRX else 365,
+    )
