@@ -198,3 +198,23 @@ def candles_import(
             if progress is not None:
                 progress(len(batch))
     return CandlesImportResult(instruments_created=len(missing), instruments_renamed=len(renamed), candles_written=written)
+
+
+def candles_refresh(*, instrument: Instrument, interval: str, since, source=None) -> int:
+    """Fetch ``instrument``'s candles from ``since`` (aware datetime) from its exchange through
+    ccxt and upsert them; returns the number written. The newest candle may still be in
+    progress: a later refresh overwrites it with the final values.
+
+    Raises ``ValueError`` for an instrument no live source serves (KRX) and the source's
+    network error once its retries are spent. ``source`` (a ``MarketSource``) is for callers
+    that already hold one.
+    """
+    from markets.sources import CCXT_EXCHANGES, get_source
+
+    if source is None:
+        if instrument.exchange not in CCXT_EXCHANGES:
+            raise ValueError(f"no live candle source for {instrument}")
+        source = get_source(instrument.exchange)
+    bars = list(source.ohlcv(instrument.symbol, interval, since=since))
+    with transaction.atomic():
+        return candle_upsert_many(instrument=instrument, interval=interval, bars=bars)

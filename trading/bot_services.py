@@ -613,3 +613,22 @@ def backtest_run(*, user, params: BacktestParams) -> Backtest:
         number_of_trades=result["number_of_trades"], exposure=result["exposure"], sharpe=result["sharpe"],
         buy_and_hold_return=result["buy_and_hold"]["total_return"], result=result,
     )
+
+
+def bots_refresh_candles(*, now: datetime | None = None, days: int = 3, source_for=None) -> int:
+    """Fetch the last ``days`` daily candles of every enabled bot's crypto instrument from its
+    exchange, so that yesterday's range is stored when the day rolls. Returns candles written.
+
+    ``source_for(exchange) -> MarketSource`` overrides the live ccxt source (tests replay
+    recorded responses through it). Network errors propagate for the task to retry.
+    """
+    from markets.services import candles_refresh
+    from markets.sources import CCXT_EXCHANGES
+
+    now = now or timezone.now()
+    instruments = Instrument.objects.filter(bots__enabled=True, exchange__in=CCXT_EXCHANGES).distinct()
+    written = 0
+    for instrument in instruments:
+        source = source_for(instrument.exchange) if source_for else None
+        written += candles_refresh(instrument=instrument, interval="1d", since=now - timedelta(days=days), source=source)
+    return written
