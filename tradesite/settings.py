@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "accounts",
     "markets",
+    "etl",
     "trading",
     "quiz",
 ]

@@ -11,6 +11,7 @@ from trading.views import portfolio_page
 api_v1 = [
     path("auth/", include("accounts.urls")),
     path("", include("markets.urls")),
+    path("", include("etl.urls")),
     path("", include("trading.urls")),
     path("", include("quiz.urls")),
 ]

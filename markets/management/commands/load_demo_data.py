@@ -1,4 +1,5 @@
-"""Import the real data the demo shows: instruments, daily and intraday candles.
+"""Import the real data the demo shows: instruments, daily and intraday candles, and the
+recorded BTC perpetual trades behind the taker-volume API.
 
 Reads the slice shipped in ``markets/data`` (see its SOURCE.md) and, when ``../shared/data`` is
 beside the repo, the recorded files that are not shipped because their licence is not stated
@@ -19,6 +20,13 @@ SHIPPED = [
     ("import_candles", ["--format", "upbit_csv", "coins_daily/upbit_KRW_daily_DOGE_ETH_SOL_XRP_2023-07-25_2025-09-28.csv.gz", "--interval", "1d"]),
     ("import_candles", ["--format", "upbit_csv", "coins_intraday/upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv", "--interval", "15m"]),
     ("import_candles", ["--format", "krx_daily", "krx_daily/krx_daily_ohlcv_top50.csv.gz"]),
+]
+# recorded BTC perpetual trades -> per-minute taker buy/sell volume (etl/data, MIT)
+TRADES = [
+    ["--exchange", "binance", "--symbol", "BTCUSDT", "--file", "binance_usdm_BTCUSDT_trades.csv.gz"],
+    ["--exchange", "bybit", "--symbol", "BTCUSDT", "--file", "bybit_v5_BTCUSDT_publicTrade_ws_messages.jsonl"],
+    ["--exchange", "bybit", "--symbol", "BTCUSD", "--file", "bybit_v2_BTCUSD_ws_trade_messages_2021.jsonl"],
+    ["--exchange", "bitmex", "--symbol", "XBTUSD", "--file", "bitmex_XBTUSD_ws_trade_messages.jsonl"],
 ]
 FROM_SHARED = [
     ("import_candles", ["--format", "bithumb_daily_csv", "coins_daily/bithumb_BTC_KRW_daily_2013-12-27_2022-03-04.csv", "--symbol", "BTC/KRW"]),
@@ -44,3 +52,7 @@ class Command(BaseCommand):
                 continue
             self.stdout.write(f"{command} {fmt} {rel}")
             call_command(command, args[0], fmt, str(path), *args[3:], verbosity=opts["verbosity"])
+        trades_dir = Path(settings.BASE_DIR) / "etl" / "data"
+        for args in TRADES:
+            self.stdout.write(f"etl_taker_volume {' '.join(args[:4])} {args[-1]}")
+            call_command("etl_taker_volume", *args[:-1], str(trades_dir / args[-1]), verbosity=opts["verbosity"])
