@@ -29,6 +29,9 @@ MAX_LIMIT = 100_000
 DECIMAL_FIELDS = ("taker_buy_volume", "taker_sell_volume", "taker_total_volume", "taker_buy_value",
                   "taker_sell_value", "taker_total_value", "taker_buy_ratio", "taker_sell_ratio", "taker_buy_sell_ratio")
 CSV_FIELDS = ("datetime", "timestamp", *DECIMAL_FIELDS[:6], "trade_count", *DECIMAL_FIELDS[6:], "is_complete")
+# trades exist from 2009; the upper bound keeps hour and day window arithmetic inside datetime
+MIN_MOMENT = datetime(2009, 1, 1, tzinfo=UTC)
+MAX_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)
 _UNIX = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
 
 
@@ -43,7 +46,10 @@ def parse_moment(text: str) -> datetime:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise ValueError("use unix seconds or an ISO-8601 time, e.g. 1680652800 or 2023-04-05T00:00:00Z") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not MIN_MOMENT <= moment <= MAX_MOMENT:
+        raise ValueError(f"must lie between {MIN_MOMENT:%Y-%m-%d} and {MAX_MOMENT:%Y-%m-%d}")
+    return moment
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 
 import django_filters
 from django.conf import settings
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -127,7 +127,7 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def candles(self, request, pk=None):
-        instrument = get_object_or_404(Instrument, pk=pk)
+        instrument = get_object_or_404(Instrument, pk=pk)  # DRF's: a non-numeric id is a 404 too
         query = CandleQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data

@@ -37,7 +37,7 @@ from markets.importers import unified_symbol
 from markets.models import Candle, Instrument, Market, Ticker
 from trading import breakout, rules, services
 from trading.bot_selectors import daily_bars, follows_for, krx_session_dates, krx_session_opens, kst_midnight
-from trading.models import Backtest, Bot, BotDecision, Position, Wallet
+from trading.models import Backtest, Bot, BotDecision, Order, Position, Wallet
 from tradesite.exceptions import DomainError
 from tradesite.money import cash_exponent
 
@@ -236,10 +236,7 @@ def _exit(bot: Bot, today: StrategyDay, now: datetime) -> bool:
         _decide(bot, action=BotDecision.Action.SKIP, reason=f"nothing to sell: the {_plain(held)} bought on {bought_on} left the account outside the bot", **log)
     else:
         try:
-            order, _ = services.order_place(
-                user=bot.user, instrument_id=bot.instrument_id, side="sell", type="market", quantity=quantity,
-                client_order_id=f"bot{bot.pk}-{bought_on.isoformat()}-exit", now=now,
-            )
+            order = _place_once(bot, key=f"bot{bot.pk}-{bought_on.isoformat()}-exit", side="sell", quantity=quantity, now=now)
         except (services.PriceUnavailable, services.MarketClosed) as exc:
             _decide(bot, action=BotDecision.Action.WAIT, state=Bot.State.WAITING,
                     reason=f"selling the {_plain(held)} bought on {bought_on} waits: {exc.message}", **log)
@@ -384,6 +381,19 @@ def _entry_quantity(bot: Bot, last: Decimal) -> Decimal:
     return (budget / per_unit / lot).to_integral_value(rounding=ROUND_FLOOR) * lot
 
 
+def _place_once(bot: Bot, *, key: str, side: str, quantity: Decimal, now: datetime) -> Order:
+    """The bot's market order for ``key`` (one entry per day, one exit per entry): the one
+    placed earlier if there is one (its quantity was sized at that moment's price), else a new
+    one through ``trading.services.order_place``."""
+    placed = Order.objects.filter(user=bot.user, client_order_id=key).first()
+    if placed is not None:
+        return placed
+    order, _ = services.order_place(
+        user=bot.user, instrument_id=bot.instrument_id, side=side, type="market", quantity=quantity, client_order_id=key, now=now
+    )
+    return order
+
+
 def _check_entry(bot: Bot, today: StrategyDay, now: datetime) -> None:
     """Enter once when the last price has reached the target."""
     ticker = _fresh_ticker(bot.instrument, now)
@@ -398,10 +408,7 @@ def _check_entry(bot: Bot, today: StrategyDay, now: datetime) -> None:
     try:
         if quantity <= 0:
             raise services.InsufficientFunds("The cash for this bot does not buy one lot.", field="fraction")
-        order, _ = services.order_place(
-            user=bot.user, instrument_id=bot.instrument_id, side="buy", type="market", quantity=quantity,
-            client_order_id=f"bot{bot.pk}-{today.day.isoformat()}-entry", now=now,
-        )
+        order = _place_once(bot, key=f"bot{bot.pk}-{today.day.isoformat()}-entry", side="buy", quantity=quantity, now=now)
     except DomainError as exc:
         _decide(bot, action=BotDecision.Action.REJECT, state=Bot.State.OUT, price=last, **log,
                 reason=f"buying at {_plain(last)} (target reached) was rejected: {exc.message} Not retried today.")

@@ -10,7 +10,7 @@ Sources of the tables:
 """
 
 from datetime import datetime, time, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -67,7 +67,13 @@ def tick_size(*, exchange: str, quote: str, price: Decimal, instrument_tick: Dec
 
 
 def is_multiple(value: Decimal, step: Decimal | None) -> bool:
-    return step is None or (value % step) == 0
+    """True when ``value`` is a whole number of ``step``s (always, without a step). Computed with
+    enough precision for any 36-digit quantity: the default 28 digits would raise on 1e20 / 1e-8."""
+    if step is None:
+        return True
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return (value % step) == 0
 
 
 def round_to_tick(price: Decimal, tick: Decimal | None, *, up: bool) -> Decimal:

@@ -16,7 +16,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import status
 
@@ -50,6 +50,11 @@ class PriceUnavailable(DomainError):
 
 class MarketClosed(DomainError):
     code = "market_closed"
+    status_code = status.HTTP_409_CONFLICT
+
+
+class ClientOrderIdReused(DomainError):
+    code = "client_order_id_reused"
     status_code = status.HTTP_409_CONFLICT
 
 
@@ -295,7 +300,7 @@ def order_place(
     client_order_id = client_order_id or uuid.uuid4().hex
     existing = Order.objects.filter(user=user, client_order_id=client_order_id).first()
     if existing is not None:
-        return existing, False
+        return _same_order(existing, instrument_id=instrument_id, side=side, type=type, quantity=quantity, limit_price=limit_price), False
     instrument = Instrument.objects.filter(pk=instrument_id, active=True).select_related("ticker").first()
     if instrument is None:
         raise InvalidOrder("No active instrument with this id.", field="instrument")
@@ -355,8 +360,26 @@ def order_place(
         existing = Order.objects.filter(user=user, client_order_id=client_order_id).first()
         if existing is None:
             raise
-        return existing, False
+        return _same_order(existing, instrument_id=instrument_id, side=side, type=type, quantity=quantity, limit_price=limit_price), False
     return order, True
+
+
+def _same_order(order: Order, *, instrument_id, side, type, quantity, limit_price) -> Order:
+    """``order`` when a retry asks for the same thing; a reused ``client_order_id`` with other
+    parameters is a client bug, refused rather than answered with an unrelated order."""
+    def number(value):
+        try:
+            return Decimal(str(value)) if value not in (None, "") else None
+        except InvalidOperation:
+            return value
+
+    asked = (int(instrument_id), side, type, number(quantity), number(limit_price) if type == Order.Type.LIMIT else None)
+    placed = (order.instrument_id, order.side, order.type, order.quantity, order.limit_price)
+    if asked != placed:
+        raise ClientOrderIdReused(
+            f"client_order_id {order.client_order_id!r} was used for another order (#{order.pk}).", field="client_order_id"
+        )
+    return order
 
 
 @transaction.atomic
@@ -467,26 +490,27 @@ def limit_orders_match(*, instrument_ids) -> int:
     sell: last >= limit), at their limit price. Called by the ticker feed after each batch;
     returns the number of fills. Each order fills in its own transaction."""
     filled = 0
-    for ticker in Ticker.objects.filter(instrument_id__in=list(instrument_ids)):
-        last = ticker.last_price
-        crossing = Order.objects.filter(
-            instrument_id=ticker.instrument_id, type=Order.Type.LIMIT, status__in=Order.OPEN_STATUSES
-        ).filter(Q(side=Order.Side.BUY, limit_price__gte=last) | Q(side=Order.Side.SELL, limit_price__lte=last))
-        crossing = crossing.order_by("pk").values_list("pk", flat=True)
-        for order_id in crossing:
-            with transaction.atomic():
-                order, wallet, position = _lock_order_books(order_id)
-                if not order.is_open:
-                    continue
-                try:
-                    _apply_fill(
-                        order=order, wallet=wallet, position=position, price=order.limit_price,
-                        quantity=order.quantity - order.filled_quantity, from_reservation=True,
-                    )
-                except (InsufficientFunds, InsufficientPosition):
-                    logger.exception("resting order %s could not fill", order_id)
-                    continue
-                filled += 1
+    last = F("instrument__ticker__last_price")
+    crossing = (
+        Order.objects.filter(instrument_id__in=list(instrument_ids), type=Order.Type.LIMIT, status__in=Order.OPEN_STATUSES)
+        .filter(Q(side=Order.Side.BUY, limit_price__gte=last) | Q(side=Order.Side.SELL, limit_price__lte=last))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for order_id in crossing:
+        with transaction.atomic():
+            order, wallet, position = _lock_order_books(order_id)
+            if not order.is_open:
+                continue
+            try:
+                _apply_fill(
+                    order=order, wallet=wallet, position=position, price=order.limit_price,
+                    quantity=order.quantity - order.filled_quantity, from_reservation=True,
+                )
+            except (InsufficientFunds, InsufficientPosition):
+                logger.exception("resting order %s could not fill", order_id)
+                continue
+            filled += 1
     return filled
 
 

@@ -141,7 +141,7 @@ def test_board_page_renders(client):
     response = client.get("/")
 
     assert response.status_code == 200
-    assert b"/ws/tickers/" in response.content or b"board.js" in response.content
+    assert b'data-ws-path="/ws/tickers/"' in response.content and b"markets/board.js" in response.content
 
 
 def test_candle_times_are_stored_aware_utc(upbit_daily):
@@ -161,3 +161,9 @@ def test_search_ranks_the_exact_symbol_and_base_first(api_client, replay_board):
 
     # base BTC on Upbit (with a ticker, most traded) then Bithumb; not BTT, BTG... first
     assert [(r["exchange"], r["symbol"]) for r in results[:2]] == [("upbit", "BTC/KRW"), ("bithumb", "BTC/KRW")]
+
+
+def test_candles_of_a_non_numeric_instrument_id_is_404(api_client):
+    response = api_client.get("/api/v1/instruments/abc/candles/")
+
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"

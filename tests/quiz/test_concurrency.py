@@ -5,11 +5,10 @@ Every answer locks the user's KRW wallet first, then the attempt, and decides on
 locks (see ``quiz.services``); these tests release the requests together with a barrier.
 """
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from rest_framework.test import APIClient
 
 from quiz import services
@@ -19,6 +18,7 @@ from tests.quiz.conftest import krw_cash, reward_entries
 from tests.quiz.factories import AttemptFactory, QuestionFactory
 from trading import services as trading_services
 from trading.selectors import ledger_mismatches
+from tests.helpers import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -26,28 +26,6 @@ pytestmark = [
 ]
 
 START = Decimal("10000000")
-
-
-def _run_at_once(*calls):
-    """Run the callables in threads released together; return their results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # collected and asserted on by the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def _post_answer(user, attempt_id: int, choice: int):
@@ -65,7 +43,7 @@ def test_the_same_right_answer_posted_concurrently_pays_once():
     trading_services.account_open(user=user)
     attempt = AttemptFactory(user=user, question=QuestionFactory(difficulty=3))
 
-    results = _run_at_once(*[_post_answer(user, attempt.pk, 1)] * 10)
+    results = run_at_once(*[_post_answer(user, attempt.pk, 1)] * 10)
 
     codes = sorted(code for code, _ in results)
     assert codes == [200] + [409] * 9, results
@@ -84,7 +62,7 @@ def test_concurrent_right_answers_to_two_attempts_at_one_question_pay_once():
     question = QuestionFactory(difficulty=2)
     attempts = [AttemptFactory(user=user, question=question) for _ in range(6)]
 
-    results = _run_at_once(*[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts])
+    results = run_at_once(*[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts])
 
     assert all(isinstance(r, services.AnswerResult) for r in results), results
     assert sorted(r.reward for r in results) == [0] * 5 + [Decimal("30000")]
@@ -99,7 +77,7 @@ def test_concurrent_right_answers_near_the_daily_cap_pay_no_more_than_the_cap(se
     trading_services.account_open(user=user)
     attempts = [AttemptFactory(user=user, question=QuestionFactory(difficulty=2)) for _ in range(8)]  # 30,000 each
 
-    results = _run_at_once(*[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts])
+    results = run_at_once(*[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts])
 
     assert all(isinstance(r, services.AnswerResult) and r.correct for r in results), results
     assert sorted(r.reward for r in results) == [0] * 4 + [Decimal("10000")] + [Decimal("30000")] * 3
@@ -111,7 +89,7 @@ def test_concurrent_first_answers_of_a_user_without_wallets_open_one_account():
     user = UserFactory()
     attempts = [AttemptFactory(user=user, question=QuestionFactory()) for _ in range(4)]
 
-    results = _run_at_once(*[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts])
+    results = run_at_once(*[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts])
 
     assert all(isinstance(r, services.AnswerResult) for r in results), results
     assert user.wallets.filter(currency="KRW").count() == 1

@@ -234,6 +234,7 @@ def test_next_marks_stale_attempts_expired_and_serves_a_fresh_one(auth_client, e
     assert fresh["attempt_id"] != stale["attempt_id"]
     assert Attempt.objects.get(pk=stale["attempt_id"]).status == "expired"
     assert auth_client.post(answer_url(stale["attempt_id"]), {"choice": 1}, format="json").status_code == 409
+    assert Attempt.objects.get(pk=stale["attempt_id"]).status == "expired"  # the late answer changed nothing
 
 
 @pytest.mark.parametrize(

@@ -398,6 +398,8 @@ def test_users_see_only_their_own_bots(auth_client, api_client, user, btc):
     for request in (auth_client.get, auth_client.delete):
         assert request(f"{BOTS}{theirs.pk}/").status_code == 404
     assert auth_client.patch(f"{BOTS}{theirs.pk}/", {"k": "0.3"}, format="json").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.k != Decimal("0.3")  # unchanged, and not deleted either
     assert auth_client.get(f"{BOTS}{theirs.pk}/decisions/").status_code == 404
     assert api_client.get(BOTS).status_code == 401
     assert Bot.objects.get(pk=theirs.pk).k == Decimal("0.5")

@@ -2,11 +2,10 @@
 transactions serialize writers instead), so there these tests would prove nothing; CI runs
 the suite on PostgreSQL too."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from markets import services as market_services
 from tests.accounts.factories import UserFactory
@@ -14,33 +13,12 @@ from tests.markets.conftest import replay_source
 from trading import services
 from trading.models import Fill, Order, Position, Wallet
 from trading.selectors import ledger_mismatches
+from tests.helpers import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row-lock concurrency needs PostgreSQL (set DATABASE_URL)"),
 ]
-
-
-def _run_at_once(*calls):
-    """Run the callables in threads released together; return their results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # collected and asserted on by the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_fifty_concurrent_market_buys_costing_five_times_the_cash_fill_only_what_is_affordable(coins):
@@ -50,7 +28,7 @@ def test_fifty_concurrent_market_buys_costing_five_times_the_cash_fill_only_what
     # each: 0.42 x 2,394,000 = 1,005,480 + fee 502.74 -> 503 = 1,005,983 KRW; 50 of them = 5.03x the cash
     cost_each = Decimal("1005983")
 
-    results = _run_at_once(
+    results = run_at_once(
         *[lambda: services.order_place(user=user, instrument_id=eth.pk, side="buy", type="market", quantity="0.42")] * 50
     )
 
@@ -86,7 +64,7 @@ def test_concurrent_fill_and_cancel_of_one_resting_sell_release_it_exactly_once(
         # the next recorded point (high 2,394,000) crosses the limit; stored without matching
         market_services.ticker_upsert_many(snapshots=batches[1], source="replay", keep_newer=False)
 
-        cancel, match = _run_at_once(
+        cancel, match = run_at_once(
             lambda: services.order_cancel(user=user, order_id=order.pk),
             lambda: services.limit_orders_match(instrument_ids=[eth.pk]),
         )
@@ -106,7 +84,7 @@ def test_two_concurrent_cancels_release_once(btc):
     user = UserFactory()
     order, _ = services.order_place(user=user, instrument_id=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="90000000")
 
-    results = _run_at_once(*[lambda: services.order_cancel(user=user, order_id=order.pk)] * 2)
+    results = run_at_once(*[lambda: services.order_cancel(user=user, order_id=order.pk)] * 2)
 
     assert sorted(type(r).__name__ for r in results) == ["Order", "OrderNotOpen"]
     wallet = Wallet.objects.get(user=user, currency="KRW")
@@ -118,7 +96,7 @@ def test_concurrent_retries_of_one_client_order_id_place_one_order(btc):
     user = UserFactory()
     services.account_open(user=user)
 
-    results = _run_at_once(
+    results = run_at_once(
         *[lambda: services.order_place(user=user, instrument_id=btc.pk, side="buy", type="market", quantity="0.01", client_order_id="same")] * 10
     )
 

@@ -283,6 +283,8 @@ def test_users_see_only_their_own_orders_fills_and_positions(auth_client, user, 
     assert [o["id"] for o in auth_client.get(ORDERS).json()["results"]] == [mine["id"]]
     assert auth_client.get(f"{ORDERS}{theirs.pk}/").status_code == 404
     assert auth_client.post(f"{ORDERS}{theirs.pk}/cancel/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == "filled" and Fill.objects.filter(order=theirs).count() == 1
     assert [f["order"] for f in auth_client.get("/api/v1/fills/").json()["results"]] == [mine["id"]]
     assert len(auth_client.get("/api/v1/positions/").json()["results"]) == 1
     assert api_client.get(ORDERS).status_code == 401
@@ -397,3 +399,28 @@ def test_rejection_messages_show_plain_amounts(auth_client, user, btc):
     response = _post(auth_client, instrument=btc.pk, side="buy", type="market", quantity="0.2")
 
     assert response.json()["error"]["message"] == "Needs 18,276,534 KRW (cost 18,267,400 + fee 9,134); 10,000,000 available."
+
+
+def test_a_client_order_id_reused_for_another_order_is_refused(auth_client, user, btc):
+    _post(auth_client, instrument=btc.pk, side="buy", type="market", quantity="0.01", client_order_id="k-1")
+    before = _books(user)
+
+    response = _post(auth_client, instrument=btc.pk, side="sell", type="market", quantity="0.01", client_order_id="k-1")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "client_order_id_reused" and "client_order_id" in response.json()["error"]["fields"]
+    assert _books(user) == before
+
+
+def test_an_absurdly_large_quantity_is_a_400_not_a_crash(auth_client, user, btc):
+    before = _books(user)
+
+    response = _post(auth_client, instrument=btc.pk, side="buy", type="limit", quantity="1e20", limit_price="91000000")
+
+    assert response.status_code == 400 and "quantity" in response.json()["error"]["fields"]
+    assert _books(user) == before
+
+
+def test_matching_after_a_feed_batch_is_one_query_when_nothing_crosses(coins, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):
+        assert services.limit_orders_match(instrument_ids=[i.pk for i in coins.values()]) == 0
