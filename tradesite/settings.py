@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "accounts",
     "markets",
+    "predictions",
     "etl",
     "trading",
     "quiz",
@@ -282,6 +283,14 @@ QUIZ = {
     # answers per user (DRF rate "<n>/<sec|min|hour|day>"); served questions likewise
     "ANSWER_THROTTLE_RATE": REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["quiz_answer"],
     "NEXT_THROTTLE_RATE": os.environ.get("THROTTLE_QUIZ_NEXT", "60/min"),
+}
+
+# --- predictions --------------------------------------------------------------------------
+PREDICTIONS = {
+    # trained model files (git-ignored); their metadata live in predictions.Predictor
+    "ARTIFACT_DIR": VAR_DIR / "models",
+    # optional: a KRX daily file in the recorded format that the evening job imports first
+    "KRX_DAILY_FILE": os.environ.get("PREDICTIONS_KRX_DAILY_FILE", ""),
 }
 
 LOGGING = {

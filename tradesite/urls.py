@@ -11,6 +11,7 @@ from trading.views import portfolio_page
 api_v1 = [
     path("auth/", include("accounts.urls")),
     path("", include("markets.urls")),
+    path("", include("predictions.urls")),
     path("", include("etl.urls")),
     path("", include("trading.urls")),
     path("", include("quiz.urls")),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("accounts/signup/", signup_page, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("quiz/", quiz_page, name="quiz"),
+    path("predictions/", include("predictions.pages")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
