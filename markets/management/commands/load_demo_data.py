@@ -1,5 +1,5 @@
-"""Import the real data the demo shows: instruments, daily and intraday candles, and the
-recorded BTC perpetual trades behind the taker-volume API.
+"""Import the real data the demo shows: instruments, daily and intraday candles, the recorded
+BTC perpetual trades behind the taker-volume API, and a first model's KRX predictions.
 
 Reads the slice shipped in ``markets/data`` (see its SOURCE.md) and, when ``../shared/data`` is
 beside the repo, the recorded files that are not shipped because their licence is not stated
@@ -52,7 +52,19 @@ class Command(BaseCommand):
                 continue
             self.stdout.write(f"{command} {fmt} {rel}")
             call_command(command, args[0], fmt, str(path), *args[3:], verbosity=opts["verbosity"])
+        self._predictions(opts["verbosity"])
         trades_dir = Path(settings.BASE_DIR) / "etl" / "data"
         for args in TRADES:
             self.stdout.write(f"etl_taker_volume {' '.join(args[:4])} {args[-1]}")
             call_command("etl_taker_volume", *args[:-1], str(trades_dir / args[-1]), verbosity=opts["verbosity"])
+
+    def _predictions(self, verbosity: int) -> None:
+        """Train the default model on the KOSPI stocks of the slice over 2024 (once) and store its
+        out-of-sample predictions for 2025, so the discover list has something to show."""
+        from predictions.models import Predictor
+
+        if not Predictor.objects.filter(market="KOSPI", kind="gbm", active=True).exists():
+            self.stdout.write("train_predictor --market KOSPI --train-start 2024-01-01 --train-end 2024-12-31")
+            call_command("train_predictor", "--market", "KOSPI", "--train-start", "2024-01-01", "--train-end", "2024-12-31", verbosity=verbosity)
+        self.stdout.write("predict --start 2025-01-02 --end 2025-06-17")
+        call_command("predict", "--start", "2025-01-02", "--end", "2025-06-17", verbosity=verbosity)
