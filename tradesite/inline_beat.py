@@ -10,9 +10,9 @@ Celery schedule whether it is due (Celery's own ``is_due``), and runs the task i
 import asyncio
 import json
 import logging
+import threading
 from datetime import UTC, datetime
 
-from asgiref.sync import sync_to_async
 from django.db.models import F
 
 logger = logging.getLogger(__name__)
@@ -54,11 +54,35 @@ def run_due_tasks(*, now: datetime | None = None, only: list[str] | None = None)
     return ran
 
 
+def _in_daemon_thread(func):
+    """Await ``func()`` run in a daemon thread: a job stuck in network retries (the live ETL on a
+    machine without internet) must not keep the process alive after Ctrl-C."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def settle(method, value):
+        if not future.done():
+            getattr(future, method)(value)
+
+    def work():
+        try:
+            outcome = ("set_result", func())
+        except BaseException as exc:  # handed to the awaiting coroutine
+            outcome = ("set_exception", exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:  # the loop is closed: the server stopped meanwhile
+            pass
+
+    threading.Thread(target=work, name="inline-beat", daemon=True).start()
+    return future
+
+
 async def run_inline_beat(*, poll_seconds: float = 30.0) -> None:
     """Check the schedule every ``poll_seconds`` until cancelled (the jobs run in a thread)."""
     while True:
         try:
-            ran = await sync_to_async(run_due_tasks, thread_sensitive=False)()
+            ran = await _in_daemon_thread(run_due_tasks)
             if ran:
                 logger.info("ran periodic tasks: %s", ", ".join(ran))
         except asyncio.CancelledError:
