@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
+from tradesite.money import plain  # noqa: F401  (re-exported: the API formats with it)
+
 WINDOWS = ("min", "hour", "day")
 WINDOW_MINUTES = {"min": 1, "hour": 60, "day": 1440}
 RATIO_PLACES = Decimal("1E-12")
@@ -26,14 +28,6 @@ def ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     with localcontext() as ctx:
         ctx.prec = 50
         return (numerator / denominator).quantize(RATIO_PLACES, rounding=ROUND_HALF_EVEN)
-
-
-def plain(value: Decimal | None) -> str | None:
-    """A decimal as plain text without padding zeros: ``Decimal("590.074000")`` -> ``"590.074"``."""
-    if value is None:
-        return None
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0E-12") else text
 
 
 def window_row(bucket: datetime, parts: Iterable[Mapping], window: str) -> dict:

@@ -30,3 +30,12 @@ def quantize_received(amount: Decimal, currency: str) -> Decimal:
 
 def quantize_quantity(quantity: Decimal) -> Decimal:
     return Decimal(quantity).quantize(QUANTITY_EXPONENT, rounding=ROUND_FLOOR)
+
+
+def plain(value: Decimal | None) -> str | None:
+    """A decimal as plain text without padding zeros, as the API shows it:
+    ``Decimal("590.074000")`` -> ``"590.074"``, ``91337000`` -> ``"91337000"``; None stays None."""
+    if value is None:
+        return None
+    text = format(Decimal(value).normalize(), "f")
+    return "0" if text in ("-0", "0E-12") else text

@@ -39,7 +39,7 @@ from trading import breakout, rules, services
 from trading.bot_selectors import daily_bars, follows_for, krx_session_dates, krx_session_opens, kst_midnight
 from trading.models import Backtest, Bot, BotDecision, Order, Position, Wallet
 from tradesite.exceptions import DomainError
-from tradesite.money import cash_exponent
+from tradesite.money import cash_exponent, plain
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +104,7 @@ def instrument_costs(instrument: Instrument) -> breakout.Costs:
     )
 
 
-def _plain(value: Decimal) -> str:
-    """A decimal for a reason text: 159680000, 0.5, 0.03098628 (no padding zeros)."""
-    return f"{Decimal(value).normalize():f}"
+_plain = plain  # a decimal for a reason text: 159680000, 0.5, 0.03098628
 
 
 def _decimal(value: float, exponent: Decimal = PRICE_EXPONENT) -> Decimal:

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,7 +26,7 @@ from trading import rules
 from trading.locks import order_qs_select_for_update, position_qs_select_for_update, wallet_qs_select_for_update
 from trading.models import CashEntry, EquitySnapshot, Fill, Order, Position, Wallet
 from tradesite.exceptions import DomainError
-from tradesite.money import quantize_paid, quantize_received
+from tradesite.money import plain, quantize_paid, quantize_received
 
 logger = logging.getLogger(__name__)
 AVERAGE_PRICE_EXPONENT = Decimal("0.000000000001")
@@ -68,9 +69,7 @@ def _plain(amount: Decimal) -> str:
     return f"{Decimal(amount).normalize():,f}"
 
 
-def _json_decimal(amount: Decimal) -> str:
-    """An amount for an event payload, like the API's decimals ("91337000", "0.01")."""
-    return f"{Decimal(amount).normalize():f}"
+_json_decimal = plain  # an amount for an event payload, like the API's decimals ("91337000", "0.01")
 
 
 def _config():
@@ -551,8 +550,7 @@ def equity_snapshot_all(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     day = now.astimezone(rules.SEOUL).date()
     written = 0
-    for user_id in Wallet.objects.values_list("user_id", flat=True).distinct():
-        user = Wallet.objects.select_related("user").filter(user_id=user_id).first().user
+    for user in get_user_model().objects.filter(wallets__isnull=False).distinct():
         _, totals = portfolio(user=user)
         EquitySnapshot.objects.bulk_create(
             [
