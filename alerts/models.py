@@ -1,0 +1,118 @@
+"""Price alerts, their fired events, and in-app notifications.
+
+Prices are Decimals in the instrument's quote currency; times are stored UTC.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from alerts import conditions
+from markets.models import PRICE, Instrument
+
+ALERT_DEFAULT_LIFETIME = timedelta(days=30)
+
+
+def default_expiry():
+    """30 days from now (UTC); an alert may also be open-ended (``expires_at`` null)."""
+    return timezone.now() + ALERT_DEFAULT_LIFETIME
+
+
+class Alert(models.Model):
+    """A user's condition on one instrument's price (see ``alerts.conditions`` for the rules).
+
+    ``level``/``level2``: price levels (channels use both); ``value``: the move for ``moving_*``
+    (price units, or percent for ``*_pct``) within ``window_minutes``. ``last_price`` is the
+    previous observed price (null until the first tick after creation, so crossings never fire
+    at creation). ``bar_seconds`` is the bar interval of the ``once_per_bar*`` modes;
+    ``cooldown_seconds`` the pause of ``every_time`` between fires.
+    """
+
+    Condition = models.TextChoices("Condition", [(c.upper(), c) for c in conditions.CONDITIONS])
+
+    class Trigger(models.TextChoices):
+        ONCE = "once"
+        ONCE_PER_BAR = "once_per_bar"
+        ONCE_PER_BAR_CLOSE = "once_per_bar_close"
+        EVERY_TIME = "every_time"
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        PAUSED = "paused"
+        TRIGGERED = "triggered"
+        EXPIRED = "expired"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts")
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="alerts")
+    condition = models.CharField(max_length=20, choices=Condition.choices)
+    level = models.DecimalField(**PRICE, null=True, blank=True)
+    level2 = models.DecimalField(**PRICE, null=True, blank=True)
+    value = models.DecimalField(**PRICE, null=True, blank=True)
+    window_minutes = models.PositiveIntegerField(null=True, blank=True)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices, default=Trigger.ONCE)
+    bar_seconds = models.PositiveIntegerField(default=60)
+    cooldown_seconds = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(null=True, blank=True, default=default_expiry)
+    channels = models.JSONField(default=list, blank=True, help_text='delivery channels, e.g. ["app"]')
+    message = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    last_price = models.DecimalField(**PRICE, null=True, blank=True)
+    last_tick_at = models.DateTimeField(null=True, blank=True)
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+    last_fired_bar = models.DateTimeField(null=True, blank=True)
+    last_bar_close = models.DecimalField(**PRICE, null=True, blank=True, help_text="close of the bar before the last one (once_per_bar_close)")
+    history = models.JSONField(default=list, blank=True, help_text="[[epoch seconds, price], ...] within the window (moving_*)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["instrument", "state"], name="alert_instrument_state")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.instrument} {self.condition} {self.level}"
+
+
+class AlertEvent(models.Model):
+    """One fire of an alert: the exact triggering price, the previous price and the tick's time.
+    ``idempotency_key`` (alert id + tick time + price) is unique, so two feed processes handling
+    overlapping batches write it once."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
+    price = models.DecimalField(**PRICE)
+    previous_price = models.DecimalField(**PRICE, null=True, blank=True)
+    tick_time = models.DateTimeField()
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-tick_time", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} @ {self.price} {self.tick_time:%Y-%m-%d %H:%M:%S}"
+
+
+class Notification(models.Model):
+    """An in-app notification (the bell): unread while ``read_at`` is null."""
+
+    class Kind(models.TextChoices):
+        ALERT = "alert"
+        ORDER = "order"
+        BOT = "bot"
+        QUIZ = "quiz"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    text = models.CharField(max_length=300)
+    event = models.OneToOneField(AlertEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="notification")
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.kind} {self.text[:40]}"
