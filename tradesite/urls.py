@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("etl.urls")),
     path("", include("trading.urls")),
     path("", include("quiz.urls")),
+    path("", include("alerts.urls")),
 ]
 
 urlpatterns = [
