@@ -26,6 +26,7 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py setup_periodic_tasks
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py create_demo_users
 	$(PY) manage.py serve --port $(PORT)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "channels",
     "django_celery_beat",
     "accounts",
+    "tradesite",
     "markets",
     "predictions",
     "etl",
