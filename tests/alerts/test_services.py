@@ -135,3 +135,36 @@ def test_invalid_alerts_name_the_field_and_write_nothing(user, btc, kwargs, fiel
         services.alert_create(user=user, instrument_id=btc.pk, **kwargs)
     assert err.value.field == field
     assert not Alert.objects.exists()
+
+
+def test_once_per_bar_close_evaluates_each_closed_bar(user, btc, btc_series):
+    """Hourly bars over the 15-min closes: at the first tick of each new hour the finished bar's
+    close is compared with the close of the bar before it."""
+    level = Decimal(btc_series[10][1])
+    a = services.alert_create(user=user, instrument_id=btc.pk, condition="crossing", level=level, trigger="once_per_bar_close", bar_seconds=3600)
+    feed(btc, btc_series)
+    closes, ends = [], []  # (close of each finished hour, its end)
+    for k in range(1, len(btc_series)):
+        if btc_series[k][0].hour != btc_series[k - 1][0].hour:
+            closes.append(Decimal(btc_series[k - 1][1]))
+            ends.append(btc_series[k][0].replace(minute=0))
+    want = [ends[i] for i in range(1, len(closes)) if (closes[i - 1] < level <= closes[i]) or (closes[i - 1] > level >= closes[i])]
+    assert times(a) == want
+    for e in AlertEvent.objects.filter(alert=a):
+        assert e.price in closes
+
+
+def test_push_reaches_the_account_group(user, btc, btc_series, django_capture_on_commit_callbacks):
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(services.account_group(user.pk), channel)
+    services.alert_create(user=user, instrument_id=btc.pk, condition="greater_than", level=Decimal("1"), expires_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        feed(btc, btc_series[:1])
+    msg = async_to_sync(asyncio.wait_for)(layer.receive(channel), 5)
+    assert msg["type"] == "account.event" and msg["event"]["type"] == "alert" and Decimal(msg["event"]["price"]) == Decimal(btc_series[0][1])
