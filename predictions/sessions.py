@@ -12,21 +12,10 @@ day the code runs. A date outside the calendar raises ``ValueError``.
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 
 import pandas as pd
 
-CALENDAR = "XKRX"
-# Well before any KRX data this project holds (the recorded set starts 2023-12-05).
-CALENDAR_START = "2000-01-04"
-
-
-@lru_cache(maxsize=1)
-def krx_calendar():
-    """The ``XKRX`` calendar from ``CALENDAR_START`` (built once per process, ~1 s)."""
-    import exchange_calendars as xcals  # ~0.5 s to import; only code that counts sessions needs it
-
-    return xcals.get_calendar(CALENDAR, start=CALENDAR_START)
+from markets.calendars import CALENDAR, CALENDAR_START, krx_calendar  # noqa: F401  (the one pinned XKRX calendar)
 
 
 def _day(value: date | str | pd.Timestamp) -> pd.Timestamp:

@@ -3,15 +3,14 @@ instrument's daily candles as the arrays ``trading.breakout`` works on."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 
 import numpy as np
 from django.db.models import QuerySet
 
+from markets.calendars import SEOUL, krx_calendar, krx_session_dates, krx_session_opens  # noqa: F401  (re-exported)
 from markets.models import Candle, Instrument, Market
 from trading import breakout
 from trading.models import Backtest, Bot, BotDecision
-from trading.rules import SEOUL
 
 
 def bot_list(*, user) -> QuerySet[Bot]:
@@ -49,24 +48,7 @@ def kst_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=SEOUL)
 
 
-@lru_cache(maxsize=1)
-def krx_calendar():
-    """The KRX (XKRX) calendar of exchange-calendars: sessions, opens and closes."""
-    import exchange_calendars
-
-    return exchange_calendars.get_calendar("XKRX")
-
-
-@lru_cache(maxsize=1)
-def krx_session_dates() -> np.ndarray:
-    """Every XKRX session date the calendar knows, datetime64[D] ascending."""
-    return krx_calendar().sessions.values.astype("datetime64[D]")
-
-
-@lru_cache(maxsize=1)
-def krx_session_opens() -> np.ndarray:
-    """The open of each XKRX session (aligned with ``krx_session_dates``), datetime64[ns] UTC."""
-    return krx_calendar().opens.values.astype("datetime64[ns]")
+# krx_calendar, krx_session_dates, krx_session_opens: from markets.calendars, re-exported here.
 
 
 def follows_for(instrument: Instrument, dates: np.ndarray) -> np.ndarray:

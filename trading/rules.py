@@ -11,10 +11,9 @@ Sources of the tables:
 
 from datetime import datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-SEOUL = ZoneInfo("Asia/Seoul")
+from markets.calendars import SEOUL, krx_is_open, krx_session_close  # noqa: F401  (re-exported)
 BPS = Decimal("0.0001")
 COIN_LOT = Decimal("0.00000001")
 SHARE_LOT = Decimal("1")
@@ -108,37 +107,7 @@ def bps_of(amount: Decimal, bps: Decimal) -> Decimal:
 # --- sessions -----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _xkrx():
-    import exchange_calendars
-
-    return exchange_calendars.get_calendar("XKRX")
-
-
-def krx_is_open(at: datetime) -> bool:
-    """True when ``at`` (tz-aware) is inside a KRX regular session (09:00-15:30 KST)."""
-    import pandas as pd
-
-    cal = _xkrx()
-    minute = pd.Timestamp(at).tz_convert("UTC").floor("min")
-    if minute < cal.first_minute or minute > cal.last_minute:
-        return False
-    return bool(cal.is_open_on_minute(minute))
-
-
-def krx_session_close(at: datetime) -> datetime:
-    """The close (UTC) of the KRX session that is open at ``at``, or of the next session."""
-    import pandas as pd
-
-    cal = _xkrx()
-    ts = pd.Timestamp(at).tz_convert("UTC")
-    if krx_is_open(at):
-        session = cal.minute_to_session(ts.floor("min"))
-    else:
-        session = cal.date_to_session(ts.tz_convert(SEOUL).normalize().tz_localize(None), direction="next")
-        if cal.session_close(session) <= ts:
-            session = cal.next_session(session)
-    return cal.session_close(session).to_pydatetime()
+# krx_is_open, krx_session_close: from markets.calendars (the one XKRX calendar), re-exported here.
 
 
 def crypto_day_end(at: datetime, *, boundary: time = time(0, 0), tz: ZoneInfo = SEOUL) -> datetime:
