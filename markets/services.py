@@ -13,7 +13,8 @@ from markets.models import Candle, Instrument, Market, Ticker
 from markets.sources.base import Bar, InstrumentInfo, TickerSnapshot
 
 CANDLE_BATCH_SIZE = 2000
-_INSTRUMENT_FIELDS = ["market", "base", "quote", "segment", "name_ko", "name_en", "tick_size", "lot_size", "min_notional", "active"]
+_INSTRUMENT_FIELDS = ["market", "base", "quote", "segment", "name_ko", "name_en", "tick_size", "lot_size", "min_notional", "active",
+                      "kind", "underlying", "expiry", "strike", "right", "multiplier"]
 
 
 @transaction.atomic
@@ -48,6 +49,12 @@ def instrument_upsert_many(*, infos: Iterable[InstrumentInfo], segments: dict[st
             "lot_size": info.lot_size,
             "min_notional": info.min_notional,
             "active": info.active,
+            "kind": info.kind,
+            "underlying": info.underlying,
+            "expiry": info.expiry,
+            "strike": info.strike,
+            "right": info.right,
+            "multiplier": info.multiplier,
         }
         for field, value in incoming.items():
             if value not in ("", None):
