@@ -171,3 +171,49 @@ class Ticker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.last_price}"
+
+
+class TickKind(models.TextChoices):
+    TRADE = "trade", "Execution"
+    QUOTE = "quote", "Best bid/ask"
+
+
+class Tick(models.Model):
+    """One execution (``kind`` trade: ``price``, ``size``, aggressor ``side`` buy|sell when the
+    frame gives it) or best bid/ask (``kind`` quote: ``bid``, ``ask``, ``bid_size``,
+    ``ask_size``) of an instrument, as the KIS feed delivered it.
+
+    ``exchange_time`` (the exchange's stamp) and ``received_time`` are UTC. ``session_date`` is
+    the KRX session date (a night session keeps its start date after midnight) and ``sequence``
+    the record's number within that session and kind (a recording's row id), so one record is
+    unique per (instrument, kind, session_date, sequence): re-imports change nothing and
+    identical records in the same second stay distinct. ``extra``: the record's other fields
+    as text. Prices in index points (derivatives) or KRW; sizes in contracts or shares.
+    """
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="ticks")
+    kind = models.CharField(max_length=5, choices=TickKind.choices)
+    session_date = models.DateField()
+    sequence = models.BigIntegerField()
+    exchange_time = models.DateTimeField()
+    received_time = models.DateTimeField()
+    price = models.DecimalField(**PRICE, null=True, blank=True)
+    size = models.DecimalField(**QUANTITY, null=True, blank=True)
+    side = models.CharField(max_length=4, blank=True)
+    bid = models.DecimalField(**PRICE, null=True, blank=True)
+    ask = models.DecimalField(**PRICE, null=True, blank=True)
+    bid_size = models.DecimalField(**QUANTITY, null=True, blank=True)
+    ask_size = models.DecimalField(**QUANTITY, null=True, blank=True)
+    source = models.CharField(max_length=20, help_text="kis, kis_recording...")
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["instrument", "exchange_time", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "kind", "session_date", "sequence"], name="tick_instrument_session_sequence_uniq"),
+            models.CheckConstraint(condition=~Q(kind="trade") | (Q(price__gt=0) & Q(size__gt=0)), name="tick_trade_has_price_size"),
+        ]
+        indexes = [models.Index(fields=["instrument", "kind", "exchange_time"]), models.Index(fields=["exchange_time"])]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.kind} {self.exchange_time:%Y-%m-%d %H:%M:%S}"
