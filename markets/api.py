@@ -26,6 +26,7 @@ class InstrumentSerializer(ModelSerializer):
         fields = [
             "id", "market", "exchange", "symbol", "base", "quote", "segment",
             "name_ko", "name_en", "tick_size", "lot_size", "min_notional", "active",
+            "kind", "underlying", "expiry", "strike", "right", "multiplier",
         ]
         read_only_fields = fields
 
@@ -103,7 +104,7 @@ class InstrumentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Instrument
-        fields = ["market", "exchange", "segment", "quote", "active"]
+        fields = ["market", "exchange", "segment", "quote", "active", "kind", "underlying", "right", "expiry"]
 
 
 class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):

@@ -17,6 +17,18 @@ QUANTITY = {"max_digits": 36, "decimal_places": 12}
 class Market(models.TextChoices):
     CRYPTO = "crypto", "Crypto"
     KRX = "krx", "KRX stock"
+    KRX_DERIVATIVES = "krx_derivatives", "KRX derivatives"
+
+
+class Kind(models.TextChoices):
+    SPOT = "spot", "Spot (coin, stock)"
+    FUTURE = "future", "Future"
+    OPTION = "option", "Option"
+
+
+class OptionRight(models.TextChoices):
+    CALL = "call", "Call"
+    PUT = "put", "Put"
 
 
 class Exchange(models.TextChoices):
@@ -53,14 +65,19 @@ INTERVAL_DURATION = {
 
 
 class Instrument(models.Model):
-    """A tradable thing: a coin pair on an exchange or a KRX stock.
+    """A tradable thing: a coin pair on an exchange, a KRX stock, or a KRX future/option.
 
     ``symbol`` is ccxt's unified symbol for crypto (``BTC/KRW``, ``BTC/USDT:USDT``) and the
     6-character KRX short code for stocks (``005930``). ``segment`` is the KRX board
     (KOSPI, KOSDAQ, KOSDAQ GLOBAL, KONEX); blank for crypto.
+
+    KRX derivatives (``market`` ``krx_derivatives``, exchange ``krx``): ``symbol`` is the KIS/KRX
+    short code (``101W09`` future, ``201W08450`` call), ``kind`` future|option, ``underlying``
+    (``KOSPI200``), ``expiry`` (last trading day), ``strike`` (index points), ``right`` call|put,
+    ``multiplier`` (KRW per index point). Spot instruments: kind ``spot``, the rest empty.
     """
 
-    market = models.CharField(max_length=10, choices=Market.choices)
+    market = models.CharField(max_length=20, choices=Market.choices)
     exchange = models.CharField(max_length=20, choices=Exchange.choices)
     symbol = models.CharField(max_length=40)
     base = models.CharField(max_length=20)
@@ -72,6 +89,13 @@ class Instrument(models.Model):
     lot_size = models.DecimalField(**QUANTITY, null=True, blank=True)
     min_notional = models.DecimalField("minimum order value", **PRICE, null=True, blank=True)
     active = models.BooleanField(default=True)
+    # derivatives (market krx_derivatives); spot instruments keep the defaults
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SPOT)
+    underlying = models.CharField(max_length=20, blank=True, help_text="e.g. KOSPI200")
+    expiry = models.DateField(null=True, blank=True, help_text="last trading day (KRX calendar)")
+    strike = models.DecimalField(**PRICE, null=True, blank=True, help_text="index points")
+    right = models.CharField(max_length=4, choices=OptionRight.choices, blank=True)
+    multiplier = models.DecimalField(**PRICE, null=True, blank=True, help_text="KRW per index point")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -147,3 +171,49 @@ class Ticker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.last_price}"
+
+
+class TickKind(models.TextChoices):
+    TRADE = "trade", "Execution"
+    QUOTE = "quote", "Best bid/ask"
+
+
+class Tick(models.Model):
+    """One execution (``kind`` trade: ``price``, ``size``, aggressor ``side`` buy|sell when the
+    frame gives it) or best bid/ask (``kind`` quote: ``bid``, ``ask``, ``bid_size``,
+    ``ask_size``) of an instrument, as the KIS feed delivered it.
+
+    ``exchange_time`` (the exchange's stamp) and ``received_time`` are UTC. ``session_date`` is
+    the KRX session date (a night session keeps its start date after midnight) and ``sequence``
+    the record's number within that session and kind (a recording's row id), so one record is
+    unique per (instrument, kind, session_date, sequence): re-imports change nothing and
+    identical records in the same second stay distinct. ``extra``: the record's other fields
+    as text. Prices in index points (derivatives) or KRW; sizes in contracts or shares.
+    """
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="ticks")
+    kind = models.CharField(max_length=5, choices=TickKind.choices)
+    session_date = models.DateField()
+    sequence = models.BigIntegerField()
+    exchange_time = models.DateTimeField()
+    received_time = models.DateTimeField()
+    price = models.DecimalField(**PRICE, null=True, blank=True)
+    size = models.DecimalField(**QUANTITY, null=True, blank=True)
+    side = models.CharField(max_length=4, blank=True)
+    bid = models.DecimalField(**PRICE, null=True, blank=True)
+    ask = models.DecimalField(**PRICE, null=True, blank=True)
+    bid_size = models.DecimalField(**QUANTITY, null=True, blank=True)
+    ask_size = models.DecimalField(**QUANTITY, null=True, blank=True)
+    source = models.CharField(max_length=20, help_text="kis, kis_recording...")
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["instrument", "exchange_time", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "kind", "session_date", "sequence"], name="tick_instrument_session_sequence_uniq"),
+            models.CheckConstraint(condition=~Q(kind="trade") | (Q(price__gt=0) & Q(size__gt=0)), name="tick_trade_has_price_size"),
+        ]
+        indexes = [models.Index(fields=["instrument", "kind", "exchange_time"]), models.Index(fields=["exchange_time"])]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.kind} {self.exchange_time:%Y-%m-%d %H:%M:%S}"

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from markets.models import Candle, Instrument, Market, Ticker
+from markets.models import Candle, Instrument, Market, Tick, Ticker
 from markets.sources.base import Bar, InstrumentInfo, TickerSnapshot
 
 CANDLE_BATCH_SIZE = 2000
-_INSTRUMENT_FIELDS = ["market", "base", "quote", "segment", "name_ko", "name_en", "tick_size", "lot_size", "min_notional", "active"]
+_INSTRUMENT_FIELDS = ["market", "base", "quote", "segment", "name_ko", "name_en", "tick_size", "lot_size", "min_notional", "active",
+                      "kind", "underlying", "expiry", "strike", "right", "multiplier"]
 
 
 @transaction.atomic
@@ -48,6 +49,12 @@ def instrument_upsert_many(*, infos: Iterable[InstrumentInfo], segments: dict[st
             "lot_size": info.lot_size,
             "min_notional": info.min_notional,
             "active": info.active,
+            "kind": info.kind,
+            "underlying": info.underlying,
+            "expiry": info.expiry,
+            "strike": info.strike,
+            "right": info.right,
+            "multiplier": info.multiplier,
         }
         for field, value in incoming.items():
             if value not in ("", None):
@@ -218,3 +225,16 @@ def candles_refresh(*, instrument: Instrument, interval: str, since, source=None
     bars = list(source.ohlcv(instrument.symbol, interval, since=since))
     with transaction.atomic():
         return candle_upsert_many(instrument=instrument, interval=interval, bars=bars)
+
+
+def tick_insert_many(*, ticks: Sequence[Tick], batch_size: int = 2000) -> int:
+    """Insert ticks, ignoring those already stored (unique instrument, kind, session_date,
+    sequence), so a re-import changes nothing. Returns the number of new rows (counted, since
+    ``ignore_conflicts`` gives no per-row result)."""
+    if not ticks:
+        return 0
+    keys = {(t.instrument_id, t.kind, t.session_date) for t in ticks}
+    count = lambda: sum(Tick.objects.filter(instrument_id=i, kind=k, session_date=d).count() for i, k, d in keys)  # noqa: E731
+    before = count()
+    Tick.objects.bulk_create(ticks, batch_size=batch_size, ignore_conflicts=True)
+    return count() - before

@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 INTERVALS: tuple[str, ...] = ("1m", "5m", "10m", "15m", "30m", "1h", "4h", "1d")
@@ -48,6 +48,14 @@ class InstrumentInfo:
     lot_size: Decimal | None = None
     min_notional: Decimal | None = None
     active: bool = True
+    # derivatives only (market "krx_derivatives"): kind "future" | "option", expiry a date,
+    # strike in index points, right "call" | "put", multiplier KRW per index point
+    kind: str = "spot"
+    underlying: str = ""
+    expiry: date | None = None
+    strike: Decimal | None = None
+    right: str = ""
+    multiplier: Decimal | None = None
 
 
 @dataclass(frozen=True)
