@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tradesite.errors.ApiErrorShapeMiddleware",  # the API error shape for non-DRF errors on /api/
 ]
 
 ROOT_URLCONF = "tradesite.urls"
@@ -197,6 +198,11 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "tradesite.parsers.DepthLimitedJSONParser",  # nesting bounded at parse (MAX_JSON_DEPTH = 64)
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "tradesite.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
