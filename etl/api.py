@@ -41,12 +41,14 @@ def parse_moment(text: str) -> datetime:
     text = text.strip()
     if _UNIX.match(text):
         seconds = Decimal(text)
+        if not MIN_MOMENT.timestamp() <= seconds <= MAX_MOMENT.timestamp():
+            raise ValueError(f"must lie between {MIN_MOMENT:%Y-%m-%d} and {MAX_MOMENT:%Y-%m-%d}")
         return datetime.fromtimestamp(int(seconds), UTC).replace(microsecond=int((seconds % 1) * 1_000_000))
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ValueError("use unix seconds or an ISO-8601 time, e.g. 1680652800 or 2023-04-05T00:00:00Z") from None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     if not MIN_MOMENT <= moment <= MAX_MOMENT:
         raise ValueError(f"must lie between {MIN_MOMENT:%Y-%m-%d} and {MAX_MOMENT:%Y-%m-%d}")
     return moment

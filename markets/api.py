@@ -18,6 +18,10 @@ from markets.models import Exchange, Instrument, Interval, Market, Ticker
 from tradesite.serializers import ModelSerializer, PlainDecimalField
 
 MAX_CANDLES = 5000
+# candle bounds: wide enough for any recorded data, narrow enough that zone and window
+# arithmetic (Asia/Seoul <-> UTC, +1 day for an inclusive end) stays inside datetime
+MIN_MOMENT = datetime(1900, 1, 1, tzinfo=ZoneInfo("UTC"))
+MAX_MOMENT = datetime(9000, 1, 1, tzinfo=ZoneInfo("UTC"))
 
 
 class InstrumentSerializer(ModelSerializer):
@@ -56,12 +60,15 @@ class CandleQuerySerializer(serializers.Serializer):
                 day = datetime.strptime(value, "%Y-%m-%d").date()
                 if end:  # an end date includes its whole day
                     day += timedelta(days=1)
-                return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.DISPLAY_TIME_ZONE))
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+                moment = datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.DISPLAY_TIME_ZONE))
+            else:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except (ValueError, OverflowError):
             raise serializers.ValidationError("Use a date YYYY-MM-DD or an ISO 8601 datetime.") from None
         if moment.tzinfo is None:
             raise serializers.ValidationError("A datetime needs a UTC offset, e.g. 2025-06-17T09:00:00+09:00.")
+        if not (MIN_MOMENT.date() < moment.date() < MAX_MOMENT.date()) or not MIN_MOMENT <= moment <= MAX_MOMENT:
+            raise serializers.ValidationError(f"Must lie between {MIN_MOMENT:%Y-%m-%d} and {MAX_MOMENT:%Y-%m-%d}.")
         return moment
 
     def validate_start(self, value):

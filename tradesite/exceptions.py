@@ -5,7 +5,7 @@ so that clients read one shape. Domain errors raised by services subclass ``Doma
 carry a stable ``code``, an HTTP status and optionally the field they concern.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -53,6 +53,9 @@ def api_exception_handler(exc, context):
         fields = {exc.field: [exc.message]} if exc.field else {}
         body = {"error": {"code": exc.code, "message": exc.message, "fields": fields}}
         return Response(body, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE read by a view
+        body = {"error": {"code": "request_too_large", "message": "Request body too large.", "fields": {}}}
+        return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

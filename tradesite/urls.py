@@ -32,3 +32,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api-auth/", include("rest_framework.urls")),
 ]
+
+# the API error shape on /api/ paths, Django's HTML pages elsewhere (tradesite/errors.py)
+handler400 = "tradesite.errors.handler400"
+handler404 = "tradesite.errors.handler404"
+handler500 = "tradesite.errors.handler500"

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from trading import selectors, services
 from trading.models import EquitySnapshot, Fill, Order, Position
+from tradesite.filters import IdFilter, MomentFilter
 from tradesite.serializers import ModelSerializer, PlainDecimalField
 
 
@@ -99,8 +100,9 @@ class EquitySnapshotSerializer(ModelSerializer):
 
 
 class OrderFilter(django_filters.FilterSet):
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    instrument = IdFilter(field_name="instrument")
+    created_after = MomentFilter(field_name="created_at", lookup_expr="gte")
+    created_before = MomentFilter(field_name="created_at", lookup_expr="lt")
     status = django_filters.ChoiceFilter(choices=Order.Status.choices)
     side = django_filters.ChoiceFilter(choices=Order.Side.choices)
     open = django_filters.BooleanFilter(method="filter_open", help_text="true: new or partially filled")
@@ -115,15 +117,23 @@ class OrderFilter(django_filters.FilterSet):
 
 
 class FillFilter(django_filters.FilterSet):
-    instrument = django_filters.NumberFilter(field_name="order__instrument")
+    instrument = IdFilter(field_name="order__instrument")
     side = django_filters.ChoiceFilter(field_name="order__side", choices=Order.Side.choices)
-    order = django_filters.NumberFilter(field_name="order")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    order = IdFilter(field_name="order")
+    created_after = MomentFilter(field_name="created_at", lookup_expr="gte")
+    created_before = MomentFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Fill
         fields = ["instrument", "side", "order"]
+
+
+class PositionFilter(django_filters.FilterSet):
+    instrument = IdFilter(field_name="instrument")
+
+    class Meta:
+        model = Position
+        fields = ["instrument"]
 
 
 class OrderViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -174,7 +184,7 @@ class FillViewSet(viewsets.ReadOnlyModelViewSet):
 class PositionViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = PositionSerializer
-    filterset_fields = ["instrument"]
+    filterset_class = PositionFilter
 
     def get_queryset(self):
         return selectors.position_list(user=self.request.user)
