@@ -8,13 +8,12 @@ Client -> server: ``{"action": "subscribe"|"unsubscribe", "symbols": ["upbit:BTC
 T is ``markets.api.TickerSerializer``'s shape.
 """
 
-import json
-
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from markets import selectors
 from markets.feed import BOARD_GROUP, board_snapshot, instrument_group
+from tradesite.websocket import SafeJsonReceiveMixin
 
 MAX_SUBSCRIPTIONS = 50
 MAX_SYMBOL_LENGTH = 60
@@ -38,7 +37,7 @@ def _tickers(instrument_ids) -> list[dict]:
     return [dict(row) for row in TickerSerializer(tickers, many=True).data]
 
 
-class TickerConsumer(AsyncJsonWebsocketConsumer):
+class TickerConsumer(SafeJsonReceiveMixin, AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.subscriptions: dict[str, int] = {}
         await self.channel_layer.group_add(BOARD_GROUP, self.channel_name)
@@ -49,14 +48,6 @@ class TickerConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(BOARD_GROUP, self.channel_name)
         for instrument_id in set(self.subscriptions.values()):
             await self.channel_layer.group_discard(instrument_group(instrument_id), self.channel_name)
-
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        try:
-            content = json.loads(text_data or "")
-        except ValueError:
-            await self._error("Messages must be JSON objects.")
-            return
-        await self.receive_json(content)
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict) or content.get("action") not in {"subscribe", "unsubscribe"}:

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from trading import selectors, services
 from trading.models import EquitySnapshot, Fill, Order, Position
 from tradesite.filters import IdFilter, MomentFilter
+from tradesite.numbers import StrictDecimalField
 from tradesite.serializers import ModelSerializer, PlainDecimalField
 
 
@@ -18,8 +19,8 @@ class OrderCreateSerializer(serializers.Serializer):
     instrument = serializers.IntegerField(min_value=1, help_text="instrument id")
     side = serializers.ChoiceField(choices=Order.Side.choices)
     type = serializers.ChoiceField(choices=Order.Type.choices)
-    quantity = serializers.DecimalField(max_digits=36, decimal_places=12)
-    limit_price = serializers.DecimalField(max_digits=30, decimal_places=12, required=False, allow_null=True)
+    quantity = StrictDecimalField(max_digits=36, decimal_places=12)
+    limit_price = StrictDecimalField(max_digits=30, decimal_places=12, required=False, allow_null=True)
     time_in_force = serializers.ChoiceField(choices=Order.TimeInForce.choices, default=Order.TimeInForce.GTC)
     client_order_id = serializers.RegexField(r"^[A-Za-z0-9_.:-]{1,64}$", required=False, help_text="your idempotency key")
 

@@ -9,9 +9,10 @@ the change committed. Unauthenticated connections are closed with code 4401.
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from trading.services import account_group
+from tradesite.websocket import SafeJsonReceiveMixin
 
 
-class AccountConsumer(AsyncJsonWebsocketConsumer):
+class AccountConsumer(SafeJsonReceiveMixin, AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:

@@ -16,17 +16,18 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import status
 
-from markets.models import Instrument, Market, Ticker
+from markets.models import PRICE, QUANTITY, Instrument, Market, Ticker
 from trading import rules
 from trading.locks import order_qs_select_for_update, position_qs_select_for_update, wallet_qs_select_for_update
-from trading.models import CashEntry, EquitySnapshot, Fill, Order, Position, Wallet
+from trading.models import MONEY, CashEntry, EquitySnapshot, Fill, Order, Position, Wallet
 from tradesite.exceptions import DomainError
 from tradesite.money import plain, quantize_paid, quantize_received
+from tradesite.numbers import SQLITE_SIGNIFICANT_DIGITS, parse_plain_decimal
 
 logger = logging.getLogger(__name__)
 AVERAGE_PRICE_EXPONENT = Decimal("0.000000000001")
@@ -159,14 +160,19 @@ def wallet_credit(*, user, currency: str, amount: Decimal, kind: str, reference:
 # --- order validation ---------------------------------------------------------------------
 
 
+MAX_ORDER_VALUE = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
+
+
 def _parse_decimal(value, field: str) -> Decimal:
+    """``value`` as a Decimal the database stores exactly (``tradesite.numbers``): ASCII decimal
+    syntax, the PRICE or QUANTITY column's precision, 15 significant digits on SQLite;
+    ``InvalidOrder`` naming ``field`` otherwise (never rounded)."""
+    spec = QUANTITY if field == "quantity" else PRICE
+    max_significant = SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None
     try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        raise InvalidOrder("A number is required.", field=field) from None
-    if not number.is_finite():
-        raise InvalidOrder("A finite number is required.", field=field)
-    return number
+        return parse_plain_decimal(value, max_digits=spec["max_digits"], decimal_places=spec["decimal_places"], max_significant=max_significant)
+    except ValueError as exc:
+        raise InvalidOrder(str(exc), field=field) from None
 
 
 def _fresh_ticker(instrument: Instrument, *, now: datetime) -> Ticker | None:
@@ -349,11 +355,17 @@ def order_place(
             )
             price = min(slipped, limit_price) if side == Order.Side.BUY else max(slipped, limit_price)
 
+    # the order's value must fit a cash amount (MONEY: 22 whole digits), else quantizing it
+    # overflows Decimal's context (InvalidOperation near 1e28 was a 500)
+    if quantity * (price if price is not None else limit_price) >= MAX_ORDER_VALUE:
+        raise InvalidOrder(f"The order's value must be below {MAX_ORDER_VALUE:.0e}.", field="quantity")
     try:
         order = _place_locked(
             user=user, instrument=instrument, side=side, type=type, quantity=quantity, limit_price=limit_price,
             time_in_force=time_in_force, client_order_id=client_order_id, price=price, now=now,
         )
+    except InvalidOperation:
+        raise InvalidOrder("The order's value is beyond what an account can hold.", field="quantity") from None
     except IntegrityError:
         # the same client_order_id committed by a concurrent request: this is its retry
         existing = Order.objects.filter(user=user, client_order_id=client_order_id).first()
