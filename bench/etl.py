@@ -84,11 +84,11 @@ def measured(results: dict, name: str):
 
 
 def ensure_database(url: str) -> None:
-    import psycopg2
+    import psycopg
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
-    conn = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
+    conn = psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
                             password=parsed.password, dbname="postgres")
     conn.autocommit = True
     with conn.cursor() as cur:
@@ -99,10 +99,10 @@ def ensure_database(url: str) -> None:
 
 
 def drop_database(url: str) -> None:
-    import psycopg2
+    import psycopg
 
     parsed = urlparse(url)
-    conn = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
+    conn = psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
                             password=parsed.password, dbname="postgres")
     conn.autocommit = True
     with conn.cursor() as cur:

@@ -29,15 +29,86 @@ def _pct(values, q):
 
 
 def _setup_database(url: str) -> None:
-    import psycopg2
+    import psycopg
 
     name = url.rsplit("/", 1)[1]
-    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
-    admin.autocommit = True
+    admin = psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True)
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cur.execute(f'CREATE DATABASE "{name}"')
     admin.close()
+
+
+def _sql_reference(url: str, *, user_ids: list[int], instrument_id: int, price, orders: int) -> tuple[float, list[float]]:
+    """The database work of one market order in plain SQL, one psycopg connection per client.
+
+    Per order, in one transaction: lock the wallet row, insert the order, insert the fill,
+    insert two ledger entries (fill amount, fee) in one statement, update the wallet, upsert
+    the position. Same database, same tables, same number of clients and orders as the HTTP
+    run; returns (orders/s, latencies in ms). The floor tradesite's own path is compared to.
+    """
+    import uuid
+    from decimal import Decimal
+
+    import psycopg
+
+    from trading.models import CashEntry, Fill, Order, Position, Wallet
+
+    wallet_t, order_t, fill_t, entry_t, position_t = (m._meta.db_table for m in (Wallet, Order, Fill, CashEntry, Position))
+    quantity, fee_rate = Decimal("0.001"), Decimal("0.0005")
+
+    def client(user_id: int) -> list[float]:
+        latencies = []
+        with psycopg.connect(url) as conn:
+            for n in range(orders):
+                side = "buy" if n % 2 == 0 else "sell"
+                value = price * quantity
+                fee = (value * fee_rate).quantize(Decimal("0.01"))
+                amount = -(value + fee) if side == "buy" else value - fee
+                start = time.perf_counter()
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.execute(f"SELECT id, cash FROM {wallet_t} WHERE user_id = %s AND currency = 'KRW' FOR UPDATE", [user_id])
+                    wallet_id, cash = cur.fetchone()
+                    cur.execute(
+                        f"INSERT INTO {order_t} (user_id, instrument_id, side, type, quantity, time_in_force, status, client_order_id,"
+                        f" filled_quantity, average_fill_price, reserved_cash, created_at, updated_at)"
+                        f" VALUES (%s, %s, %s, 'market', %s, 'GTC', 'filled', %s, %s, %s, 0, now(), now()) RETURNING id",
+                        [user_id, instrument_id, side, quantity, uuid.uuid4().hex, quantity, price],
+                    )
+                    order_id = cur.fetchone()[0]
+                    cur.execute(
+                        f"INSERT INTO {fill_t} (order_id, price, quantity, fee, tax, realized_pnl, created_at)"
+                        f" VALUES (%s, %s, %s, %s, 0, 0, now()) RETURNING id",
+                        [order_id, price, quantity, fee],
+                    )
+                    fill_id = cur.fetchone()[0]
+                    gross = -value if side == "buy" else value
+                    cur.execute(
+                        f"INSERT INTO {entry_t} (wallet_id, kind, amount, balance_after, fill_id, reference, created_at)"
+                        f" VALUES (%s, %s, %s, %s, %s, '', now()), (%s, 'fee', %s, %s, %s, '', now())",
+                        [wallet_id, side, gross, cash + gross, fill_id, wallet_id, -fee, cash + amount, fill_id],
+                    )
+                    cur.execute(f"UPDATE {wallet_t} SET cash = cash + %s, updated_at = now() WHERE id = %s", [amount, wallet_id])
+                    # sells update (a negative proposed row would fail the CHECK before ON CONFLICT)
+                    if side == "sell":
+                        cur.execute(f"UPDATE {position_t} SET quantity = quantity - %s, updated_at = now() WHERE user_id = %s AND instrument_id = %s",
+                                    [quantity, user_id, instrument_id])
+                    else:
+                        cur.execute(
+                            f"INSERT INTO {position_t} (user_id, instrument_id, quantity, reserved_quantity, average_entry_price, realized_pnl,"
+                            f" updated_at) VALUES (%s, %s, %s, 0, %s, 0, now()) ON CONFLICT (user_id, instrument_id)"
+                            f" DO UPDATE SET quantity = {position_t}.quantity + EXCLUDED.quantity, updated_at = now()",
+                            [user_id, instrument_id, quantity, price],
+                        )
+                latencies.append((time.perf_counter() - start) * 1000)
+        return latencies
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(user_ids)) as pool:
+        results = list(pool.map(client, user_ids))
+    elapsed = time.perf_counter() - start
+    latencies = [ms for lat in results for ms in lat]
+    return len(latencies) / elapsed, latencies
 
 
 def main() -> None:
@@ -147,6 +218,14 @@ def main() -> None:
         services.order_place(user=solo, instrument_id=btc.pk, side="sell" if n % 2 == 0 else "buy", type="market", quantity="0.001")
     service_ms = (time.perf_counter() - t0) * 1000 / n_solo
 
+    # the plain-SQL reference of the same database work, same clients and orders, this run
+    ref_users = [UserFactory() for _ in range(args.clients)]
+    for user in ref_users:
+        services.account_open(user=user)
+    btc.refresh_from_db()
+    ref_rate, ref_latencies = _sql_reference(args.database_url, user_ids=[u.pk for u in ref_users], instrument_id=btc.pk,
+                                             price=btc.ticker.last_price, orders=args.orders)
+
     total = len(latencies)
     print(f"HTTP + JWT, {args.servers} daphne process(es), {args.clients} clients x {args.orders} market orders, PostgreSQL:")
     print(f"  {total / elapsed:.0f} orders/s ({total} orders in {elapsed:.1f} s), errors {sum(errors.values())}")
@@ -156,6 +235,9 @@ def main() -> None:
     print(f"  ledger check after the run: {'reconciles' if not problems else f'{len(problems)} mismatches'}")
     print(f"  per order: {len(queries.captured_queries)} SQL statements; service alone, one thread: {service_ms:.1f} ms "
           f"({1000 / service_ms:.0f} orders/s per core)")
+    print(f"plain-SQL reference, same database work, {args.clients} psycopg connections x {args.orders} orders:")
+    print(f"  {ref_rate:.0f} orders/s, latency p50 {statistics.median(ref_latencies):.1f} ms, p99 {_pct(ref_latencies, 0.99):.1f} ms")
+    print(f"  tradesite / reference: {100 * (total / elapsed) / ref_rate:.0f} %")
 
 
 if __name__ == "__main__":

@@ -151,9 +151,13 @@ def _insert_many(model, columns: list[str], rows: list[tuple], *, conflict: str)
     names = ", ".join(ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            from psycopg2.extras import execute_values
-
-            execute_values(cursor.cursor, f"INSERT INTO {table} ({names}) VALUES %s {conflict}", params, page_size=WRITE_BATCH)
+            # multi-row VALUES in chunks (psycopg 3 has no execute_values); under 65,535 parameters
+            row_marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            chunk = max(1, min(WRITE_BATCH, 60000 // len(fields)))
+            for start in range(0, len(params), chunk):
+                part = params[start:start + chunk]
+                cursor.execute(f"INSERT INTO {table} ({names}) VALUES {', '.join([row_marks] * len(part))} {conflict}",
+                               [v for row in part for v in row])
         else:
             marks = ", ".join(["%s"] * len(fields))
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}", params)

@@ -5,6 +5,7 @@ in-memory channel layer and eager Celery, so ``make demo`` needs no other servic
 Production sets:
 
 - ``DATABASE_URL``  e.g. ``postgres://user@host:5432/tradesite`` -> PostgreSQL
+- ``DB_POOL_MIN`` / ``DB_POOL_MAX`` (default 2 / 20): psycopg 3 connection pool per process on PostgreSQL
 - ``REDIS_URL``     e.g. ``redis://127.0.0.1:6379/0`` -> channels-redis layer and Celery broker
 - ``CELERY_BROKER_URL`` to use a broker other than ``REDIS_URL``
 - ``SECRET_KEY``, ``DEBUG`` (off unless "1"/"true"), ``ALLOWED_HOSTS`` (comma-separated)
@@ -114,6 +115,16 @@ if os.environ.get("DATABASE_URL"):
     DATABASES = {
         "default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")))
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's native pool (psycopg 3): connections are reused across requests and threads
+        # instead of one new PostgreSQL connection per request. Sizes are per process; the pool
+        # requires CONN_MAX_AGE 0. Beyond one host, put PgBouncer (transaction mode) in front.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
+            "max_size": int(os.environ.get("DB_POOL_MAX", "20")),
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
+        }
 else:
     SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", VAR_DIR / "db.sqlite3"))
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
