@@ -95,7 +95,10 @@ class TickerConsumer(SafeJsonReceiveMixin, AsyncJsonWebsocketConsumer):
 
     # group message handlers ("tickers.board" -> tickers_board)
     async def tickers_board(self, event):
-        await self.send_json({"type": "tickers", "tickers": event["tickers"]})
+        if "text" in event:  # the feed's pre-serialized board, the same text for every client
+            await self.send(text_data=event["text"])
+        else:
+            await self.send_json({"type": "tickers", "tickers": event["tickers"]})
 
     async def ticker_update(self, event):
         await self.send_json({"type": "ticker", "ticker": event["ticker"]})

@@ -7,6 +7,7 @@ updated ticker to its instrument's group, which ``/ws/tickers/`` subscribers joi
 """
 
 import asyncio
+import json
 import logging
 
 from asgiref.sync import sync_to_async
@@ -63,7 +64,8 @@ def run_tick_handlers(instrument_ids: list[int]) -> None:
 
 async def publish(*, updated: list[dict], board: list[dict], channel_layer=None) -> None:
     layer = channel_layer or get_channel_layer()
-    await layer.group_send(BOARD_GROUP, {"type": "tickers.board", "tickers": board})
+    # serialized once per batch: every client is sent the same text (was: json.dumps per consumer)
+    await layer.group_send(BOARD_GROUP, {"type": "tickers.board", "text": json.dumps({"type": "tickers", "tickers": board})})
     for ticker in updated:
         await layer.group_send(instrument_group(ticker["id"]), {"type": "ticker.update", "ticker": ticker})
 

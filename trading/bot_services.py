@@ -350,7 +350,7 @@ def bot_day_roll(*, bot_id: int, now: datetime | None = None) -> Bot:
     open) and compute today's k and target. Does nothing on a day already rolled; retries what
     waited (a price, a candle). Raises ``Bot.DoesNotExist``."""
     now = now or timezone.now()
-    bot = Bot.objects.select_for_update().select_related("instrument", "user").get(pk=bot_id)
+    bot = Bot.objects.select_for_update(of=("self",)).select_related("instrument", "user").get(pk=bot_id)
     today = strategy_day(bot.instrument, now)
     if _needs_roll(bot, today):
         _roll(bot, today, now)
@@ -422,7 +422,7 @@ def bot_check(*, bot_id: int, now: datetime | None = None) -> Bot:
     armed and enabled, buy once when the last price reaches the target. Safe to call on every
     tick: a bot holding or out for the day does nothing. Raises ``Bot.DoesNotExist``."""
     now = now or timezone.now()
-    bot = Bot.objects.select_for_update().select_related("instrument", "user").get(pk=bot_id)
+    bot = Bot.objects.select_for_update(of=("self",)).select_related("instrument", "user").get(pk=bot_id)
     today = strategy_day(bot.instrument, now)
     if _needs_roll(bot, today):
         _roll(bot, today, now)

@@ -9,12 +9,13 @@ from trading.models import Order, Position, Wallet
 
 
 def wallet_qs_select_for_update(*, user_id: int, currency: str):
-    return Wallet.objects.select_for_update().filter(user_id=user_id, currency=currency)
+    return Wallet.objects.select_for_update(of=("self",)).filter(user_id=user_id, currency=currency)
 
 
 def position_qs_select_for_update(*, user_id: int, instrument_id: int):
-    return Position.objects.select_for_update().filter(user_id=user_id, instrument_id=instrument_id)
+    return Position.objects.select_for_update(of=("self",)).filter(user_id=user_id, instrument_id=instrument_id)
 
 
 def order_qs_select_for_update(*, pk: int):
-    return Order.objects.select_for_update().filter(pk=pk)
+    # of=("self",): callers join the instrument and user; only the order row is locked
+    return Order.objects.select_for_update(of=("self",)).filter(pk=pk)

@@ -241,8 +241,8 @@ def _apply_fill(*, order: Order, wallet: Wallet, position: Position, price: Deci
                 f"Needs {_plain(cost + fee)} {currency} (cost {_plain(cost)} + fee {_plain(fee)}); {_plain(wallet.cash - wallet.reserved)} available.",
                 field="quantity",
             )
-        fill = Fill.objects.create(order=order, price=price, quantity=quantity, fee=fee)
-        _ledger_many(wallet=wallet, movements=[(CashEntry.Kind.BUY, -cost), (CashEntry.Kind.FEE, -fee)], fill=fill)
+        fill = Fill(price=price, quantity=quantity, fee=fee)
+        movements = [(CashEntry.Kind.BUY, -cost), (CashEntry.Kind.FEE, -fee)]
         held = position.quantity
         position.average_entry_price = ((held * position.average_entry_price + cost + fee) / (held + quantity)).quantize(
             AVERAGE_PRICE_EXPONENT, rounding=ROUND_HALF_EVEN
@@ -258,24 +258,24 @@ def _apply_fill(*, order: Order, wallet: Wallet, position: Position, price: Deci
         proceeds = quantize_received(notional, currency)
         tax = quantize_paid(rules.bps_of(notional, _config()["KRX_SELL_TAX_BPS"]), currency) if instrument.market == Market.KRX else Decimal(0)
         realized = proceeds - fee - tax - position.average_entry_price * quantity
-        fill = Fill.objects.create(order=order, price=price, quantity=quantity, fee=fee, tax=tax, realized_pnl=realized)
-        _ledger_many(
-            wallet=wallet,
-            movements=[(CashEntry.Kind.SELL, proceeds), (CashEntry.Kind.FEE, -fee), (CashEntry.Kind.TAX, -tax)],
-            fill=fill,
-        )
+        fill = Fill(price=price, quantity=quantity, fee=fee, tax=tax, realized_pnl=realized)
+        movements = [(CashEntry.Kind.SELL, proceeds), (CashEntry.Kind.FEE, -fee), (CashEntry.Kind.TAX, -tax)]
         position.quantity -= quantity
         position.realized_pnl += realized
         if position.quantity == 0:
             position.average_entry_price = Decimal(0)
-    position.save()
     previous = order.filled_quantity
     order.filled_quantity = previous + quantity
     order.average_fill_price = (
         ((order.average_fill_price or 0) * previous + price * quantity) / order.filled_quantity
     ).quantize(AVERAGE_PRICE_EXPONENT, rounding=ROUND_HALF_EVEN)
     order.status = Order.Status.FILLED if order.filled_quantity == order.quantity else Order.Status.PARTIALLY_FILLED
+    # every check has passed: the writes, one statement each (a new order is inserted filled)
     order.save()
+    fill.order = order
+    fill.save()
+    _ledger_many(wallet=wallet, movements=movements, fill=fill)
+    position.save()
     _push(order.user_id, {"type": "fill", "order_id": order.pk, "price": _json_decimal(price), "quantity": _json_decimal(quantity), "fee": _json_decimal(fee)})
     return fill
 
@@ -302,10 +302,11 @@ def order_place(
     (409) with the field named; nothing is written then.
     """
     now = now or timezone.now()
+    if client_order_id:  # a retry is only possible with the client's own id
+        existing = Order.objects.filter(user=user, client_order_id=client_order_id).first()
+        if existing is not None:
+            return _same_order(existing, instrument_id=instrument_id, side=side, type=type, quantity=quantity, limit_price=limit_price), False
     client_order_id = client_order_id or uuid.uuid4().hex
-    existing = Order.objects.filter(user=user, client_order_id=client_order_id).first()
-    if existing is not None:
-        return _same_order(existing, instrument_id=instrument_id, side=side, type=type, quantity=quantity, limit_price=limit_price), False
     instrument = Instrument.objects.filter(pk=instrument_id, active=True).select_related("ticker").first()
     if instrument is None:
         raise InvalidOrder("No active instrument with this id.", field="instrument")
@@ -398,7 +399,7 @@ def _place_locked(*, user, instrument, side, type, quantity, limit_price, time_i
     """The write half of ``order_place``: lock wallet then position, create, fill or reserve."""
     wallet = _lock_wallet(user=user, currency=instrument.quote)
     position = _lock_position(user=user, instrument=instrument)
-    order = Order.objects.create(
+    order = Order(
         user=user,
         instrument=instrument,
         side=side,
@@ -409,12 +410,14 @@ def _place_locked(*, user, instrument, side, type, quantity, limit_price, time_i
         client_order_id=client_order_id,
         expires_at=_expiry(instrument, now=now) if time_in_force == Order.TimeInForce.DAY else None,
     )
+    # the order is inserted once, in its final state (filled, canceled, or resting)
     if price is not None:
         _apply_fill(order=order, wallet=wallet, position=position, price=price, quantity=quantity, from_reservation=False)
     elif time_in_force == Order.TimeInForce.IOC:
         order.status = Order.Status.CANCELED
-        order.save(update_fields=["status", "updated_at"])
+        order.save()
     else:
+        order.save()
         _reserve(order=order, wallet=wallet, position=position)
     _push(user.pk, {"type": "order", "order_id": order.pk, "status": order.status})
     return order
@@ -458,7 +461,7 @@ def _lock_order_books(order_id: int) -> tuple[Order, Wallet, Position]:
     order = Order.objects.select_related("instrument", "user").get(pk=order_id)
     wallet = _lock_wallet(user=order.user, currency=order.instrument.quote)
     position = _lock_position(user=order.user, instrument=order.instrument)
-    locked = order_qs_select_for_update(pk=order_id).select_related("instrument", "user").get()
+    locked = order_qs_select_for_update(pk=order_id).select_related("instrument", "user").get()  # locks the order row only
     return locked, wallet, position
 
 

@@ -1,3 +1,4 @@
+import json
 from decimal import Decimal
 
 import pytest
@@ -132,3 +133,21 @@ async def test_connection_from_a_foreign_origin_is_refused():
     connected, _ = await communicator.connect()
 
     assert not connected
+
+
+async def test_the_board_is_serialized_once_and_every_client_gets_the_same_text():
+    source = replay_source(loop=False)
+    await _seed(source)
+    first, second = await _connect(), await _connect()
+    for communicator in (first, second):
+        assert (await communicator.receive_json_from())["type"] == "snapshot"
+
+    await run_feed(source, max_batches=1)
+    texts = [await communicator.receive_from() for communicator in (first, second)]
+
+    assert texts[0] == texts[1]  # one json.dumps per batch, the same text to every client
+    board = json.loads(texts[0])
+    assert board["type"] == "tickers" and len(board["tickers"]) == 20
+    assert Decimal(next(t for t in board["tickers"] if t["symbol"] == "BTC/KRW")["last_price"]) == Decimal("91291000")
+    for communicator in (first, second):
+        await communicator.disconnect()
