@@ -15,8 +15,6 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import numpy as np
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -26,6 +24,7 @@ from alerts.models import Alert, AlertEvent, Notification
 from markets.models import Instrument
 from tradesite.exceptions import DomainError
 from tradesite.money import plain
+from trading import services as trading_services
 
 logger = logging.getLogger(__name__)
 MAX_ALERTS_PER_USER = 500
@@ -37,19 +36,9 @@ class InvalidAlert(DomainError):
     code = "invalid_alert"
 
 
-def account_group(user_id: int) -> str:
-    """The account WebSocket group (same name as ``trading.services.account_group``)."""
-    return f"account.{int(user_id)}"
-
-
-def _push(user_id: int, event: dict) -> None:
-    def send():
-        try:
-            async_to_sync(get_channel_layer().group_send)(account_group(user_id), {"type": "account.event", "event": event})
-        except Exception:  # best effort: the notification is stored
-            logger.exception("notification push to user %s failed", user_id)
-
-    transaction.on_commit(send)
+# the account WebSocket group and its on-commit push are trading's: one stream per user
+_push = trading_services._push
+account_group = trading_services.account_group
 
 
 def _validate(alert: Alert) -> None:
