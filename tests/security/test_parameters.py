@@ -9,7 +9,8 @@ from tradesite.pagination import MAX_LIMIT
 pytestmark = pytest.mark.django_db
 
 LISTS = ["/api/v1/instruments/", "/api/v1/orders/", "/api/v1/fills/", "/api/v1/positions/", "/api/v1/bots/",
-         "/api/v1/backtests/", "/api/v1/predictors/", "/api/v1/predictions/", "/api/v1/prediction-backtests/"]
+         "/api/v1/backtests/", "/api/v1/predictors/", "/api/v1/predictions/", "/api/v1/prediction-backtests/",
+         "/api/v1/alerts/", "/api/v1/notifications/"]
 BAD = [str(2**63), str(2**64 + 5), "-1", "abc", "1_000", "１０", "1e3", "1.5", str(MAX_LIMIT + 1), "0"]
 
 
@@ -30,6 +31,14 @@ def test_bad_limit_on_every_list_is_400_naming_limit(auth_client, url, value):
 @pytest.mark.parametrize("value", [str(2**63), "-1", "abc", "１", "10000000000"])
 def test_bad_offset_on_every_list_is_400_naming_offset(auth_client, url, value):
     _error_naming(auth_client.get(url, {"offset": value}), "offset")
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_the_largest_limit_and_an_offset_past_the_end_are_served_on_every_list(auth_client, url):
+    response = auth_client.get(url, {"limit": str(MAX_LIMIT), "offset": "1000000"})
+
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["results"] == []
 
 
 def test_limit_at_the_max_and_a_plain_offset_still_page(api_client, upbit_daily):
