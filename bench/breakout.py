@@ -6,10 +6,10 @@ investing.com-style KRW series, Upbit KRW, Binance USDT: 46 series) and the 50 K
 
 1. vectorized: the series stacked end to end (``follows`` False at each series' first row, so
    no window crosses from one series into the next), one stack per market's costs (Bithumb,
-   Upbit, Binance, KRX: four ``trading.breakout.signals`` calls): the rule for every day and
+   Upbit, Binance, KRX: four ``bots.breakout.signals`` calls): the rule for every day and
    every k, the walk-forward best K, the chosen trades;
 2. the same, one ``signals`` call per series (how the backtester and the bot call it);
-3. the plain day-by-day loop of ``tests/trading/breakout_reference.py``, series by series.
+3. the plain day-by-day loop of ``tests/bots/breakout_reference.py``, series by series.
 
 It checks that all three give the same best K on every day and the same trades, to the cent of
 equity, and prints the times. The issue's aim: the whole set in under 0.5 s. No database.
@@ -28,8 +28,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.trading.breakout_reference import SHARED_COIN_FILES, krx_sessions, load_days, plain_backtest  # noqa: E402
-from trading import breakout  # noqa: E402
+from tests.bots.breakout_reference import SHARED_COIN_FILES, krx_sessions, load_days, plain_backtest  # noqa: E402
+from bots import breakout  # noqa: E402
 
 SLIPPAGE_BPS = 5.0
 FEE_BPS = {"bithumb": 25.0, "upbit": 5.0, "binance": 10.0, "krx": 1.5}  # as TRADING["FEE_BPS"]

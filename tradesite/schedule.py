@@ -29,8 +29,8 @@ JOBS: list[Job] = [
     Job("trading: daily equity snapshot", "trading.tasks.snapshot_equity", crontab={**SEOUL_CRON, "minute": "59", "hour": "23"}),
     # every 15 s rather than a crontab per day boundary: one schedule serves Bithumb's 00:00 KST,
     # Upbit's 09:00 KST and KRX session opens; a missed check is made up at the next run
-    Job("trading: breakout bots (day roll, entries)", "trading.tasks.bots_check", every=15, period="seconds"),
-    Job("trading: refresh the bots' daily candles", "trading.tasks.bots_refresh_candles", every=5, period="minutes"),
+    Job("trading: breakout bots (day roll, entries)", "bots.tasks.bots_check", every=15, period="seconds"),
+    Job("trading: refresh the bots' daily candles", "bots.tasks.bots_refresh_candles", every=5, period="minutes"),
     Job("etl: taker volume live", "etl.tasks.taker_volume_live_all", every=1, period="minutes"),
     Job("etl: staged trades purge", "etl.tasks.staged_trades_purge", every=1, period="hours"),
     # after the KRX close and the after-hours session, when the day's candles are final;

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "predictions",
     "etl",
     "trading",
+    "bots",
     "quiz",
     "alerts",
 ]
@@ -260,7 +261,7 @@ MARKETS = {
     "BOARD_SIZE": 20,
     # called with the ids of the instruments whose tickers a feed batch updated (sync, after
     # the tickers are committed): limit-order matching, later bot checks
-    "TICK_HANDLERS": ["trading.services.limit_orders_match", "trading.bot_services.bots_on_tick", "alerts.services.alerts_on_tick"],
+    "TICK_HANDLERS": ["trading.services.limit_orders_match", "bots.services.bots_on_tick", "alerts.services.alerts_on_tick"],
 }
 
 # --- trading ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.views import signup_page
 from markets.views import board
 from quiz.views import quiz_page
-from trading.bot_views import backtest_chart
+from bots.views import backtest_chart
 from trading.views import portfolio_page
 
 api_v1 = [
@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("predictions.urls")),
     path("", include("etl.urls")),
     path("", include("trading.urls")),
+    path("", include("bots.urls")),
     path("", include("quiz.urls")),
     path("", include("alerts.urls")),
 ]

@@ -86,5 +86,3 @@ class EquitySnapshotAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
     raw_id_fields = ["user"]
 
-
-from trading import bot_admin  # noqa: E402,F401  (bots, decisions, backtests)

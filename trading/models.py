@@ -208,5 +208,3 @@ class EquitySnapshot(models.Model):
         ordering = ["user", "currency", "date"]
         constraints = [models.UniqueConstraint(fields=["user", "currency", "date"], name="equity_snapshot_uniq")]
 
-
-from trading.models_bot import Backtest, Bot, BotDecision  # noqa: E402,F401

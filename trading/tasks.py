@@ -1,9 +1,8 @@
 """Celery tasks of trading: each takes primitives and calls one service."""
 
-import ccxt
 from celery import shared_task
 
-from trading import bot_services, services
+from trading import services
 
 
 @shared_task
@@ -17,16 +16,3 @@ def snapshot_equity() -> int:
     """Record every user's end-of-day equity (beat: daily, 23:59 Asia/Seoul)."""
     return services.equity_snapshot_all()
 
-
-@shared_task
-def bots_check() -> int:
-    """Breakout bots: the day roll at each day boundary (sell yesterday's entry at the open,
-    new K and target) and entries between ticks (beat: every 15 seconds)."""
-    return bot_services.bots_check_all()
-
-
-@shared_task(autoretry_for=(ccxt.NetworkError,), retry_backoff=True, max_retries=3)
-def bots_refresh_candles() -> int:
-    """Fetch the last days' daily candles of the bots' instruments from their exchanges, so a
-    bot knows yesterday's range at its day roll (beat: every 5 minutes; retries network errors)."""
-    return bot_services.bots_refresh_candles()

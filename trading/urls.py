@@ -1,14 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from trading import api, bot_api
+from trading import api
 
 router = SimpleRouter()
 router.register("orders", api.OrderViewSet, basename="order")
 router.register("fills", api.FillViewSet, basename="fill")
 router.register("positions", api.PositionViewSet, basename="position")
-router.register("bots", bot_api.BotViewSet, basename="bot")
-router.register("backtests", bot_api.BacktestViewSet, basename="backtest")
 
 urlpatterns = [
     path("account/", api.AccountView.as_view(), name="account"),

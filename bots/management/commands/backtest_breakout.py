@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from markets.models import Exchange
-from trading import bot_services
+from bots import services
 from tradesite.exceptions import DomainError
 
 
@@ -58,16 +58,16 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"no user {opts['user']!r}")
         try:
-            params = bot_services.backtest_params(
+            params = services.backtest_params(
                 exchange=opts["exchange"], symbol=opts["symbol"], start=opts["start"], end=opts["end"], k=opts["k"],
                 lookback=opts["lookback"], ma=opts["ma"], fee_bps=opts["fee_bps"], slippage_bps=opts["slippage_bps"],
                 tax_bps=opts["tax_bps"], initial_equity=opts["initial"],
             )
             if user is not None:
-                backtest = bot_services.backtest_run(user=user, params=params)
+                backtest = services.backtest_run(user=user, params=params)
                 result = backtest.result
             else:
-                result = bot_services.backtest_compute(params)
+                result = services.backtest_compute(params)
         except DomainError as exc:
             raise CommandError(f"{exc.field + ': ' if exc.field else ''}{exc.message}") from exc
         if opts["json"]:

@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
-from trading import bot_selectors
+from bots import selectors
 
 
 def _percent(value) -> str:
@@ -47,8 +47,8 @@ def _figures(result: dict) -> list[tuple[str, str, str]]:
 @login_required
 def backtest_chart(request, pk: int):
     """The equity curve of one of the user's stored backtests against buy-and-hold, its figures
-    and trades (``trading/backtest_chart.html``). Another user's backtest is 404."""
-    backtest = get_object_or_404(bot_selectors.backtest_list(user=request.user), pk=pk)
+    and trades (``bots/backtest_chart.html``). Another user's backtest is 404."""
+    backtest = get_object_or_404(selectors.backtest_list(user=request.user), pk=pk)
     result = backtest.result
     curve = {
         "equity": [{"time": point["date"], "value": point["equity"]} for point in result["equity_curve"]],
@@ -56,6 +56,6 @@ def backtest_chart(request, pk: int):
     }
     return render(
         request,
-        "trading/backtest_chart.html",
+        "bots/backtest_chart.html",
         {"backtest": backtest, "result": result, "figures": _figures(result), "trades": _trades(result), "curve": curve},
     )

@@ -1,6 +1,6 @@
 """Breakout bot and backtest writes: bots, their day roll and entry checks, stored backtests.
 
-The strategy is ``trading.breakout`` (pure math); this module feeds it an instrument's stored
+The strategy is ``bots.breakout`` (pure math); this module feeds it an instrument's stored
 daily candles and acts on its answer. A bot's day (``strategy_day``):
 
 - crypto: from ``TRADING["BOT_DAY_BOUNDARY"]`` (Asia/Seoul) of the exchange, where its daily
@@ -35,9 +35,12 @@ from django.utils import timezone
 
 from markets.importers import unified_symbol
 from markets.models import Candle, Instrument, Market, Ticker
-from trading import breakout, rules, services
-from trading.bot_selectors import daily_bars, follows_for, krx_session_dates, krx_session_opens, kst_midnight
-from trading.models import Backtest, Bot, BotDecision, Order, Position, Wallet
+from bots import breakout
+from trading import rules
+from trading import services as trading_services
+from bots.selectors import daily_bars, follows_for, krx_session_dates, krx_session_opens, kst_midnight
+from bots.models import Backtest, Bot, BotDecision
+from trading.models import Order, Position, Wallet
 from tradesite.exceptions import DomainError
 from tradesite.money import cash_exponent, plain
 
@@ -235,7 +238,7 @@ def _exit(bot: Bot, today: StrategyDay, now: datetime) -> bool:
     else:
         try:
             order = _place_once(bot, key=f"bot{bot.pk}-{bought_on.isoformat()}-exit", side="sell", quantity=quantity, now=now)
-        except (services.PriceUnavailable, services.MarketClosed) as exc:
+        except (trading_services.PriceUnavailable, trading_services.MarketClosed) as exc:
             _decide(bot, action=BotDecision.Action.WAIT, state=Bot.State.WAITING,
                     reason=f"selling the {_plain(held)} bought on {bought_on} waits: {exc.message}", **log)
             return False
@@ -365,7 +368,7 @@ def _entry_quantity(bot: Bot, last: Decimal) -> Decimal:
     """How much ``fraction`` of the available cash buys at the market-order price with its fee,
     down to the lot size (cost and fee round up by less than one cash unit each)."""
     instrument = bot.instrument
-    services.account_open(user=bot.user)
+    trading_services.account_open(user=bot.user)
     wallet = Wallet.objects.filter(user=bot.user, currency=instrument.quote).first()
     if wallet is None:
         return Decimal(0)
@@ -386,7 +389,7 @@ def _place_once(bot: Bot, *, key: str, side: str, quantity: Decimal, now: dateti
     placed = Order.objects.filter(user=bot.user, client_order_id=key).first()
     if placed is not None:
         return placed
-    order, _ = services.order_place(
+    order, _ = trading_services.order_place(
         user=bot.user, instrument_id=bot.instrument_id, side=side, type="market", quantity=quantity, client_order_id=key, now=now
     )
     return order
@@ -405,7 +408,7 @@ def _check_entry(bot: Bot, today: StrategyDay, now: datetime) -> None:
     quantity = _entry_quantity(bot, last)
     try:
         if quantity <= 0:
-            raise services.InsufficientFunds("The cash for this bot does not buy one lot.", field="fraction")
+            raise trading_services.InsufficientFunds("The cash for this bot does not buy one lot.", field="fraction")
         order = _place_once(bot, key=f"bot{bot.pk}-{today.day.isoformat()}-entry", side="buy", quantity=quantity, now=now)
     except DomainError as exc:
         _decide(bot, action=BotDecision.Action.REJECT, state=Bot.State.OUT, price=last, **log,

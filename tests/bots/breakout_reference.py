@@ -1,6 +1,6 @@
 """The breakout rule as a plain day-by-day loop, and real daily series to run it on.
 
-The loop is the reference the vectorized ``trading.breakout`` is held to (tests and
+The loop is the reference the vectorized ``bots.breakout`` is held to (tests and
 ``bench/breakout.py``): written from the rule's text, one day and one k at a time, sharing no
 code with the module. Series come from the real recorded files through the project's own parsers
 (``markets.importers``), so they are the same candles ``import_candles`` stores.

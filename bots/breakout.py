@@ -1,6 +1,6 @@
 """Volatility breakout (Larry Williams) on daily candles: targets, best K walk-forward, backtest.
 
-Pure numpy, no Django: the live bot (``trading.bot_services``) and the backtester
+Pure numpy, no Django: the live bot (``bots.services``) and the backtester
 (``manage.py backtest_breakout``, ``POST /api/v1/backtests/``) both call ``signals``, so the bot
 trades exactly the rule that was backtested, and the math can be tested and benchmarked alone.
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from markets.models import Candle, Instrument
 from markets.sources import CcxtSource
 from tests.markets.test_sources import BITHUMB, BITHUMB_LEGACY, add_legacy_markets, load_json
-from trading import bot_services
+from bots import services as bot_services
 
 pytestmark = pytest.mark.django_db
 

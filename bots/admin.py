@@ -1,33 +1,33 @@
 """Admin for breakout bots, their decision log and stored backtests. Bots change only through
-``trading.bot_services`` (admin actions); decisions and backtests are read-only records."""
+``bots.services`` (admin actions); decisions and backtests are read-only records."""
 
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from trading import bot_services
+from bots import services
 from trading.admin import ReadOnlyAdmin
-from trading.models import Backtest, Bot, BotDecision
+from bots.models import Backtest, Bot, BotDecision
 
 
 @admin.action(description="Enable the selected bots")
 def enable_bots(modeladmin, request, queryset):
     for bot in queryset:
-        bot_services.bot_update(bot=bot, enabled=True)
+        services.bot_update(bot=bot, enabled=True)
     modeladmin.message_user(request, f"{queryset.count()} bot(s) enabled.", messages.SUCCESS)
 
 
 @admin.action(description="Disable the selected bots (no new entries; holdings are still sold)")
 def disable_bots(modeladmin, request, queryset):
     for bot in queryset:
-        bot_services.bot_update(bot=bot, enabled=False)
+        services.bot_update(bot=bot, enabled=False)
     modeladmin.message_user(request, f"{queryset.count()} bot(s) disabled.", messages.SUCCESS)
 
 
 @admin.action(description="Check the selected bots now (day roll, entry)")
 def check_bots(modeladmin, request, queryset):
     for bot in queryset:
-        bot_services.bot_check(bot_id=bot.pk)
+        services.bot_check(bot_id=bot.pk)
     modeladmin.message_user(request, f"{queryset.count()} bot(s) checked; see their decisions.", messages.SUCCESS)
 
 
@@ -42,7 +42,7 @@ class BotAdmin(ReadOnlyAdmin):
 
     @admin.display(description="decisions")
     def decisions(self, bot):
-        url = reverse("admin:trading_botdecision_changelist") + f"?bot__id__exact={bot.pk}"
+        url = reverse("admin:bots_botdecision_changelist") + f"?bot__id__exact={bot.pk}"
         return format_html('<a href="{}">log</a>', url)
 
 

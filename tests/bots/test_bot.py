@@ -34,8 +34,9 @@ from markets.services import candles_import
 from markets.sources.base import TickerSnapshot
 from tests.accounts.factories import UserFactory
 from tests.markets.conftest import UPBIT_DAILY_10
-from trading import bot_selectors, bot_services, breakout, tasks
-from trading.models import Bot, BotDecision, Fill, Order, Position, Wallet
+from bots import breakout, selectors as bot_selectors, services as bot_services, tasks
+from bots.models import Bot, BotDecision
+from trading.models import Fill, Order, Position, Wallet
 from trading.selectors import ledger_mismatches
 
 pytestmark = pytest.mark.django_db
@@ -347,7 +348,7 @@ def test_strategy_day_follows_each_markets_boundary(exchange, market, when, day,
 
 
 def test_beat_runs_the_bot_checks(clock, user, btc):
-    assert PeriodicTask.objects.get(task="trading.tasks.bots_check").interval.every == 15
+    assert PeriodicTask.objects.get(task="bots.tasks.bots_check").interval.every == 15
     bot = make_bot(user, btc)
     clock.now = kst("2025-09-24")
     Ticker.objects.create(instrument=btc, last_price=Decimal("159680000"), time=clock.now, source="replay")
@@ -441,9 +442,9 @@ def test_admin_lists_bots_decisions_and_backtests_and_checks_a_bot(client, user,
     clock.now = kst("2025-09-24")
     Ticker.objects.create(instrument=btc, last_price=Decimal("159680000"), time=clock.now, source="replay")
 
-    for url in ("/admin/trading/bot/", "/admin/trading/botdecision/", "/admin/trading/backtest/", f"/admin/trading/bot/{bot.pk}/change/"):
+    for url in ("/admin/bots/bot/", "/admin/bots/botdecision/", "/admin/bots/backtest/", f"/admin/bots/bot/{bot.pk}/change/"):
         assert client.get(url).status_code == 200, url
-    response = client.post("/admin/trading/bot/", {"action": "check_bots", "_selected_action": [bot.pk]})
+    response = client.post("/admin/bots/bot/", {"action": "check_bots", "_selected_action": [bot.pk]})
 
     assert response.status_code == 302
     assert Bot.objects.get(pk=bot.pk).state == "armed"

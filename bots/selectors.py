@@ -1,5 +1,5 @@
 """Reads for the breakout bot and backtester: a user's bots, decisions and backtests, and an
-instrument's daily candles as the arrays ``trading.breakout`` works on."""
+instrument's daily candles as the arrays ``bots.breakout`` works on."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 
 from markets.calendars import SEOUL, krx_calendar, krx_session_dates, krx_session_opens  # noqa: F401  (re-exported)
 from markets.models import Candle, Instrument, Market
-from trading import breakout
-from trading.models import Backtest, Bot, BotDecision
+from bots import breakout
+from bots.models import Backtest, Bot, BotDecision
 
 
 def bot_list(*, user) -> QuerySet[Bot]:

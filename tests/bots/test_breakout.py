@@ -1,4 +1,4 @@
-"""The breakout math (``trading.breakout``) on real daily candles, no database.
+"""The breakout math (``bots.breakout``) on real daily candles, no database.
 
 Hand-checked figures come from the shipped Upbit KRW-BTC daily rows (day = 09:00 KST):
 
@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from tests.trading.breakout_reference import SHARED_COIN_FILES, krx_sessions, load_days, plain_backtest
-from trading import breakout
+from tests.bots.breakout_reference import SHARED_COIN_FILES, krx_sessions, load_days, plain_backtest
+from bots import breakout
 
 DATA = Path(settings.MARKETS["DATA_DIR"])
 SHARED = Path(settings.MARKETS["SHARED_DATA_DIR"])

@@ -23,8 +23,8 @@ from django.core.management import CommandError, call_command
 
 from tests.accounts.factories import UserFactory
 from tests.markets.conftest import upbit_daily  # noqa: F401  (fixture)
-from tests.trading.breakout_reference import load_days, plain_backtest
-from trading.models import Backtest
+from tests.bots.breakout_reference import load_days, plain_backtest
+from bots.models import Backtest
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +222,7 @@ def test_chart_page_draws_equity_against_buy_and_hold_for_the_owner_only(client,
     assert page.status_code == 200
     html = page.content.decode()
     assert "vendor/lightweight-charts/lightweight-charts.standalone.production.js" in html
-    assert 'id="bt-curve"' in html and "trading/backtest_chart.js" in html
+    assert 'id="bt-curve"' in html and "bots/backtest_chart.js" in html
     assert "161,021,000" in html and "-0.40 %" in html  # the 09-24 trade
     curve = json.loads(html.split('id="bt-curve" type="application/json">')[1].split("</script>")[0])
     assert curve["equity"][0] == {"time": "2025-09-15", "value": 10_000_000} and len(curve["buy_and_hold"]) == 13

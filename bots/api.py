@@ -13,8 +13,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from markets.models import Exchange
-from trading import bot_selectors, bot_services
-from trading.models import Backtest, Bot, BotDecision
+from bots import selectors, services
+from bots.models import Backtest, Bot, BotDecision
 from tradesite.serializers import ModelSerializer
 
 
@@ -77,14 +77,14 @@ class BotViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.Destro
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Bot.objects.none()
-        return bot_selectors.bot_list(user=self.request.user)
+        return selectors.bot_list(user=self.request.user)
 
     @extend_schema(request=BotCreateSerializer, responses={201: BotSerializer})
     def create(self, request, *args, **kwargs):
         data = BotCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
-        bot = bot_services.bot_create(
+        bot = services.bot_create(
             user=request.user, instrument_id=params["instrument"], name=params["name"], k_mode=params["k_mode"], k=params["k"],
             lookback=params["lookback"], ma_window=params["ma_window"], fraction=params["fraction"], enabled=params["enabled"],
         )
@@ -95,17 +95,17 @@ class BotViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.Destro
         bot = self.get_object()
         data = BotUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        bot = bot_services.bot_update(bot=bot, **data.validated_data)
+        bot = services.bot_update(bot=bot, **data.validated_data)
         return Response(BotSerializer(bot).data)
 
     def perform_destroy(self, instance):
-        bot_services.bot_delete(bot=instance)
+        services.bot_delete(bot=instance)
 
     @extend_schema(responses=BotDecisionSerializer(many=True))
     @action(detail=True, methods=["get"])
     def decisions(self, request, pk=None):
         bot = self.get_object()  # 404 for another user's bot
-        page = self.paginate_queryset(bot_selectors.bot_decision_list(bot=bot))
+        page = self.paginate_queryset(selectors.bot_decision_list(bot=bot))
         return self.get_paginated_response(BotDecisionSerializer(page, many=True).data)
 
 
@@ -163,7 +163,7 @@ class BacktestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Backtest.objects.none()
-        return bot_selectors.backtest_list(user=self.request.user)
+        return selectors.backtest_list(user=self.request.user)
 
     def get_serializer_class(self):
         return BacktestSerializer if self.action == "list" else BacktestDetailSerializer
@@ -172,7 +172,7 @@ class BacktestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def create(self, request, *args, **kwargs):
         data = BacktestCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        params = bot_services.backtest_params(**data.validated_data)
-        backtest = bot_services.backtest_run(user=request.user, params=params)
+        params = services.backtest_params(**data.validated_data)
+        backtest = services.backtest_run(user=request.user, params=params)
         return Response(BacktestDetailSerializer(backtest).data, status=status.HTTP_201_CREATED)
 

@@ -3,7 +3,7 @@
 ``Bot`` holds a user's settings for one instrument and the state of the current strategy day
 (target, k, what it holds); ``BotDecision`` is the append-only log of what a bot decided and
 why; ``Backtest`` is a stored backtest run with its result. Writes happen only in
-``trading.bot_services``; the strategy math is ``trading.breakout``.
+``bots.services``; the strategy math is ``bots.breakout``.
 """
 
 from decimal import Decimal
@@ -62,6 +62,7 @@ class Bot(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "trading_bot"  # the table kept its name when the model moved from trading
         ordering = ["-created_at", "-id"]
         constraints = [
             # one bot per user and instrument: they would share (and fight over) one position
@@ -100,6 +101,7 @@ class BotDecision(models.Model):
     order = models.ForeignKey("trading.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="bot_decisions")
 
     class Meta:
+        db_table = "trading_botdecision"
         ordering = ["-time", "-id"]
         indexes = [models.Index(fields=["bot", "-time"])]
 
@@ -110,7 +112,7 @@ class BotDecision(models.Model):
 class Backtest(models.Model):
     """A stored backtest of the breakout rule on an instrument's daily candles. ``k`` is null
     for best K walk-forward. Summary figures are fractions (0.12 = 12 %); ``result`` holds the
-    whole run: trades, equity curve, buy-and-hold (see ``bot_services.backtest_compute``)."""
+    whole run: trades, equity curve, buy-and-hold (see ``services.backtest_compute``)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backtests")
     instrument = models.ForeignKey("markets.Instrument", on_delete=models.PROTECT, related_name="backtests")
@@ -135,6 +137,7 @@ class Backtest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        db_table = "trading_backtest"
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="backtest_start_lte_end")]
 

@@ -1,0 +1,20 @@
+"""Celery tasks of the bots: each takes primitives and calls one service."""
+
+import ccxt
+from celery import shared_task
+
+from bots import services
+
+
+@shared_task
+def bots_check() -> int:
+    """Breakout bots: the day roll at each day boundary (sell yesterday's entry at the open,
+    new K and target) and entries between ticks (beat: every 15 seconds)."""
+    return services.bots_check_all()
+
+
+@shared_task(autoretry_for=(ccxt.NetworkError,), retry_backoff=True, max_retries=3)
+def bots_refresh_candles() -> int:
+    """Fetch the last days' daily candles of the bots' instruments from their exchanges, so a
+    bot knows yesterday's range at its day roll (beat: every 5 minutes; retries network errors)."""
+    return services.bots_refresh_candles()
