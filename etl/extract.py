@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import ccxt
 import numpy as np
 import pandas as pd
 import requests
@@ -104,6 +103,7 @@ class TradeFeed(ABC):
         """Trades of ``pair`` from ``since_us`` (else from the cursor, else the latest)."""
 
     def _retrying(self, call: Callable[[], Any], what: str) -> Any:
+        ccxt = _ccxt()
         attempt = 0
         while True:
             try:
@@ -119,6 +119,14 @@ class TradeFeed(ABC):
                 self._sleep(delay)
             except ccxt.BaseError as exc:
                 raise SourceError(f"{what} failed: {exc}", exchange=self.exchange) from exc
+
+
+def _ccxt():
+    """ccxt, imported on first use: it takes about 0.4 s, and importing the project
+    (``django.setup()``) must not pay for it."""
+    import ccxt
+
+    return ccxt
 
 
 class _Transient(Exception):
@@ -157,7 +165,7 @@ class CcxtFeed(TradeFeed):
     def __init__(self, *, config: dict[str, Any] | None = None, rate_limit: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.exchange = self.ccxt_id
-        self.client = getattr(ccxt, self.ccxt_id)({"enableRateLimit": rate_limit, **(config or {})})
+        self.client = getattr(_ccxt(), self.ccxt_id)({"enableRateLimit": rate_limit, **(config or {})})
 
     def _get(self, method: str, params: dict[str, Any]) -> Any:
         return self._retrying(lambda: getattr(self.client, method)(params), method)

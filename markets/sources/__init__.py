@@ -16,7 +16,6 @@ from .base import (
     SourceError,
     TickerSnapshot,
 )
-from .ccxt_source import CcxtSource
 from .replay import DATASETS, ReplaySource
 
 CCXT_EXCHANGES = ("bithumb", "upbit", "binanceusdm", "bybit")
@@ -36,6 +35,16 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str):
+    # ``CcxtSource`` is imported on first use: ccxt takes about 0.4 s to import, and importing
+    # the project (``django.setup()``) must not pay for it
+    if name == "CcxtSource":
+        from .ccxt_source import CcxtSource
+
+        return CcxtSource
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def get_source(name: str, **kwargs) -> MarketSource:
     """Build the source called ``name``; ``kwargs`` go to its constructor.
 
@@ -44,5 +53,7 @@ def get_source(name: str, **kwargs) -> MarketSource:
     if name == "replay":
         return ReplaySource(**kwargs)
     if name in CCXT_EXCHANGES:
+        from .ccxt_source import CcxtSource
+
         return CcxtSource(name, **kwargs)
     raise ValueError(f"unknown market source {name!r}; expected 'replay' or one of {', '.join(CCXT_EXCHANGES)}")
