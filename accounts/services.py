@@ -7,7 +7,7 @@ from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from tradesite.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 @transaction.atomic

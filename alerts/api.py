@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from alerts import conditions, selectors, services
 from alerts.models import Alert, AlertEvent, Notification
-from tradesite.serializers import ModelSerializer
+from core.serializers import ModelSerializer
 
 PRICE_FIELD = {"max_digits": 30, "decimal_places": 12, "required": False, "allow_null": True}
 

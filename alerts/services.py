@@ -22,8 +22,8 @@ from django.utils import timezone
 from alerts import conditions
 from alerts.models import Alert, AlertEvent, Notification
 from markets.models import Instrument
-from tradesite.exceptions import DomainError
-from tradesite.money import plain
+from core.exceptions import DomainError
+from core.money import plain
 from trading import services as trading_services
 
 logger = logging.getLogger(__name__)

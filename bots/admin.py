@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from bots import services
-from trading.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from bots.models import Backtest, Bot, BotDecision
 
 
@@ -65,6 +65,4 @@ class BacktestAdmin(ReadOnlyAdmin):
     raw_id_fields = ["user", "instrument"]
     exclude = ["result"]  # trades and the equity curve: see the chart page
     date_hierarchy = "created_at"
-
-    def has_delete_permission(self, request, obj=None):
-        return True  # a stored run is a disposable computation, not a ledger
+    deletable = True  # a stored run is a disposable computation, not a ledger

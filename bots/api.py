@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from markets.models import Exchange
 from bots import selectors, services
 from bots.models import Backtest, Bot, BotDecision
-from tradesite.serializers import ModelSerializer
+from core.serializers import ModelSerializer
 
 
 class BotSerializer(ModelSerializer):

@@ -41,8 +41,8 @@ from trading import services as trading_services
 from bots.selectors import daily_bars, follows_for, krx_session_dates, krx_session_opens, kst_midnight
 from bots.models import Backtest, Bot, BotDecision
 from trading.models import Order, Position, Wallet
-from tradesite.exceptions import DomainError
-from tradesite.money import cash_exponent, plain
+from core.exceptions import DomainError
+from core.money import cash_exponent, plain
 
 logger = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from core.admin import ReadOnlyAdmin
 from etl import selectors, services
 from etl.api import parse_moment
 from etl.metrics import WINDOWS
@@ -19,19 +20,6 @@ from etl.pairs import PAIRS, get_pair
 
 CHART_POINTS = 5000
 DEFAULT_CHART_SPAN = {"min": timedelta(hours=6), "hour": timedelta(days=7), "day": timedelta(days=365)}
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the ETL only: viewable, never edited here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def chart_url(exchange: str, symbol: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
-from tradesite.money import plain  # noqa: F401  (re-exported: the API formats with it)
+from core.money import plain  # noqa: F401  (re-exported: the API formats with it)
 
 WINDOWS = ("min", "hour", "day")
 WINDOW_MINUTES = {"min": 1, "hour": 60, "day": 1440}

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from markets.models import Candle, Instrument, Ticker
 
 
@@ -12,7 +13,7 @@ class InstrumentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Candle)
-class CandleAdmin(admin.ModelAdmin):
+class CandleAdmin(ReadOnlyAdmin):
     """Candles are imported market data: read-only here."""
 
     list_display = ["instrument", "interval", "open_time", "open", "high", "low", "close", "volume"]
@@ -22,15 +23,6 @@ class CandleAdmin(admin.ModelAdmin):
     raw_id_fields = ["instrument"]
     date_hierarchy = "open_time"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Ticker)

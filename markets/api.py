@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from markets import selectors
 from markets.models import Exchange, Instrument, Interval, Market, Ticker
-from tradesite.serializers import ModelSerializer, PlainDecimalField
+from core.serializers import ModelSerializer, PlainDecimalField
 
 MAX_CANDLES = 5000
 # candle bounds: wide enough for any recorded data, narrow enough that zone and window

@@ -13,7 +13,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from markets import selectors
 from markets.feed import BOARD_GROUP, board_snapshot, instrument_group
-from tradesite.websocket import SafeJsonReceiveMixin
+from core.websocket import SafeJsonReceiveMixin
 
 MAX_SUBSCRIPTIONS = 50
 MAX_SYMBOL_LENGTH = 60

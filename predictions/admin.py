@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from predictions.models import Prediction, PredictionBacktest, Predictor
 
 
@@ -21,8 +22,8 @@ class PredictorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Prediction)
-class PredictionAdmin(admin.ModelAdmin):
-    """What the predictors said: read-only."""
+class PredictionAdmin(ReadOnlyAdmin):
+    """What the predictors said: read-only and kept (the track record is scored on them)."""
 
     list_display = ["session_date", "predictor", "instrument", "probability_up", "rank"]
     list_filter = ["predictor", "predictor__market"]
@@ -32,15 +33,9 @@ class PredictionAdmin(admin.ModelAdmin):
     date_hierarchy = "session_date"
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(PredictionBacktest)
-class PredictionBacktestAdmin(admin.ModelAdmin):
+class PredictionBacktestAdmin(ReadOnlyAdmin):
     """Users' backtests: read-only results."""
 
     list_display = ["id", "user", "predictor", "start", "end", "top_n", "total_return", "benchmark_total_return", "created_at"]
@@ -49,9 +44,4 @@ class PredictionBacktestAdmin(admin.ModelAdmin):
     list_select_related = ["user", "predictor"]
     raw_id_fields = ["user", "predictor"]
     exclude = ["curve"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True  # a user's stored run is a disposable computation

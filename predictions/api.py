@@ -11,8 +11,8 @@ from rest_framework.response import Response
 
 from predictions import selectors, services
 from predictions.models import Board, Prediction, PredictionBacktest, Predictor
-from tradesite.exceptions import DomainError
-from tradesite.serializers import ModelSerializer, PlainDecimalField
+from core.exceptions import DomainError
+from core.serializers import ModelSerializer, PlainDecimalField
 
 
 def _predictor_or_error(name: str, field: str = "model") -> Predictor:

@@ -21,7 +21,7 @@ from predictions.backtest import BacktestParams, run_backtest
 from predictions.features import HORIZON, UP_THRESHOLD, WINDOW
 from predictions.learners import KINDS, file_sha256, library_versions, load_model, train_model
 from predictions.models import Board, Prediction, PredictionBacktest, Predictor
-from tradesite.exceptions import DomainError
+from core.exceptions import DomainError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from quiz import selectors, services
 from quiz.models import Category, Language, Question
-from tradesite.serializers import PlainDecimalField
+from core.serializers import PlainDecimalField
 
 
 class QuizAnswerThrottle(UserRateThrottle):

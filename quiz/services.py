@@ -45,8 +45,8 @@ from quiz.models import Attempt, Question
 from trading import services as trading_services
 from trading.locks import wallet_qs_select_for_update
 from trading.models import CashEntry, Currency, Wallet
-from tradesite.exceptions import DomainError
-from tradesite.money import quantize_received
+from core.exceptions import DomainError
+from core.money import quantize_received
 
 REWARD_CURRENCY = Currency.KRW
 

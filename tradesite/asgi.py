@@ -7,7 +7,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradesite.settings")
 django.setup(set_prefix=False)  # what get_asgi_application does, with the API-shaped handler below
 
-from tradesite.errors import ApiASGIHandler  # noqa: E402
+from core.errors import ApiASGIHandler  # noqa: E402
 
 django_asgi_app = ApiASGIHandler()
 

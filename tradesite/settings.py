@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "channels",
     "django_celery_beat",
     "accounts",
+    "core",
     "tradesite",
     "markets",
     "predictions",
@@ -88,7 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "tradesite.errors.ApiErrorShapeMiddleware",  # the API error shape for non-DRF errors on /api/
+    "core.errors.ApiErrorShapeMiddleware",  # the API error shape for non-DRF errors on /api/
 ]
 
 ROOT_URLCONF = "tradesite.urls"
@@ -214,14 +215,14 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "tradesite.parsers.DepthLimitedJSONParser",  # nesting bounded at parse (MAX_JSON_DEPTH = 64)
+        "core.parsers.DepthLimitedJSONParser",  # nesting bounded at parse (MAX_JSON_DEPTH = 64)
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "tradesite.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "tradesite.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth_token": os.environ.get("THROTTLE_AUTH_TOKEN", "10/min"),
         "auth_register": os.environ.get("THROTTLE_AUTH_REGISTER", "5/hour"),

@@ -35,6 +35,6 @@ urlpatterns = [
 ]
 
 # the API error shape on /api/ paths, Django's HTML pages elsewhere (tradesite/errors.py)
-handler400 = "tradesite.errors.handler400"
-handler404 = "tradesite.errors.handler404"
-handler500 = "tradesite.errors.handler500"
+handler400 = "core.errors.handler400"
+handler404 = "core.errors.handler404"
+handler500 = "core.errors.handler500"

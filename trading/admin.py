@@ -1,20 +1,8 @@
 from django.contrib import admin, messages
 
+from core.admin import ReadOnlyAdmin
 from trading import services
 from trading.models import CashEntry, EquitySnapshot, Fill, Order, Position, Wallet
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledgers are append-only: visible, never edited by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Wallet)

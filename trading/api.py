@@ -10,9 +10,9 @@ from rest_framework.views import APIView
 
 from trading import selectors, services
 from trading.models import EquitySnapshot, Fill, Order, Position
-from tradesite.filters import IdFilter, MomentFilter
-from tradesite.numbers import StrictDecimalField
-from tradesite.serializers import ModelSerializer, PlainDecimalField
+from core.filters import IdFilter, MomentFilter
+from core.numbers import StrictDecimalField
+from core.serializers import ModelSerializer, PlainDecimalField
 
 
 class OrderCreateSerializer(serializers.Serializer):

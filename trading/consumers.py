@@ -9,7 +9,7 @@ the change committed. Unauthenticated connections are closed with code 4401.
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from trading.services import account_group
-from tradesite.websocket import SafeJsonReceiveMixin
+from core.websocket import SafeJsonReceiveMixin
 
 
 class AccountConsumer(SafeJsonReceiveMixin, AsyncJsonWebsocketConsumer):

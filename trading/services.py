@@ -25,9 +25,9 @@ from markets.models import PRICE, QUANTITY, Instrument, Market, Ticker
 from trading import rules
 from trading.locks import order_qs_select_for_update, position_qs_select_for_update, wallet_qs_select_for_update
 from trading.models import MONEY, CashEntry, EquitySnapshot, Fill, Order, Position, Wallet
-from tradesite.exceptions import DomainError
-from tradesite.money import plain, quantize_paid, quantize_received
-from tradesite.numbers import SQLITE_SIGNIFICANT_DIGITS, parse_plain_decimal
+from core.exceptions import DomainError
+from core.money import plain, quantize_paid, quantize_received
+from core.numbers import SQLITE_SIGNIFICANT_DIGITS, parse_plain_decimal
 
 logger = logging.getLogger(__name__)
 AVERAGE_PRICE_EXPONENT = Decimal("0.000000000001")
@@ -164,7 +164,7 @@ MAX_ORDER_VALUE = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
 
 
 def _parse_decimal(value, field: str) -> Decimal:
-    """``value`` as a Decimal the database stores exactly (``tradesite.numbers``): ASCII decimal
+    """``value`` as a Decimal the database stores exactly (``core.numbers``): ASCII decimal
     syntax, the PRICE or QUANTITY column's precision, 15 significant digits on SQLite;
     ``InvalidOrder`` naming ``field`` otherwise (never rounded)."""
     spec = QUANTITY if field == "quantity" else PRICE

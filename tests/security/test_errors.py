@@ -9,7 +9,7 @@ from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from trading.models import Order
-from tradesite.parsers import MAX_JSON_DEPTH, json_depth_exceeds
+from core.parsers import MAX_JSON_DEPTH, json_depth_exceeds
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.db import connection
 
 from trading import services
 from trading.models import CashEntry, Order, Wallet
-from tradesite.numbers import parse_plain_decimal
+from core.numbers import parse_plain_decimal
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/orders/"

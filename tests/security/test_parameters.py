@@ -4,7 +4,7 @@ and never silently ignored."""
 import pytest
 
 from markets.models import Instrument
-from tradesite.pagination import MAX_LIMIT
+from core.pagination import MAX_LIMIT
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from markets.models import Exchange
 from bots import services
-from tradesite.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 def _day(text: str) -> date:

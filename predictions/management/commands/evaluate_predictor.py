@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from predictions import selectors
 from predictions.management.commands.train_predictor import parse_day
-from tradesite.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 def _fmt(value, digits=4) -> str:

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from predictions import selectors
 from predictions.management.commands.train_predictor import parse_day
 from predictions.services import predictions_store
-from tradesite.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class Command(BaseCommand):

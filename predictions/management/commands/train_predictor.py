@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from predictions.models import Board, ModelKind
 from predictions.services import predictor_train
-from tradesite.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 def parse_day(text: str, option: str) -> date:

@@ -9,7 +9,7 @@ socket stays open; anything else goes to ``receive_json(content)``.
 
 import json
 
-from tradesite.parsers import MAX_JSON_DEPTH, json_depth_exceeds
+from core.parsers import MAX_JSON_DEPTH, json_depth_exceeds
 
 MAX_FRAME_CHARS = 64 * 1024
 
