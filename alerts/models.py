@@ -10,7 +10,8 @@ from django.db import models
 from django.utils import timezone
 
 from alerts import conditions
-from markets.models import PRICE, Instrument
+from core.fields import PriceField
+from markets.models import Instrument
 
 ALERT_DEFAULT_LIFETIME = timedelta(days=30)
 
@@ -47,9 +48,9 @@ class Alert(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts")
     instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="alerts")
     condition = models.CharField(max_length=20, choices=Condition.choices)
-    level = models.DecimalField(**PRICE, null=True, blank=True)
-    level2 = models.DecimalField(**PRICE, null=True, blank=True)
-    value = models.DecimalField(**PRICE, null=True, blank=True)
+    level = PriceField(null=True, blank=True)
+    level2 = PriceField(null=True, blank=True)
+    value = PriceField(null=True, blank=True)
     window_minutes = models.PositiveIntegerField(null=True, blank=True)
     trigger = models.CharField(max_length=20, choices=Trigger.choices, default=Trigger.ONCE)
     bar_seconds = models.PositiveIntegerField(default=60)
@@ -58,11 +59,11 @@ class Alert(models.Model):
     channels = models.JSONField(default=list, blank=True, help_text='delivery channels, e.g. ["app"]')
     message = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
-    last_price = models.DecimalField(**PRICE, null=True, blank=True)
+    last_price = PriceField(null=True, blank=True)
     last_tick_at = models.DateTimeField(null=True, blank=True)
     last_fired_at = models.DateTimeField(null=True, blank=True)
     last_fired_bar = models.DateTimeField(null=True, blank=True)
-    last_bar_close = models.DecimalField(**PRICE, null=True, blank=True, help_text="close of the bar before the last one (once_per_bar_close)")
+    last_bar_close = PriceField(null=True, blank=True, help_text="close of the bar before the last one (once_per_bar_close)")
     history = models.JSONField(default=list, blank=True, help_text="[[epoch seconds, price], ...] within the window (moving_*)")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -81,8 +82,8 @@ class AlertEvent(models.Model):
     overlapping batches write it once."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
-    price = models.DecimalField(**PRICE)
-    previous_price = models.DecimalField(**PRICE, null=True, blank=True)
+    price = PriceField()
+    previous_price = PriceField(null=True, blank=True)
     tick_time = models.DateTimeField()
     idempotency_key = models.CharField(max_length=120, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -12,10 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from markets.models import PRICE, QUANTITY
-from trading.models import MONEY
+from core.fields import BasisPointsField, FractionField, MoneyField, PriceField, QuantityField
 
-K = {"max_digits": 6, "decimal_places": 4}
 BPS = {"max_digits": 8, "decimal_places": 2}
 
 
@@ -43,20 +41,20 @@ class Bot(models.Model):
     instrument = models.ForeignKey("markets.Instrument", on_delete=models.PROTECT, related_name="bots")
     name = models.CharField(max_length=100, blank=True)
     k_mode = models.CharField(max_length=5, choices=KMode.choices, default=KMode.FIXED)
-    k = models.DecimalField(**K, default=Decimal("0.5"), help_text="k of a fixed-k bot")
+    k = FractionField(default=Decimal("0.5"), help_text="k of a fixed-k bot")
     lookback = models.PositiveSmallIntegerField(default=20, help_text="days the best K is fitted on")
     ma_window = models.PositiveSmallIntegerField(default=5, help_text="enter only above the N-day moving average of closes; 0 = off")
-    fraction = models.DecimalField(**K, default=Decimal("0.5"), help_text="fraction of the available cash spent per entry")
+    fraction = FractionField(default=Decimal("0.5"), help_text="fraction of the available cash spent per entry")
     enabled = models.BooleanField(default=True, help_text="a disabled bot makes no new entries but still sells what it holds")
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
     state_reason = models.CharField(max_length=300, blank=True)
     day = models.DateField(null=True, blank=True, help_text="strategy day the state describes")
-    day_open = models.DecimalField(**PRICE, null=True, blank=True)
-    k_today = models.DecimalField(**K, null=True, blank=True)
-    ma_today = models.DecimalField(**PRICE, null=True, blank=True)
-    target = models.DecimalField(**PRICE, null=True, blank=True)
-    holding_quantity = models.DecimalField(**QUANTITY, default=0)
+    day_open = PriceField(null=True, blank=True)
+    k_today = FractionField(null=True, blank=True)
+    ma_today = PriceField(null=True, blank=True)
+    target = PriceField(null=True, blank=True)
+    holding_quantity = QuantityField(default=0)
     holding_day = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -94,9 +92,9 @@ class BotDecision(models.Model):
     time = models.DateTimeField(db_index=True)
     day = models.DateField(help_text="strategy day")
     action = models.CharField(max_length=10, choices=Action.choices)
-    price = models.DecimalField(**PRICE, null=True, blank=True, help_text="last price, or the fill price of an order")
-    target = models.DecimalField(**PRICE, null=True, blank=True)
-    k = models.DecimalField(**K, null=True, blank=True)
+    price = PriceField(null=True, blank=True, help_text="last price, or the fill price of an order")
+    target = PriceField(null=True, blank=True)
+    k = FractionField(null=True, blank=True)
     reason = models.CharField(max_length=300)
     order = models.ForeignKey("trading.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="bot_decisions")
 
@@ -118,13 +116,13 @@ class Backtest(models.Model):
     instrument = models.ForeignKey("markets.Instrument", on_delete=models.PROTECT, related_name="backtests")
     start = models.DateField()
     end = models.DateField()
-    k = models.DecimalField(**K, null=True, blank=True, help_text="null = best K walk-forward")
+    k = FractionField(null=True, blank=True, help_text="null = best K walk-forward")
     lookback = models.PositiveSmallIntegerField()
     ma_window = models.PositiveSmallIntegerField()
-    fee_bps = models.DecimalField(**BPS)
-    slippage_bps = models.DecimalField(**BPS)
-    tax_bps = models.DecimalField(**BPS, default=0)
-    initial_equity = models.DecimalField(**MONEY)
+    fee_bps = BasisPointsField()
+    slippage_bps = BasisPointsField()
+    tax_bps = BasisPointsField(default=0)
+    initial_equity = MoneyField()
     total_return = models.FloatField()
     cagr = models.FloatField(null=True)
     max_drawdown = models.FloatField()

@@ -17,9 +17,8 @@ Times are timezone-aware UTC; a minute is ``[minute, minute + 60 s)``.
 from django.db import models
 from django.db.models import Q
 
+from core.fields import QuantityField
 from markets.models import Exchange
-
-VOLUME = {"max_digits": 36, "decimal_places": 12}
 
 
 class TakerVolume(models.Model):
@@ -30,10 +29,10 @@ class TakerVolume(models.Model):
     symbol = models.CharField(max_length=40, help_text="the exchange's own symbol, e.g. BTCUSDT, XBTUSD, BTC_KRW")
     minute = models.DateTimeField(help_text="start of the minute, UTC")
     quote = models.CharField(max_length=10)
-    taker_buy_volume = models.DecimalField(**VOLUME, help_text="base asset")
-    taker_sell_volume = models.DecimalField(**VOLUME, help_text="base asset")
-    taker_buy_value = models.DecimalField(**VOLUME, help_text="quote currency")
-    taker_sell_value = models.DecimalField(**VOLUME, help_text="quote currency")
+    taker_buy_volume = QuantityField(help_text="base asset")
+    taker_sell_volume = QuantityField(help_text="base asset")
+    taker_buy_value = QuantityField(help_text="quote currency")
+    taker_sell_value = QuantityField(help_text="quote currency")
     trade_count = models.PositiveIntegerField()
     is_complete = models.BooleanField(help_text="every trade of the minute was seen")
 

@@ -10,7 +10,8 @@ from datetime import timedelta
 from django.db import models
 from django.db.models import F, Q
 
-PRICE = {"max_digits": 30, "decimal_places": 12}
+from core.fields import PriceField, QuantityField
+
 QUANTITY = {"max_digits": 36, "decimal_places": 12}
 
 
@@ -85,17 +86,17 @@ class Instrument(models.Model):
     segment = models.CharField(max_length=20, blank=True)
     name_ko = models.CharField("Korean name", max_length=100, blank=True)
     name_en = models.CharField("English name", max_length=100, blank=True)
-    tick_size = models.DecimalField(**PRICE, null=True, blank=True)
-    lot_size = models.DecimalField(**QUANTITY, null=True, blank=True)
-    min_notional = models.DecimalField("minimum order value", **PRICE, null=True, blank=True)
+    tick_size = PriceField(null=True, blank=True)
+    lot_size = QuantityField(null=True, blank=True)
+    min_notional = PriceField("minimum order value", null=True, blank=True)
     active = models.BooleanField(default=True)
     # derivatives (market krx_derivatives); spot instruments keep the defaults
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SPOT)
     underlying = models.CharField(max_length=20, blank=True, help_text="e.g. KOSPI200")
     expiry = models.DateField(null=True, blank=True, help_text="last trading day (KRX calendar)")
-    strike = models.DecimalField(**PRICE, null=True, blank=True, help_text="index points")
+    strike = PriceField(null=True, blank=True, help_text="index points")
     right = models.CharField(max_length=4, choices=OptionRight.choices, blank=True)
-    multiplier = models.DecimalField(**PRICE, null=True, blank=True, help_text="KRW per index point")
+    multiplier = PriceField(null=True, blank=True, help_text="KRW per index point")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -123,12 +124,12 @@ class Candle(models.Model):
     instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="candles")
     interval = models.CharField(max_length=4, choices=Interval.choices)
     open_time = models.DateTimeField(help_text="candle open time, UTC")
-    open = models.DecimalField(**PRICE)
-    high = models.DecimalField(**PRICE)
-    low = models.DecimalField(**PRICE)
-    close = models.DecimalField(**PRICE)
-    volume = models.DecimalField(**QUANTITY)
-    quote_volume = models.DecimalField(**QUANTITY, null=True, blank=True)
+    open = PriceField()
+    high = PriceField()
+    low = PriceField()
+    close = PriceField()
+    volume = QuantityField()
+    quote_volume = QuantityField(null=True, blank=True)
 
     class Meta:
         ordering = ["instrument", "interval", "open_time"]
@@ -156,11 +157,11 @@ class Ticker(models.Model):
     """
 
     instrument = models.OneToOneField(Instrument, on_delete=models.CASCADE, primary_key=True, related_name="ticker")
-    last_price = models.DecimalField(**PRICE)
-    change = models.DecimalField(**PRICE, null=True, blank=True)
+    last_price = PriceField()
+    change = PriceField(null=True, blank=True)
     change_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
-    volume_24h = models.DecimalField(**QUANTITY, null=True, blank=True)
-    traded_value_24h = models.DecimalField(**QUANTITY, null=True, blank=True)
+    volume_24h = QuantityField(null=True, blank=True)
+    traded_value_24h = QuantityField(null=True, blank=True)
     time = models.DateTimeField()
     source = models.CharField(max_length=20)
     updated_at = models.DateTimeField(auto_now=True)
@@ -197,13 +198,13 @@ class Tick(models.Model):
     sequence = models.BigIntegerField()
     exchange_time = models.DateTimeField()
     received_time = models.DateTimeField()
-    price = models.DecimalField(**PRICE, null=True, blank=True)
-    size = models.DecimalField(**QUANTITY, null=True, blank=True)
+    price = PriceField(null=True, blank=True)
+    size = QuantityField(null=True, blank=True)
     side = models.CharField(max_length=4, blank=True)
-    bid = models.DecimalField(**PRICE, null=True, blank=True)
-    ask = models.DecimalField(**PRICE, null=True, blank=True)
-    bid_size = models.DecimalField(**QUANTITY, null=True, blank=True)
-    ask_size = models.DecimalField(**QUANTITY, null=True, blank=True)
+    bid = PriceField(null=True, blank=True)
+    ask = PriceField(null=True, blank=True)
+    bid_size = QuantityField(null=True, blank=True)
+    ask_size = QuantityField(null=True, blank=True)
     source = models.CharField(max_length=20, help_text="kis, kis_recording...")
     extra = models.JSONField(default=dict, blank=True)
 

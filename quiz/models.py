@@ -17,9 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.fields import MoneyField
 from quiz import rules
-
-MONEY = {"max_digits": 30, "decimal_places": 8}  # as trading.models.MONEY (KRW amounts)
 
 
 class Category(models.TextChoices):
@@ -111,7 +110,7 @@ class Attempt(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     choice = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-based index the user answered")
     first_answer = models.BooleanField(default=False)
-    reward = models.DecimalField(**MONEY, default=0, help_text="KRW paid")
+    reward = MoneyField(default=0, help_text="KRW paid")
     cash_entry = models.OneToOneField(
         "trading.CashEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="quiz_attempt"
     )

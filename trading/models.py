@@ -10,9 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from markets.models import PRICE, QUANTITY
-
-MONEY = {"max_digits": 30, "decimal_places": 8}
+from core.fields import MoneyField, PriceField, QuantityField
 
 
 class Currency(models.TextChoices):
@@ -27,8 +25,8 @@ class Wallet(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallets")
     currency = models.CharField(max_length=10, choices=Currency.choices)
-    cash = models.DecimalField(**MONEY, default=0)
-    reserved = models.DecimalField(**MONEY, default=0)
+    cash = MoneyField(default=0)
+    reserved = MoneyField(default=0)
     reset_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -64,8 +62,8 @@ class CashEntry(models.Model):
 
     wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="entries")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    amount = models.DecimalField(**MONEY, help_text="signed: credits > 0, debits < 0")
-    balance_after = models.DecimalField(**MONEY)
+    amount = MoneyField(help_text="signed: credits > 0, debits < 0")
+    balance_after = MoneyField()
     fill = models.ForeignKey("Fill", on_delete=models.PROTECT, null=True, blank=True, related_name="cash_entries")
     reference = models.CharField(max_length=100, blank=True, help_text="e.g. quiz attempt id")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -107,14 +105,14 @@ class Order(models.Model):
     instrument = models.ForeignKey("markets.Instrument", on_delete=models.PROTECT, related_name="orders")
     side = models.CharField(max_length=4, choices=Side.choices)
     type = models.CharField(max_length=6, choices=Type.choices)
-    quantity = models.DecimalField(**QUANTITY)
-    limit_price = models.DecimalField(**PRICE, null=True, blank=True)
+    quantity = QuantityField()
+    limit_price = PriceField(null=True, blank=True)
     time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)
     client_order_id = models.CharField(max_length=64)
-    filled_quantity = models.DecimalField(**QUANTITY, default=0)
-    average_fill_price = models.DecimalField(**PRICE, null=True, blank=True)
-    reserved_cash = models.DecimalField(**MONEY, default=0, help_text="cash still held for this buy order")
+    filled_quantity = QuantityField(default=0)
+    average_fill_price = PriceField(null=True, blank=True)
+    reserved_cash = MoneyField(default=0, help_text="cash still held for this buy order")
     expires_at = models.DateTimeField(null=True, blank=True, help_text="DAY orders: the session end")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -147,11 +145,11 @@ class Fill(models.Model):
     KRX securities transaction tax on sells, both in the quote currency."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
-    price = models.DecimalField(**PRICE)
-    quantity = models.DecimalField(**QUANTITY)
-    fee = models.DecimalField(**MONEY, default=0)
-    tax = models.DecimalField(**MONEY, default=0)
-    realized_pnl = models.DecimalField(**MONEY, default=0, help_text="sells: proceeds - fee - tax - cost basis")
+    price = PriceField()
+    quantity = QuantityField()
+    fee = MoneyField(default=0)
+    tax = MoneyField(default=0)
+    realized_pnl = MoneyField(default=0, help_text="sells: proceeds - fee - tax - cost basis")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -172,10 +170,10 @@ class Position(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="positions")
     instrument = models.ForeignKey("markets.Instrument", on_delete=models.PROTECT, related_name="positions")
-    quantity = models.DecimalField(**QUANTITY, default=0)
-    reserved_quantity = models.DecimalField(**QUANTITY, default=0)
-    average_entry_price = models.DecimalField(**PRICE, default=0)
-    realized_pnl = models.DecimalField(**MONEY, default=0)
+    quantity = QuantityField(default=0)
+    reserved_quantity = QuantityField(default=0)
+    average_entry_price = PriceField(default=0)
+    realized_pnl = MoneyField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -199,9 +197,9 @@ class EquitySnapshot(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="equity_snapshots")
     currency = models.CharField(max_length=10, choices=Currency.choices)
     date = models.DateField()
-    cash = models.DecimalField(**MONEY)
-    positions_value = models.DecimalField(**MONEY)
-    equity = models.DecimalField(**MONEY)
+    cash = MoneyField()
+    positions_value = MoneyField()
+    equity = MoneyField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -21,13 +21,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import status
 
-from markets.models import PRICE, QUANTITY, Instrument, Market, Ticker
-from trading import rules
-from trading.locks import order_qs_select_for_update, position_qs_select_for_update, wallet_qs_select_for_update
-from trading.models import MONEY, CashEntry, EquitySnapshot, Fill, Order, Position, Wallet
 from core.exceptions import DomainError
 from core.money import plain, quantize_paid, quantize_received
 from core.numbers import SQLITE_SIGNIFICANT_DIGITS, parse_plain_decimal
+from markets.models import Instrument, Market, Ticker
+from trading import rules
+from trading.locks import order_qs_select_for_update, position_qs_select_for_update, wallet_qs_select_for_update
+from trading.models import CashEntry, EquitySnapshot, Fill, Order, Position, Wallet
 
 logger = logging.getLogger(__name__)
 AVERAGE_PRICE_EXPONENT = Decimal("0.000000000001")
@@ -160,17 +160,18 @@ def wallet_credit(*, user, currency: str, amount: Decimal, kind: str, reference:
 # --- order validation ---------------------------------------------------------------------
 
 
-MAX_ORDER_VALUE = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
+_CASH = Wallet._meta.get_field("cash")
+MAX_ORDER_VALUE = Decimal(10) ** (_CASH.max_digits - _CASH.decimal_places)  # 1e22: what a cash column holds
 
 
 def _parse_decimal(value, field: str) -> Decimal:
     """``value`` as a Decimal the database stores exactly (``core.numbers``): ASCII decimal
-    syntax, the PRICE or QUANTITY column's precision, 15 significant digits on SQLite;
+    syntax, the order's quantity or price column's precision, 15 significant digits on SQLite;
     ``InvalidOrder`` naming ``field`` otherwise (never rounded)."""
-    spec = QUANTITY if field == "quantity" else PRICE
+    column = Order._meta.get_field("quantity" if field == "quantity" else "limit_price")
     max_significant = SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None
     try:
-        return parse_plain_decimal(value, max_digits=spec["max_digits"], decimal_places=spec["decimal_places"], max_significant=max_significant)
+        return parse_plain_decimal(value, max_digits=column.max_digits, decimal_places=column.decimal_places, max_significant=max_significant)
     except ValueError as exc:
         raise InvalidOrder(str(exc), field=field) from None
 
@@ -356,7 +357,7 @@ def order_place(
             )
             price = min(slipped, limit_price) if side == Order.Side.BUY else max(slipped, limit_price)
 
-    # the order's value must fit a cash amount (MONEY: 22 whole digits), else quantizing it
+    # the order's value must fit a cash amount (MoneyField: 22 whole digits), else quantizing it
     # overflows Decimal's context (InvalidOperation near 1e28 was a 500)
     if quantity * (price if price is not None else limit_price) >= MAX_ORDER_VALUE:
         raise InvalidOrder(f"The order's value must be below {MAX_ORDER_VALUE:.0e}.", field="quantity")
