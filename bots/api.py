@@ -6,6 +6,8 @@
   ``manage.py backtest_breakout``), GET lists; ``/backtests/{id}/`` has the whole result.
 """
 
+from decimal import Decimal
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -36,10 +38,10 @@ class BotCreateSerializer(serializers.Serializer):
     instrument = serializers.IntegerField(min_value=1, help_text="instrument id")
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     k_mode = serializers.ChoiceField(choices=Bot.KMode.choices, default=Bot.KMode.FIXED)
-    k = serializers.DecimalField(max_digits=6, decimal_places=4, default="0.5", help_text="k of a fixed-k bot, 0..1")
+    k = serializers.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.5"), help_text="k of a fixed-k bot, 0..1")
     lookback = serializers.IntegerField(default=20, help_text="days the best K is fitted on")
     ma_window = serializers.IntegerField(default=5, help_text="moving-average filter in days; 0 = off")
-    fraction = serializers.DecimalField(max_digits=6, decimal_places=4, default="0.5", help_text="of the available cash per entry, (0, 1]")
+    fraction = serializers.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.5"), help_text="of the available cash per entry, (0, 1]")
     enabled = serializers.BooleanField(default=True)
 
 

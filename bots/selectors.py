@@ -70,8 +70,8 @@ def daily_bars(*, instrument: Instrument, before: date | None = None, until: dat
         candles = candles.filter(open_time__lt=kst_midnight(before))
     if until is not None:
         candles = candles.filter(open_time__lt=kst_midnight(until + timedelta(days=1)))
-    rows = candles.order_by("-open_time" if last else "open_time").values_list("open_time", "open", "high", "low", "close")
-    rows = list(rows[:last]) if last else list(rows)
+    ordered = candles.order_by("-open_time" if last else "open_time").values_list("open_time", "open", "high", "low", "close")
+    rows = list(ordered[:last]) if last else list(ordered)
     if last:
         rows.reverse()
     dates = np.array([when.astimezone(SEOUL).date() for when, *_ in rows], dtype="datetime64[D]")

@@ -25,6 +25,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypedDict
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 import numpy as np
@@ -197,8 +198,26 @@ def bot_delete(*, bot: Bot) -> None:
 # --- bots: decisions ------------------------------------------------------------------------
 
 
-def _decide(bot: Bot, *, action: str, reason: str, now: datetime, day: date, price=None, target=None, k=None,
-            order=None, state: str | None = None) -> None:
+class _TargetLog(TypedDict):
+    """What the decisions of an entry or exit check record besides action and reason."""
+
+    now: datetime
+    day: date
+    target: Decimal | None
+    k: Decimal | None
+
+
+class _OpenLog(TypedDict):
+    """What the decisions of a day roll record besides action and reason."""
+
+    now: datetime
+    day: date
+    price: Decimal | None
+
+
+def _decide(bot: Bot, *, action: str, reason: str, now: datetime, day: date, price: Decimal | None = None,
+            target: Decimal | None = None, k: Decimal | None = None, order: Order | None = None,
+            state: str | None = None) -> None:
     """Log a decision (a repeated wait for the same reason on the same day once) and set the
     bot's state."""
     if state is not None:
@@ -232,12 +251,12 @@ def _exit(bot: Bot, today: StrategyDay, now: datetime) -> bool:
     position = Position.objects.filter(user=bot.user, instrument=bot.instrument).first()
     available = position.quantity - position.reserved_quantity if position else Decimal(0)
     quantity = min(held, available)
-    log = {"now": now, "day": today.day, "target": bot.target, "k": bot.k_today}
+    log: _TargetLog = {"now": now, "day": today.day, "target": bot.target, "k": bot.k_today}
     if quantity <= 0:
         _decide(bot, action=BotDecision.Action.SKIP, reason=f"nothing to sell: the {_plain(held)} bought on {bought_on} left the account outside the bot", **log)
     else:
         try:
-            order = _place_once(bot, key=f"bot{bot.pk}-{bought_on.isoformat()}-exit", side="sell", quantity=quantity, now=now)
+            order = _place_once(bot, key=f"bot{bot.pk}-{bought_on}-exit", side="sell", quantity=quantity, now=now)
         except (trading_services.PriceUnavailable, trading_services.MarketClosed) as exc:
             _decide(bot, action=BotDecision.Action.WAIT, state=Bot.State.WAITING,
                     reason=f"selling the {_plain(held)} bought on {bought_on} waits: {exc.message}", **log)
@@ -281,7 +300,7 @@ def _today_open(bot: Bot, today: StrategyDay, now: datetime) -> Decimal | None:
     return ticker.last_price
 
 
-def _plan(bot: Bot, today: StrategyDay, now: datetime) -> None:
+def _plan(bot: Bot, today: StrategyDay, now: datetime, day_open: Decimal) -> None:
     """Today's k, moving average and target from the stored daily candles before today and
     today's open, by ``breakout.signals`` (today's high, low and close are unknown: NaN)."""
     instrument = bot.instrument
@@ -295,12 +314,12 @@ def _plan(bot: Bot, today: StrategyDay, now: datetime) -> None:
     dates = np.append(bars.dates, np.datetime64(today.day, "D"))
     unknown = [np.nan]
     sig = breakout.signals(
-        np.append(bars.open, float(bot.day_open)), np.append(bars.high, unknown), np.append(bars.low, unknown),
+        np.append(bars.open, float(day_open)), np.append(bars.high, unknown), np.append(bars.low, unknown),
         np.append(bars.close, unknown), k=None if auto else float(bot.k), lookback=bot.lookback,
         follows=follows_for(instrument, dates), ma_window=bot.ma_window, costs=instrument_costs(instrument),
     )
     k, target, ma = sig.k[-1], sig.target[-1], sig.ma[-1]
-    log = {"now": now, "day": today.day, "price": bot.day_open}
+    log: _OpenLog = {"now": now, "day": today.day, "price": bot.day_open}
     if np.isnan(k):
         _decide(bot, action=BotDecision.Action.SKIP, state=Bot.State.OUT, **log,
                 reason=f"best K needs {bot.lookback} days of candles without gaps before {today.day}; not stored yet")
@@ -336,7 +355,7 @@ def _roll(bot: Bot, today: StrategyDay, now: datetime) -> None:
         bot.day_open = _today_open(bot, today, now)
         if bot.day_open is None:
             return
-    _plan(bot, today, now)
+    _plan(bot, today, now, bot.day_open)
 
 
 def _needs_roll(bot: Bot, today: StrategyDay) -> bool:
@@ -398,12 +417,12 @@ def _place_once(bot: Bot, *, key: str, side: str, quantity: Decimal, now: dateti
 def _check_entry(bot: Bot, today: StrategyDay, now: datetime) -> None:
     """Enter once when the last price has reached the target."""
     ticker = _fresh_ticker(bot.instrument, now)
-    log = {"now": now, "day": today.day, "target": bot.target, "k": bot.k_today}
+    log: _TargetLog = {"now": now, "day": today.day, "target": bot.target, "k": bot.k_today}
     if ticker is None:
         _decide(bot, action=BotDecision.Action.WAIT, reason="no fresh price: the feed has not updated it recently", **log)
         return
     last = ticker.last_price
-    if last < bot.target:
+    if bot.target is None or last < bot.target:
         return
     quantity = _entry_quantity(bot, last)
     try:

@@ -17,7 +17,7 @@ class DomainError(Exception):
     """A rule of the platform was broken; mapped to ``status_code`` with ``code``."""
 
     code = "invalid"
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
         super().__init__(message)

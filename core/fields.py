@@ -66,3 +66,12 @@ class BasisPointsField(_PresetDecimalField):
     """A rate in basis points (1 bp = 0.0001): 8 digits, 2 decimals."""
 
     max_digits_default, decimal_places_default = 8, 2
+
+
+def decimal_precision(model: type[models.Model], name: str) -> tuple[int, int]:
+    """``(max_digits, decimal_places)`` of the decimal column ``name`` of ``model``;
+    ``TypeError`` when that field is not a ``DecimalField``."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.DecimalField) or field.max_digits is None or field.decimal_places is None:
+        raise TypeError(f"{model.__name__}.{name} is not a DecimalField with digits")
+    return field.max_digits, field.decimal_places

@@ -27,7 +27,7 @@ import gzip
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -149,9 +149,9 @@ def unified_symbol(text: str) -> str:
     raise ValueError(f"can't read symbol {text!r}; write it as BASE/QUOTE, e.g. BTC/KRW")
 
 
-def _crypto_info(exchange: str, symbol: str, **names: str) -> InstrumentInfo:
+def _crypto_info(exchange: str, symbol: str, *, name_ko: str = "", name_en: str = "") -> InstrumentInfo:
     base, quote = split_symbol(symbol)
-    return InstrumentInfo(exchange=exchange, symbol=symbol, base=base, quote=quote, market="crypto", **names)
+    return InstrumentInfo(exchange=exchange, symbol=symbol, base=base, quote=quote, market="crypto", name_ko=name_ko, name_en=name_en)
 
 
 def _krx_info(code: str, name: str) -> InstrumentInfo:
@@ -203,13 +203,13 @@ def _read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
     return df.fillna("")
 
 
-def _csv_rows(df: pd.DataFrame, columns: list[str | None]) -> Iterator[tuple[str, list[str]]]:
+def _csv_rows(df: pd.DataFrame, columns: Sequence[str | None]) -> Iterator[tuple[str, list[str]]]:
     """("line N", values) per data row; a ``None`` column yields ``""``; blank lines are dropped
     here and must be counted by the caller (``len(df)`` minus rows yielded)."""
     empty = [""] * len(df)
     series = [df[c].tolist() if c is not None else empty for c in columns]
-    for index, values in enumerate(zip(*series, strict=True)):
-        values = [v.strip() for v in values]
+    for index, raw in enumerate(zip(*series, strict=True)):
+        values = [v.strip() for v in raw]
         if not any(values) and not any(df.iloc[index].str.strip()):
             continue
         yield f"line {index + 2}", values
@@ -597,7 +597,7 @@ def parse_binance_csv(path: Path | str, *, exchange: str | None = None, symbol: 
     columns = ["symbol" if fixed_symbol is None else None, time_column, "open", "high", "low", "close", volume, quote_volume]
     for where, (name, when, o, h, l, c, v, qv) in _csv_rows(df, columns):
         rows += 1
-        name = name or fixed_symbol
+        name = name or fixed_symbol or ""
         if name not in infos:
             try:
                 infos[name] = _crypto_info(exchange or "binance", unified_symbol(name))

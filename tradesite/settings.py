@@ -19,6 +19,7 @@ import secrets
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -133,7 +134,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": SQLITE_PATH,
+            "NAME": str(SQLITE_PATH),
             "OPTIONS": {
                 # WAL lets the board read while the feed writes; IMMEDIATE takes the write
                 # lock at BEGIN so two writers queue instead of failing mid-transaction.
@@ -199,7 +200,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True  # serve straight from the finders when collectstatic was not run
 
 # --- REST API -----------------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -229,14 +230,14 @@ REST_FRAMEWORK = {
         "quiz_answer": os.environ.get("THROTTLE_QUIZ_ANSWER", "20/min"),
     },
 }
-SIMPLE_JWT = {
+SIMPLE_JWT: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "5"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
 }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "tradesite API",
     "DESCRIPTION": "Paper trading on real KRX and crypto prices, live tickers, taker volume.",
     "VERSION": "1",
@@ -254,7 +255,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- markets ------------------------------------------------------------------------------
-MARKETS = {
+MARKETS: dict[str, Any] = {
     # where the shipped real-data slice lives (see markets/data/SOURCE.md)
     "DATA_DIR": BASE_DIR / "markets" / "data",
     # the full recorded data set beside the repo, when present (never required)
@@ -266,7 +267,7 @@ MARKETS = {
 }
 
 # --- trading ------------------------------------------------------------------------------
-TRADING = {
+TRADING: dict[str, Any] = {
     # starting cash of a new account, per quote currency, paid in as "deposit" ledger entries
     "STARTING_CASH": {"KRW": Decimal(os.environ.get("STARTING_CASH_KRW", "10000000")), "USDT": Decimal(os.environ.get("STARTING_CASH_USDT", "10000"))},
     # a market order needs a price heard from the feed within this many seconds
@@ -294,7 +295,7 @@ TRADING = {
 }
 
 # --- quiz ---------------------------------------------------------------------------------
-QUIZ = {
+QUIZ: dict[str, Any] = {
     # KRW paid for a right first answer, by question difficulty (1 easy, 2 medium, 3 hard)
     "REWARDS": {1: Decimal("10000"), 2: Decimal("30000"), 3: Decimal("50000")},
     # a served question must be answered within this many seconds
@@ -307,14 +308,14 @@ QUIZ = {
 }
 
 # --- predictions --------------------------------------------------------------------------
-PREDICTIONS = {
+PREDICTIONS: dict[str, Any] = {
     # trained model files (git-ignored); their metadata live in predictions.Predictor
     "ARTIFACT_DIR": VAR_DIR / "models",
     # optional: a KRX daily file in the recorded format that the evening job imports first
     "KRX_DAILY_FILE": os.environ.get("PREDICTIONS_KRX_DAILY_FILE", ""),
 }
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},

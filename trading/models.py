@@ -6,6 +6,8 @@ order quantity > 0, 0 <= filled quantity <= quantity. ``client_order_id`` is uni
 retried POST never places twice. Writes happen only in ``trading.services``.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -138,6 +140,14 @@ class Order(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def limit(self) -> Decimal:
+        """The limit price of a LIMIT order (the database requires one); ``ValueError`` for a
+        market order, which has none."""
+        if self.limit_price is None:
+            raise ValueError(f"order {self.pk} is a market order: it has no limit price")
+        return self.limit_price
 
 
 class Fill(models.Model):

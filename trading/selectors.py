@@ -1,6 +1,7 @@
 """Trading reads: a user's own orders, fills, positions, wallets and the marked portfolio."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -120,7 +121,7 @@ def ledger_mismatches() -> list[str]:
         .annotate(total=Sum("reserved_cash"))
         .values_list("user", "instrument__quote", "total")
     }
-    reset_at = {}
+    reset_at: dict[int, datetime] = {}
     for wallet in Wallet.objects.select_related("user"):
         if wallet.cash != (sums.get(wallet.pk) or Decimal(0)):
             problems.append(f"wallet {wallet.pk} ({wallet.user}, {wallet.currency}): cash {wallet.cash} != ledger sum {sums.get(wallet.pk) or 0}")
@@ -128,7 +129,8 @@ def ledger_mismatches() -> list[str]:
             problems.append(
                 f"wallet {wallet.pk} ({wallet.user}, {wallet.currency}): reserved {wallet.reserved} != open buy orders {held.get((wallet.user_id, wallet.currency)) or 0}"
             )
-        if wallet.reset_at and (wallet.user_id not in reset_at or wallet.reset_at > reset_at[wallet.user_id]):
+        latest = reset_at.get(wallet.user_id)
+        if wallet.reset_at and (latest is None or wallet.reset_at > latest):
             reset_at[wallet.user_id] = wallet.reset_at
     for position in Position.objects.select_related("user", "instrument"):
         fills = Fill.objects.filter(order__user_id=position.user_id, order__instrument_id=position.instrument_id)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from core.exceptions import DomainError
+from core.fields import decimal_precision
 from core.money import plain, quantize_paid, quantize_received
 from core.numbers import SQLITE_SIGNIFICANT_DIGITS, parse_plain_decimal
 from markets.models import Instrument, Market, Ticker
@@ -160,18 +161,18 @@ def wallet_credit(*, user, currency: str, amount: Decimal, kind: str, reference:
 # --- order validation ---------------------------------------------------------------------
 
 
-_CASH = Wallet._meta.get_field("cash")
-MAX_ORDER_VALUE = Decimal(10) ** (_CASH.max_digits - _CASH.decimal_places)  # 1e22: what a cash column holds
+_CASH_DIGITS, _CASH_DECIMALS = decimal_precision(Wallet, "cash")
+MAX_ORDER_VALUE = Decimal(10) ** (_CASH_DIGITS - _CASH_DECIMALS)  # 1e22: what a cash column holds
 
 
 def _parse_decimal(value, field: str) -> Decimal:
     """``value`` as a Decimal the database stores exactly (``core.numbers``): ASCII decimal
     syntax, the order's quantity or price column's precision, 15 significant digits on SQLite;
     ``InvalidOrder`` naming ``field`` otherwise (never rounded)."""
-    column = Order._meta.get_field("quantity" if field == "quantity" else "limit_price")
+    max_digits, decimal_places = decimal_precision(Order, "quantity" if field == "quantity" else "limit_price")
     max_significant = SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None
     try:
-        return parse_plain_decimal(value, max_digits=column.max_digits, decimal_places=column.decimal_places, max_significant=max_significant)
+        return parse_plain_decimal(value, max_digits=max_digits, decimal_places=decimal_places, max_significant=max_significant)
     except ValueError as exc:
         raise InvalidOrder(str(exc), field=field) from None
 
@@ -243,7 +244,7 @@ def _apply_fill(*, order: Order, wallet: Wallet, position: Position, price: Deci
                 field="quantity",
             )
         fill = Fill(price=price, quantity=quantity, fee=fee)
-        movements = [(CashEntry.Kind.BUY, -cost), (CashEntry.Kind.FEE, -fee)]
+        movements: list[tuple[str, Decimal]] = [(CashEntry.Kind.BUY, -cost), (CashEntry.Kind.FEE, -fee)]
         held = position.quantity
         position.average_entry_price = ((held * position.average_entry_price + cost + fee) / (held + quantity)).quantize(
             AVERAGE_PRICE_EXPONENT, rounding=ROUND_HALF_EVEN
@@ -340,22 +341,22 @@ def order_place(
     else:
         if limit_price in (None, ""):
             raise InvalidOrder("A limit order needs a limit price.", field="limit_price")
-        limit_price = _parse_decimal(limit_price, "limit_price")
-        if limit_price <= 0:
+        limit = _parse_decimal(limit_price, "limit_price")
+        limit_price = limit
+        if limit <= 0:
             raise InvalidOrder("Must be greater than zero.", field="limit_price")
-        tick = _tick(instrument, limit_price)
-        if not rules.is_multiple(limit_price, tick):
+        tick = _tick(instrument, limit)
+        if tick is not None and not rules.is_multiple(limit, tick):
             raise InvalidOrder(f"Must be a multiple of the tick size {_plain(tick)} at this price.", field="limit_price")
-        _check_min_value(instrument, price=limit_price, quantity=quantity)
+        _check_min_value(instrument, price=limit, quantity=quantity)
         price = None
-        crosses = ticker is not None and _session_open(instrument, now=now) and (
-            ticker.last_price <= limit_price if side == Order.Side.BUY else ticker.last_price >= limit_price
-        )
-        if crosses:
+        if ticker is not None and _session_open(instrument, now=now) and (
+            ticker.last_price <= limit if side == Order.Side.BUY else ticker.last_price >= limit
+        ):  # the limit crosses the last price: it fills now, at no worse than the limit
             slipped = rules.market_fill_price(
                 last=ticker.last_price, side=side, slippage_bps=_config()["SLIPPAGE_BPS"], tick=_tick(instrument, ticker.last_price)
             )
-            price = min(slipped, limit_price) if side == Order.Side.BUY else max(slipped, limit_price)
+            price = min(slipped, limit) if side == Order.Side.BUY else max(slipped, limit)
 
     # the order's value must fit a cash amount (MoneyField: 22 whole digits), else quantizing it
     # overflows Decimal's context (InvalidOperation near 1e28 was a 500)
@@ -428,7 +429,7 @@ def _reserve(*, order: Order, wallet: Wallet, position: Position) -> None:
     """Hold what a resting limit order may need: cash for cost + fee at the limit (buys), or the
     quantity (sells)."""
     if order.side == Order.Side.BUY:
-        notional = order.limit_price * order.quantity
+        notional = order.limit * order.quantity
         need = quantize_paid(notional, wallet.currency) + quantize_paid(rules.bps_of(notional, _fee_bps(order.instrument)), wallet.currency)
         if wallet.cash - wallet.reserved < need:
             raise InsufficientFunds(
@@ -519,7 +520,7 @@ def limit_orders_match(*, instrument_ids) -> int:
                 continue
             try:
                 _apply_fill(
-                    order=order, wallet=wallet, position=position, price=order.limit_price,
+                    order=order, wallet=wallet, position=position, price=order.limit,
                     quantity=order.quantity - order.filled_quantity, from_reservation=True,
                 )
             except (InsufficientFunds, InsufficientPosition):

@@ -127,7 +127,8 @@ class CcxtSource(MarketSource):
         return None
 
     def _instrument(self, m: Mapping[str, Any]) -> InstrumentInfo:
-        info = m.get("info") if isinstance(m.get("info"), Mapping) else {}
+        raw_info = m.get("info")
+        info: Mapping[str, Any] = raw_info if isinstance(raw_info, Mapping) else {}
         precision = m.get("precision") or {}
         cost_limits = (m.get("limits") or {}).get("cost") or {}
         return InstrumentInfo(
@@ -184,16 +185,16 @@ class CcxtSource(MarketSource):
                 newest = row[0]
                 yield Bar(
                     open_time=ms_to_utc(row[0]),
-                    open=to_decimal(row[1]),
-                    high=to_decimal(row[2]),
-                    low=to_decimal(row[3]),
-                    close=to_decimal(row[4]),
-                    volume=to_decimal(row[5]) if len(row) > 5 and row[5] is not None else Decimal(0),
+                    open=Decimal(str(row[1])),
+                    high=Decimal(str(row[2])),
+                    low=Decimal(str(row[3])),
+                    close=Decimal(str(row[4])),
+                    volume=Decimal(str(row[5])) if len(row) > 5 and row[5] is not None else Decimal(0),
                 )
                 produced += 1
                 if limit is not None and produced >= limit:
                     return
-            cursor = newest + 1
+            cursor = fresh[-1][0] + 1  # the newest open time of this page
 
     def tickers(self, symbols: list[str] | None = None) -> list[TickerSnapshot]:
         """Snapshots from ``fetch_tickers`` (see ``snapshot_from_ccxt`` for the field mapping)."""
@@ -266,12 +267,15 @@ def snapshot_from_ccxt(exchange: str, t: Mapping[str, Any]) -> TickerSnapshot | 
     last = to_decimal(t.get("last"))
     if last is None:
         return None
-    info = t.get("info") if isinstance(t.get("info"), Mapping) else {}
-    change = rate = None
+    raw_info = t.get("info")
+    info: Mapping[str, Any] = raw_info if isinstance(raw_info, Mapping) else {}
+    change: Decimal | None = None
+    rate: Decimal | None = None
     if info.get("fluctate_24H") is not None:
         change = to_decimal(info["fluctate_24H"])
         if info.get("fluctate_rate_24H") is not None:
-            rate = to_decimal(info["fluctate_rate_24H"]) / 100
+            fluctate_rate = to_decimal(info["fluctate_rate_24H"])
+            rate = fluctate_rate / 100 if fluctate_rate is not None else None
     elif info.get("signed_change_price") is not None:
         change = to_decimal(info["signed_change_price"])
         rate = to_decimal(info.get("signed_change_rate"))

@@ -198,6 +198,8 @@ class ReplaySource(MarketSource):
 
     def _walk_candles(self, *, with_value: bool) -> list[_Step]:
         """Four real prices per candle, all symbols sharing an open time in the same batches."""
+        if self.interval is None:
+            raise ValueError(f"replay dataset {self.dataset!r} has no candles to walk")
         step_s = INTERVAL_SECONDS[self.interval] / 4
         by_time: dict[datetime, list[tuple[str, Bar]]] = defaultdict(list)
         for symbol, bars in self._candles.items():
@@ -285,7 +287,7 @@ class ReplaySource(MarketSource):
                 change = c - ref if ref is not None else None
                 batch.append(TickerSnapshot(
                     exchange="krx", symbol=r.code, last_price=c,
-                    change=change, change_rate=change / ref if ref else None,
+                    change=change, change_rate=(c - ref) / ref if ref else None,
                     volume_24h=Decimal(r.volume), traded_value_24h=None, time=closed,
                 ))
                 prev_close[r.code] = c
