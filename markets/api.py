@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import django_filters
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -13,9 +13,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from markets import selectors
-from markets.models import Exchange, Instrument, Interval, Market, Ticker
 from core.serializers import ModelSerializer, PlainDecimalField
+from markets import selectors
+from markets.models import Exchange, Instrument, Interval, Market
+from markets.payloads import TickerSerializer
 
 MAX_CANDLES = 5000
 # candle bounds: wide enough for any recorded data, narrow enough that zone and window
@@ -81,26 +82,6 @@ class CandleQuerySerializer(serializers.Serializer):
         if attrs.get("start") and attrs.get("end") and attrs["start"] >= attrs["end"]:
             raise serializers.ValidationError({"end": ["end must be after start."]})
         return attrs
-
-
-class TickerSerializer(ModelSerializer):
-    """The ticker shape of the REST API and of the ``/ws/tickers/`` stream."""
-
-    id = serializers.IntegerField(source="instrument_id")
-    exchange = serializers.CharField(source="instrument.exchange")
-    symbol = serializers.CharField(source="instrument.symbol")
-    market = serializers.CharField(source="instrument.market")
-    name_ko = serializers.CharField(source="instrument.name_ko")
-    name_en = serializers.CharField(source="instrument.name_en")
-    quote = serializers.CharField(source="instrument.quote")
-
-    class Meta:
-        model = Ticker
-        fields = [
-            "id", "exchange", "symbol", "market", "name_ko", "name_en", "quote", "last_price",
-            "change", "change_rate", "volume_24h", "traded_value_24h", "time", "source",
-        ]
-        read_only_fields = fields
 
 
 class InstrumentFilter(django_filters.FilterSet):

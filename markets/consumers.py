@@ -5,15 +5,16 @@ Server -> client: ``{"type": "snapshot", "tickers": [T...]}`` on connect, then
 ``{"type": "subscribed"|"unsubscribed", "symbols": [...]}``, ``{"type": "ticker", "ticker": T}``
 for subscribed symbols and ``{"type": "error", "message": ...}``.
 Client -> server: ``{"action": "subscribe"|"unsubscribe", "symbols": ["upbit:BTC/KRW", "krx:005930"]}``.
-T is ``markets.api.TickerSerializer``'s shape.
+T is ``markets.payloads``' shape.
 """
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from core.websocket import SafeJsonReceiveMixin
 from markets import selectors
 from markets.feed import BOARD_GROUP, board_snapshot, instrument_group
-from core.websocket import SafeJsonReceiveMixin
+from markets.payloads import ticker_payloads
 
 MAX_SUBSCRIPTIONS = 50
 MAX_SYMBOL_LENGTH = 60
@@ -31,10 +32,8 @@ def _resolve(keys: list[str]) -> tuple[dict[str, int], list[str]]:
 
 
 def _tickers(instrument_ids) -> list[dict]:
-    from markets.api import TickerSerializer
-
     tickers = selectors.ticker_for_instruments(instrument_ids=instrument_ids)
-    return [dict(row) for row in TickerSerializer(tickers, many=True).data]
+    return ticker_payloads(tickers)
 
 
 class TickerConsumer(SafeJsonReceiveMixin, AsyncJsonWebsocketConsumer):

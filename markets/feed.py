@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from markets import selectors, services
+from markets.payloads import ticker_payloads
 from markets.sources.base import MarketSource, TickerSnapshot
 
 logger = logging.getLogger(__name__)
@@ -31,22 +32,18 @@ def instrument_group(instrument_id: int) -> str:
 
 def board_snapshot(*, limit: int | None = None) -> list[dict]:
     """The board as sent to clients: top tickers by 24 h traded value, serialized."""
-    from markets.api import TickerSerializer
-
     tickers = selectors.ticker_top(limit=limit or settings.MARKETS["BOARD_SIZE"])
-    return [dict(row) for row in TickerSerializer(tickers, many=True).data]
+    return ticker_payloads(tickers)
 
 
 def store_batch(*, batch: list[TickerSnapshot], source: str) -> tuple[list[dict], list[dict]]:
     """Upsert a batch of snapshots; return (updated tickers, board), both serialized."""
-    from markets.api import TickerSerializer
-
     # a replay's recorded clock starts over when it loops: let it rewind its own tickers
     written = services.ticker_upsert_many(snapshots=batch, source=source, keep_newer=source != "replay")
     instrument_ids = [t.instrument_id for t in written]
     run_tick_handlers(instrument_ids)
     updated = selectors.ticker_for_instruments(instrument_ids=instrument_ids)
-    return [dict(row) for row in TickerSerializer(updated, many=True).data], board_snapshot()
+    return ticker_payloads(updated), board_snapshot()
 
 
 def run_tick_handlers(instrument_ids: list[int]) -> None:
