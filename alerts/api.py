@@ -32,7 +32,7 @@ class AlertSerializer(ModelSerializer):
 
 
 class AlertWriteSerializer(serializers.Serializer):
-    condition = serializers.ChoiceField(choices=conditions.CONDITIONS)
+    condition = serializers.ChoiceField(choices=Alert.Condition.choices)
     level = serializers.DecimalField(**PRICE_FIELD)
     level2 = serializers.DecimalField(**PRICE_FIELD)
     value = serializers.DecimalField(**PRICE_FIELD, help_text="move for moving_* (price units; percent for *_pct)")
@@ -50,7 +50,7 @@ class AlertCreateSerializer(AlertWriteSerializer):
 
 
 class AlertUpdateSerializer(AlertWriteSerializer):
-    condition = serializers.ChoiceField(choices=conditions.CONDITIONS, required=False)
+    condition = serializers.ChoiceField(choices=Alert.Condition.choices, required=False)
     state = serializers.ChoiceField(choices=[Alert.State.ACTIVE, Alert.State.PAUSED], required=False)
 
     def validate(self, attrs):

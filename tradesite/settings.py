@@ -246,6 +246,11 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # one enum name per choice set where two sets share a field name
+    "ENUM_NAME_OVERRIDES": {
+        "InstrumentMarketEnum": "markets.models.Market",
+        "KrxBoardEnum": "predictions.models.Board",
+    },
 }
 
 # Throttles count in the cache; the embedded default keeps them per process.
@@ -295,6 +300,12 @@ TRADING: dict[str, Any] = {
 }
 
 # --- quiz ---------------------------------------------------------------------------------
+ACCOUNTS: dict[str, Any] = {
+    # called as f(user=...) inside the transaction that creates a user through
+    # accounts.services.user_create (sign-up page, register API); accounts imports no app above it
+    "ON_USER_CREATED": ["trading.services.account_open"],
+}
+
 QUIZ: dict[str, Any] = {
     # KRW paid for a right first answer, by question difficulty (1 easy, 2 medium, 3 hard)
     "REWARDS": {1: Decimal("10000"), 2: Decimal("30000"), 3: Decimal("50000")},

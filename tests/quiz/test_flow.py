@@ -16,6 +16,7 @@ from quiz.models import Attempt
 from tests.accounts.factories import UserFactory
 from tests.quiz.conftest import krw_cash, reward_entries
 from tests.quiz.factories import AttemptFactory, QuestionFactory
+from trading import services as trading_services
 from trading.models import CashEntry
 from trading.selectors import ledger_mismatches
 
@@ -245,7 +246,7 @@ def test_next_marks_stale_attempts_expired_and_serves_a_fresh_one(auth_client, e
 def test_malformed_choice_is_400_naming_the_field_and_changes_nothing(auth_client, user, empty_bank, payload):
     QuestionFactory()
     served = serve(auth_client)
-    auth_client.get("/api/v1/account/")  # opens the wallets, so "nothing changed" is checked on real rows
+    trading_services.account_open(user=user)  # "nothing changed" is checked on real rows
     entries_before = CashEntry.objects.count()
 
     response = auth_client.post(answer_url(served["attempt_id"]), json.dumps(payload), content_type="application/json")

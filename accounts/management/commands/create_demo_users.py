@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.services import user_created_hooks_run
+
 DEMO_USERS = [
     {"username": "demo", "email": "demo@tradesite.local", "is_staff": False, "is_superuser": False},
     {"username": "admin", "email": "admin@tradesite.local", "is_staff": True, "is_superuser": True},
@@ -28,5 +30,6 @@ class Command(BaseCommand):
             user.email, user.is_staff, user.is_superuser = spec["email"], spec["is_staff"], spec["is_superuser"]
             user.set_password(password)
             user.save()
+            user_created_hooks_run(user=user)  # the wallets, as for a signed-up user
             lines.append(f"  {spec['username']:<6} password: {password}" + ("   (admin: /admin/)" if spec["is_staff"] else ""))
         self.stdout.write("demo credentials (reset on every `make demo`):\n" + "\n".join(lines))
