@@ -46,6 +46,15 @@ class CandleSerializer(serializers.Serializer):
     quote_volume = PlainDecimalField(max_digits=36, decimal_places=12, allow_null=True)
 
 
+class CandlePageSerializer(serializers.Serializer):
+    """``GET /instruments/{id}/candles/``: the instrument, the interval and its candles."""
+
+    instrument = InstrumentSerializer()
+    interval = serializers.CharField()
+    count = serializers.IntegerField()
+    results = CandleSerializer(many=True)
+
+
 class CandleQuerySerializer(serializers.Serializer):
     """Query of the candles endpoint. Dates are Asia/Seoul calendar days (``end`` inclusive);
     full ISO datetimes with an offset are taken as given."""
@@ -111,7 +120,7 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         parameters=[CandleQuerySerializer],
-        responses=CandleSerializer(many=True),
+        responses=CandlePageSerializer,
         description="OHLCV candles, ascending by open_time: the latest `limit` candles with open_time in [start, end].",
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
