@@ -9,7 +9,9 @@ from accounts import services
 class SignUpForm(forms.Form):
     username = forms.RegexField(r"^[\w.@+-]+\Z", max_length=150)
     email = forms.EmailField()
-    password = forms.CharField(widget=forms.PasswordInput, help_text="At least 8 characters, not common, not all digits.")
+    password = forms.CharField(
+        widget=forms.PasswordInput, help_text="At least 8 characters, not common, not all digits."
+    )
 
 
 def signup_page(request):

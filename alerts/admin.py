@@ -5,7 +5,18 @@ from alerts.models import Alert, AlertEvent, Notification
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "instrument", "condition", "level", "level2", "value", "trigger", "state", "expires_at")
+    list_display = (
+        "id",
+        "user",
+        "instrument",
+        "condition",
+        "level",
+        "level2",
+        "value",
+        "trigger",
+        "state",
+        "expires_at",
+    )
     list_filter = ("state", "condition", "trigger")
     search_fields = ("user__username", "instrument__symbol")
     raw_id_fields = ("user", "instrument")

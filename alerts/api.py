@@ -11,7 +11,7 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from alerts import conditions, selectors, services
+from alerts import selectors, services
 from alerts.models import Alert, AlertEvent, Notification
 from core.serializers import ModelSerializer
 
@@ -25,8 +25,27 @@ class AlertSerializer(ModelSerializer):
     class Meta:
         model = Alert
         fields = [
-            "id", "instrument", "exchange", "symbol", "condition", "level", "level2", "value", "window_minutes", "trigger", "bar_seconds",
-            "cooldown_seconds", "expires_at", "channels", "message", "state", "last_price", "last_tick_at", "last_fired_at", "created_at", "updated_at",
+            "id",
+            "instrument",
+            "exchange",
+            "symbol",
+            "condition",
+            "level",
+            "level2",
+            "value",
+            "window_minutes",
+            "trigger",
+            "bar_seconds",
+            "cooldown_seconds",
+            "expires_at",
+            "channels",
+            "message",
+            "state",
+            "last_price",
+            "last_tick_at",
+            "last_fired_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -36,11 +55,15 @@ class AlertWriteSerializer(serializers.Serializer):
     level = serializers.DecimalField(**PRICE_FIELD)
     level2 = serializers.DecimalField(**PRICE_FIELD)
     value = serializers.DecimalField(**PRICE_FIELD, help_text="move for moving_* (price units; percent for *_pct)")
-    window_minutes = serializers.IntegerField(min_value=1, max_value=services.MAX_WINDOW_MINUTES, required=False, allow_null=True)
+    window_minutes = serializers.IntegerField(
+        min_value=1, max_value=services.MAX_WINDOW_MINUTES, required=False, allow_null=True
+    )
     trigger = serializers.ChoiceField(choices=Alert.Trigger.choices, required=False)
     bar_seconds = serializers.IntegerField(min_value=1, max_value=31 * 86400, required=False)
     cooldown_seconds = serializers.IntegerField(min_value=0, max_value=31 * 86400, required=False)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="default 30 days; null = open-ended")
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="default 30 days; null = open-ended"
+    )
     channels = serializers.ListField(child=serializers.ChoiceField(choices=["app"]), required=False, max_length=3)
     message = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
@@ -55,7 +78,9 @@ class AlertUpdateSerializer(AlertWriteSerializer):
 
     def validate(self, attrs):
         if "instrument" in self.initial_data:
-            raise serializers.ValidationError({"instrument": "An alert's instrument cannot be changed; create another alert."})
+            raise serializers.ValidationError(
+                {"instrument": "An alert's instrument cannot be changed; create another alert."}
+            )
         return attrs
 
 
@@ -79,7 +104,9 @@ class MarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000)
 
 
-class AlertViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+class AlertViewSet(
+    mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet
+):
     """The user's price alerts."""
 
     permission_classes = [permissions.IsAuthenticated]
@@ -97,7 +124,9 @@ class AlertViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.Dest
         data = AlertCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = dict(data.validated_data)
-        alert = services.alert_create(user=request.user, instrument_id=params.pop("instrument"), condition=params.pop("condition"), **params)
+        alert = services.alert_create(
+            user=request.user, instrument_id=params.pop("instrument"), condition=params.pop("condition"), **params
+        )
         return Response(AlertSerializer(alert).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AlertUpdateSerializer, responses=AlertSerializer)
@@ -137,7 +166,10 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
         if isinstance(response.data, dict):
             response.data["unread_count"] = selectors.notification_unread_count(user=request.user)
         else:
-            response.data = {"results": response.data, "unread_count": selectors.notification_unread_count(user=request.user)}
+            response.data = {
+                "results": response.data,
+                "unread_count": selectors.notification_unread_count(user=request.user),
+            }
         return response
 
     @extend_schema(request=MarkReadSerializer)

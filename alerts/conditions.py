@@ -115,7 +115,9 @@ def window_reference(times, prices, now, window_seconds) -> float:
     return float(np.asarray(prices, dtype=float)[i]) if i < j else float("nan")
 
 
-def fire_series(condition: str, times, prices, *, level=np.nan, level2=np.nan, value=np.nan, window_seconds=0.0) -> list[int]:
+def fire_series(
+    condition: str, times, prices, *, level=np.nan, level2=np.nan, value=np.nan, window_seconds=0.0
+) -> list[int]:
     """Indexes of a single price series (``times`` ascending, seconds) at which ``condition``
     holds, feeding :func:`evaluate` one observation at a time as the tick handler does. The
     first observation is the alert's creation point: it has no previous price."""

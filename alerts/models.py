@@ -63,8 +63,12 @@ class Alert(models.Model):
     last_tick_at = models.DateTimeField(null=True, blank=True)
     last_fired_at = models.DateTimeField(null=True, blank=True)
     last_fired_bar = models.DateTimeField(null=True, blank=True)
-    last_bar_close = PriceField(null=True, blank=True, help_text="close of the bar before the last one (once_per_bar_close)")
-    history = models.JSONField(default=list, blank=True, help_text="[[epoch seconds, price], ...] within the window (moving_*)")
+    last_bar_close = PriceField(
+        null=True, blank=True, help_text="close of the bar before the last one (once_per_bar_close)"
+    )
+    history = models.JSONField(
+        default=list, blank=True, help_text="[[epoch seconds, price], ...] within the window (moving_*)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,7 +111,9 @@ class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     text = models.CharField(max_length=300)
-    event = models.OneToOneField(AlertEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="notification")
+    event = models.OneToOneField(
+        AlertEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="notification"
+    )
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

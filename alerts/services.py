@@ -10,8 +10,7 @@ Errors: ``InvalidAlert`` (400, naming the field).
 """
 
 import logging
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -21,15 +20,27 @@ from django.utils import timezone
 
 from alerts import conditions
 from alerts.models import Alert, AlertEvent, Notification
-from markets.models import Instrument
 from core.exceptions import DomainError
 from core.money import plain
+from markets.models import Instrument
 from trading import services as trading_services
 
 logger = logging.getLogger(__name__)
 MAX_ALERTS_PER_USER = 500
 MAX_WINDOW_MINUTES = 7 * 24 * 60
-EDITABLE = ("condition", "level", "level2", "value", "window_minutes", "trigger", "bar_seconds", "cooldown_seconds", "expires_at", "channels", "message")
+EDITABLE = (
+    "condition",
+    "level",
+    "level2",
+    "value",
+    "window_minutes",
+    "trigger",
+    "bar_seconds",
+    "cooldown_seconds",
+    "expires_at",
+    "channels",
+    "message",
+)
 
 
 class InvalidAlert(DomainError):
@@ -125,7 +136,7 @@ def _f(d: Decimal | None) -> float:
 
 def _bar_start(t: datetime, seconds: int) -> datetime:
     epoch = int(t.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, tz=dt_timezone.utc)
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
 
 
 def alerts_on_tick(*, instrument_ids: list[int]) -> int:
@@ -134,7 +145,9 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
     now = timezone.now()
     with transaction.atomic():
         alerts = list(
-            Alert.objects.filter(instrument_id__in=instrument_ids, state=Alert.State.ACTIVE, instrument__ticker__isnull=False)
+            Alert.objects.filter(
+                instrument_id__in=instrument_ids, state=Alert.State.ACTIVE, instrument__ticker__isnull=False
+            )
             .annotate(tick_price=F("instrument__ticker__last_price"), tick_time=F("instrument__ticker__time"))
             .select_related("instrument")
             .select_for_update(skip_locked=True, of=("self",))
@@ -144,12 +157,19 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
         expired = [a for a in alerts if a.expires_at is not None and a.expires_at <= now]
         for a in expired:
             a.state = Alert.State.EXPIRED
-        live = [a for a in alerts if a.state == Alert.State.ACTIVE and (a.last_tick_at is None or a.tick_time != a.last_tick_at or a.tick_price != a.last_price)]
+        live = [
+            a
+            for a in alerts
+            if a.state == Alert.State.ACTIVE
+            and (a.last_tick_at is None or a.tick_time != a.last_tick_at or a.tick_price != a.last_price)
+        ]
         rows = []  # (alert, price, previous, tick_time) to evaluate
         for a in live:
             if a.trigger == Alert.Trigger.ONCE_PER_BAR_CLOSE:
                 # evaluate once per closed bar: the close of the finished bar vs the one before
-                if a.last_tick_at is not None and _bar_start(a.tick_time, a.bar_seconds) > _bar_start(a.last_tick_at, a.bar_seconds):
+                if a.last_tick_at is not None and _bar_start(a.tick_time, a.bar_seconds) > _bar_start(
+                    a.last_tick_at, a.bar_seconds
+                ):
                     bar_end = _bar_start(a.last_tick_at, a.bar_seconds) + timedelta(seconds=a.bar_seconds)
                     rows.append((a, a.last_price, a.last_bar_close, bar_end))
                     a.last_bar_close = a.last_price
@@ -161,7 +181,9 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
             for a, price, _, t in rows:
                 ref = np.nan
                 if a.condition in conditions.MOVING:
-                    hist = [h for h in a.history if h[0] >= t.timestamp() - a.window_minutes * 60 and h[0] < t.timestamp()]
+                    hist = [
+                        h for h in a.history if h[0] >= t.timestamp() - a.window_minutes * 60 and h[0] < t.timestamp()
+                    ]
                     ref = hist[0][1] if hist else np.nan
                     a.history = hist + [[t.timestamp(), float(price)]]
                 refs.append(ref)
@@ -174,10 +196,14 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
                 [_f(r[0].value) for r in rows],
                 refs,
             )
-            for (a, price, prev, t), hit in zip(rows, mask):
+            for (a, price, prev, t), hit in zip(rows, mask, strict=False):
                 if not hit:
                     continue
-                if a.trigger == Alert.Trigger.EVERY_TIME and a.last_fired_at is not None and (t - a.last_fired_at).total_seconds() < a.cooldown_seconds:
+                if (
+                    a.trigger == Alert.Trigger.EVERY_TIME
+                    and a.last_fired_at is not None
+                    and (t - a.last_fired_at).total_seconds() < a.cooldown_seconds
+                ):
                     continue
                 if a.trigger == Alert.Trigger.ONCE_PER_BAR:
                     bar = _bar_start(t, a.bar_seconds)
@@ -187,11 +213,20 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
                 a.last_fired_at = t
                 if a.trigger == Alert.Trigger.ONCE:
                     a.state = Alert.State.TRIGGERED
-                fired.append(AlertEvent(alert=a, price=price, previous_price=prev, tick_time=t, idempotency_key=f"{a.pk}:{t.isoformat()}:{plain(price)}"))
+                fired.append(
+                    AlertEvent(
+                        alert=a,
+                        price=price,
+                        previous_price=prev,
+                        tick_time=t,
+                        idempotency_key=f"{a.pk}:{t.isoformat()}:{plain(price)}",
+                    )
+                )
         for a in live:
             a.last_price, a.last_tick_at = a.tick_price, a.tick_time
         Alert.objects.bulk_update(
-            expired + live, ["state", "last_price", "last_tick_at", "last_fired_at", "last_fired_bar", "last_bar_close", "history"]
+            expired + live,
+            ["state", "last_price", "last_tick_at", "last_fired_at", "last_fired_bar", "last_bar_close", "history"],
         )
         if not fired:
             return 0
@@ -201,12 +236,23 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
         notes = []
         for e in new:
             a = by_key[e.idempotency_key]
-            text = a.message or f"{a.instrument.symbol} {a.condition} {plain(a.level) if a.level is not None else plain(a.value)}: {plain(e.price)}"
+            text = (
+                a.message
+                or f"{a.instrument.symbol} {a.condition} {plain(a.level) if a.level is not None else plain(a.value)}: {plain(e.price)}"
+            )
             notes.append(Notification(user_id=a.user_id, kind=Notification.Kind.ALERT, text=text[:300], event=e))
         Notification.objects.bulk_create(notes, ignore_conflicts=True)
-        for n, e in zip(notes, new):
+        for n, e in zip(notes, new, strict=False):
             _push(
                 n.user_id,
-                {"type": "alert", "alert_id": e.alert_id, "event_id": e.pk, "price": plain(e.price), "previous_price": plain(e.previous_price) if e.previous_price is not None else None, "tick_time": e.tick_time.isoformat(), "text": n.text},
+                {
+                    "type": "alert",
+                    "alert_id": e.alert_id,
+                    "event_id": e.pk,
+                    "price": plain(e.price),
+                    "previous_price": plain(e.previous_price) if e.previous_price is not None else None,
+                    "tick_time": e.tick_time.isoformat(),
+                    "text": n.text,
+                },
             )
         return len(new)

@@ -28,8 +28,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.bots.breakout_reference import SHARED_COIN_FILES, krx_sessions, load_days, plain_backtest  # noqa: E402
 from bots import breakout  # noqa: E402
+from tests.bots.breakout_reference import SHARED_COIN_FILES, krx_sessions, load_days, plain_backtest  # noqa: E402
 
 SLIPPAGE_BPS = 5.0
 FEE_BPS = {"bithumb": 25.0, "upbit": 5.0, "binance": 10.0, "krx": 1.5}  # as TRADING["FEE_BPS"]
@@ -41,9 +41,19 @@ def load(shared: Path) -> list[dict]:
     series = []
     for name, fmt, options in SHARED_COIN_FILES:
         for (exchange, symbol), days in load_days(shared / "coins_daily" / name, fmt, **options).items():
-            series.append({"name": f"{exchange} {symbol} ({name[:24]}...)", "days": days, "fee": FEE_BPS[exchange], "tax": 0.0, "krx": False})
+            series.append(
+                {
+                    "name": f"{exchange} {symbol} ({name[:24]}...)",
+                    "days": days,
+                    "fee": FEE_BPS[exchange],
+                    "tax": 0.0,
+                    "krx": False,
+                }
+            )
     for (_exchange, code), days in load_days(shared / "krx_daily" / "krx_daily_ohlcv_top50.csv", "krx_daily").items():
-        series.append({"name": f"krx {code}", "days": days, "fee": FEE_BPS["krx"], "tax": KRX_SELL_TAX_BPS, "krx": True})
+        series.append(
+            {"name": f"krx {code}", "days": days, "fee": FEE_BPS["krx"], "tax": KRX_SELL_TAX_BPS, "krx": True}
+        )
     return series
 
 
@@ -53,7 +63,9 @@ def stack(series: list[dict], sessions: np.ndarray) -> dict:
     for s in series:
         dates = np.array([d.date for d in s["days"]], dtype="datetime64[D]")
         s["arrays"] = [np.array([getattr(d, f) for d in s["days"]]) for f in ("open", "high", "low", "close")]
-        s["follows"] = breakout.follows_by_sessions(dates, sessions) if s["krx"] else breakout.follows_by_calendar(dates)
+        s["follows"] = (
+            breakout.follows_by_sessions(dates, sessions) if s["krx"] else breakout.follows_by_calendar(dates)
+        )
     groups: dict[tuple, list[dict]] = {}
     for s in series:
         groups.setdefault((s["fee"], s["tax"]), []).append(s)
@@ -69,16 +81,28 @@ def stack(series: list[dict], sessions: np.ndarray) -> dict:
 
 def run_stacked(panels: dict, *, lookback: int, ma: int) -> dict:
     return {
-        costs: breakout.signals(*panel["arrays"], k=None, lookback=lookback, follows=panel["follows"], ma_window=ma,
-                                costs=breakout.Costs(costs[0], SLIPPAGE_BPS, costs[1]))
+        costs: breakout.signals(
+            *panel["arrays"],
+            k=None,
+            lookback=lookback,
+            follows=panel["follows"],
+            ma_window=ma,
+            costs=breakout.Costs(costs[0], SLIPPAGE_BPS, costs[1]),
+        )
         for costs, panel in panels.items()
     }
 
 
 def run_each(series: list[dict], *, lookback: int, ma: int) -> list:
     return [
-        breakout.signals(*s["arrays"], k=None, lookback=lookback, follows=s["follows"], ma_window=ma,
-                         costs=breakout.Costs(s["fee"], SLIPPAGE_BPS, s["tax"]))
+        breakout.signals(
+            *s["arrays"],
+            k=None,
+            lookback=lookback,
+            follows=s["follows"],
+            ma_window=ma,
+            costs=breakout.Costs(s["fee"], SLIPPAGE_BPS, s["tax"]),
+        )
         for s in series
     ]
 
@@ -97,7 +121,9 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data", help="the recorded data set")
     parser.add_argument("--lookback", type=int, default=20)
     parser.add_argument("--ma", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs of the vectorized passes (best and median shown)")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timed runs of the vectorized passes (best and median shown)"
+    )
     parser.add_argument("--skip-loop", action="store_true", help="skip the plain loop (takes ~half a minute)")
     args = parser.parse_args()
     if not (args.shared / "coins_daily").is_dir():
@@ -111,8 +137,10 @@ def main() -> None:
     rows = sum(len(s["days"]) for s in series)
     coins = sum(not s["krx"] for s in series)
     ks = len(breakout.K_GRID)
-    print(f"data: {coins} coin series + {len(series) - coins} KRX stocks, {rows:,} daily rows x {ks} k = {rows * ks:,} "
-          f"(day, k) cells; lookback {args.lookback}, MA{args.ma}; loaded and parsed in {load_s:.1f} s (not timed below)")
+    print(
+        f"data: {coins} coin series + {len(series) - coins} KRX stocks, {rows:,} daily rows x {ks} k = {rows * ks:,} "
+        f"(day, k) cells; lookback {args.lookback}, MA{args.ma}; loaded and parsed in {load_s:.1f} s (not timed below)"
+    )
 
     stacked_times, stacked = timed(lambda: run_stacked(panels, lookback=args.lookback, ma=args.ma), args.repeat)
     each_times, each = timed(lambda: run_each(series, lookback=args.lookback, ma=args.ma), args.repeat)
@@ -134,13 +162,24 @@ def main() -> None:
         return
     start = time.perf_counter()
     loops = [
-        plain_backtest(s["days"], k=None, lookback=args.lookback, ma=args.ma, fee_bps=s["fee"], slippage_bps=SLIPPAGE_BPS,
-                       tax_bps=s["tax"], sessions=list(sessions.astype(object)) if s["krx"] else None, initial=10_000_000)
+        plain_backtest(
+            s["days"],
+            k=None,
+            lookback=args.lookback,
+            ma=args.ma,
+            fee_bps=s["fee"],
+            slippage_bps=SLIPPAGE_BPS,
+            tax_bps=s["tax"],
+            sessions=list(sessions.astype(object)) if s["krx"] else None,
+            initial=10_000_000,
+        )
         for s in series
     ]
     loop_s = time.perf_counter() - start
-    print(f"{'plain day-by-day loop, series by series':<44} {loop_s * 1000:13.1f} ms   "
-          f"({loop_s / min(stacked_times):,.0f}x the stacked pass)")
+    print(
+        f"{'plain day-by-day loop, series by series':<44} {loop_s * 1000:13.1f} ms   "
+        f"({loop_s / min(stacked_times):,.0f}x the stacked pass)"
+    )
 
     k_days = trades = 0
     worst_cent = 0.0
@@ -149,13 +188,25 @@ def main() -> None:
         assert np.array_equal(sig.k, loop_k, equal_nan=True), f"{s['name']}: best K differs from the loop"
         k_days += int((~np.isnan(loop_k)).sum())
         dates = np.array([d.date for d in s["days"]], dtype="datetime64[D]")
-        result = breakout.backtest(dates, *s["arrays"], k=None, lookback=args.lookback, follows=s["follows"], ma_window=args.ma,
-                                   costs=breakout.Costs(s["fee"], SLIPPAGE_BPS, s["tax"]), initial=10_000_000)
-        assert [(s["days"][i].date, result.signals.entry[i]) for i in result.trade_rows] == [(t[0], t[1]) for t in loop["trades"]], s["name"]
+        result = breakout.backtest(
+            dates,
+            *s["arrays"],
+            k=None,
+            lookback=args.lookback,
+            follows=s["follows"],
+            ma_window=args.ma,
+            costs=breakout.Costs(s["fee"], SLIPPAGE_BPS, s["tax"]),
+            initial=10_000_000,
+        )
+        assert [(s["days"][i].date, result.signals.entry[i]) for i in result.trade_rows] == [
+            (t[0], t[1]) for t in loop["trades"]
+        ], s["name"]
         trades += len(loop["trades"])
         worst_cent = max(worst_cent, float(np.abs(result.equity - np.array(loop["equity"])).max()))
-    print(f"check: same best K on all {k_days:,} days that have one, same {trades:,} trades, "
-          f"equity within {worst_cent:.6f} of the loop (10,000,000 start) -> OK")
+    print(
+        f"check: same best K on all {k_days:,} days that have one, same {trades:,} trades, "
+        f"equity within {worst_cent:.6f} of the loop (10,000,000 start) -> OK"
+    )
 
 
 if __name__ == "__main__":

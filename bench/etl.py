@@ -88,8 +88,13 @@ def ensure_database(url: str) -> None:
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
-    conn = psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
-                            password=parsed.password, dbname="postgres")
+    conn = psycopg.connect(
+        host=parsed.hostname,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        dbname="postgres",
+    )
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
@@ -102,8 +107,13 @@ def drop_database(url: str) -> None:
     import psycopg
 
     parsed = urlparse(url)
-    conn = psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
-                            password=parsed.password, dbname="postgres")
+    conn = psycopg.connect(
+        host=parsed.hostname,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        dbname="postgres",
+    )
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}"')
@@ -165,16 +175,20 @@ def prototype(trades: dict[str, np.ndarray]) -> pd.DataFrame:
     ts = trades["ts_us"]
     boundaries = np.arange(ts[0] // 60_000_000 + 1, ts[-1] // 60_000_000 + 2) * 60_000_000
     ends = np.searchsorted(ts, boundaries)
-    collected = pd.DataFrame({"time": pd.Series([], dtype="datetime64[s]"), "price": [], "qty": [], "is_buyer_maker": []})
+    collected = pd.DataFrame(
+        {"time": pd.Series([], dtype="datetime64[s]"), "price": [], "qty": [], "is_buyer_maker": []}
+    )
     for end in ends:
         begin = max(0, end - 1000)  # the recent-trades endpoint returns the latest 1000
-        poll = pd.DataFrame({
-            "id": trades["trade_id"][begin:end],
-            "time": pd.to_datetime(ts[begin:end] // 1_000_000, unit="s"),
-            "price": trades["price"][begin:end].astype(float),
-            "qty": trades["amount"][begin:end].astype(float),
-            "is_buyer_maker": ~trades["is_buy"][begin:end],
-        }).drop(columns="id")
+        poll = pd.DataFrame(
+            {
+                "id": trades["trade_id"][begin:end],
+                "time": pd.to_datetime(ts[begin:end] // 1_000_000, unit="s"),
+                "price": trades["price"][begin:end].astype(float),
+                "qty": trades["amount"][begin:end].astype(float),
+                "is_buyer_maker": ~trades["is_buy"][begin:end],
+            }
+        ).drop(columns="id")
         collected = pd.concat([collected, poll], ignore_index=True).drop_duplicates()
     collected = collected.set_index("time")
     buy = collected.loc[~collected["is_buyer_maker"].astype(bool), "qty"].resample("1min").sum()
@@ -187,18 +201,32 @@ def exact_transform(trades: dict[str, np.ndarray], units: tuple, pair):
     from etl import transform
 
     price, price_scale, amount, amount_scale = units
-    batch = transform.from_units(pair, trade_id=trades["trade_id"], ts_us=trades["ts_us"], is_buy=trades["is_buy"],
-                                 price=price, price_scale=price_scale, amount=amount, amount_scale=amount_scale)
+    batch = transform.from_units(
+        pair,
+        trade_id=trades["trade_id"],
+        ts_us=trades["ts_us"],
+        is_buy=trades["is_buy"],
+        price=price,
+        price_scale=price_scale,
+        amount=amount,
+        amount_scale=amount_scale,
+    )
     batch, _ = transform.deduplicate(batch)
     spans = transform.continuous_spans(batch)
     return batch, spans, transform.minute_totals(batch, spans)
 
 
 def write_csv(trades: dict[str, np.ndarray], path: Path) -> None:
-    frame = pd.DataFrame({
-        "id": trades["trade_id"], "price": trades["price"], "qty": trades["amount"], "quoteQty": "0",
-        "time": trades["ts_us"] // 1000, "isBuyerMaker": np.where(trades["is_buy"], "false", "true"),
-    })
+    frame = pd.DataFrame(
+        {
+            "id": trades["trade_id"],
+            "price": trades["price"],
+            "qty": trades["amount"],
+            "quoteQty": "0",
+            "time": trades["ts_us"] // 1000,
+            "isBuyerMaker": np.where(trades["is_buy"], "false", "true"),
+        }
+    )
     with gzip.open(path, "wt", compresslevel=1) as fh:
         frame.to_csv(fh, index=False)
 
@@ -214,8 +242,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=10_000_000)
     parser.add_argument("--file-trades", type=int, default=1_000_000)
-    parser.add_argument("--prototype-trades", type=int, default=200_000,
-                        help="the prototype is quadratic in the trades collected (it re-concatenates after every poll)")
+    parser.add_argument(
+        "--prototype-trades",
+        type=int,
+        default=200_000,
+        help="the prototype is quadratic in the trades collected (it re-concatenates after every poll)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
@@ -237,7 +269,7 @@ def main() -> None:
 
 
 def run(args, results, tmp: Path) -> None:
-    from etl import decimals, services, transform
+    from etl import decimals, services
     from etl.pairs import get_pair
 
     pair = get_pair("binance", "BTCUSDT")
@@ -289,37 +321,49 @@ def run(args, results, tmp: Path) -> None:
 
     # how far the prototype is off, on the same trades
     exact = small_totals.frame
-    exact_buy = pd.Series([float(decimals.to_decimal(u, small_totals.base_scale)) for u in exact["buy_base"]],
-                          index=pd.to_datetime(exact.index * 60, unit="s"))
+    exact_buy = pd.Series(
+        [float(decimals.to_decimal(u, small_totals.base_scale)) for u in exact["buy_base"]],
+        index=pd.to_datetime(exact.index * 60, unit="s"),
+    )
     joined = proto["buy"].reindex(exact_buy.index)
     wrong = int((~np.isclose(joined.to_numpy(), exact_buy.to_numpy(), rtol=0, atol=1e-9)).sum())
     proto_total = float(proto["buy"].sum() + proto["sell"].sum())
-    exact_total = float(sum(decimals.to_decimal(u, small_totals.base_scale) for u in exact["buy_base"])
-                        + sum(decimals.to_decimal(u, small_totals.base_scale) for u in exact["sell_base"]))
+    exact_total = float(
+        sum(decimals.to_decimal(u, small_totals.base_scale) for u in exact["buy_base"])
+        + sum(decimals.to_decimal(u, small_totals.base_scale) for u in exact["sell_base"])
+    )
 
     def rate(name, count):
         seconds, peak = results[name]
         return f"{count / seconds / 1e6:8.2f} M/s  {seconds:7.2f} s  peak {peak:8.1f} MB"
 
     print()
-    print(f"taker-volume ETL benchmark: {n:,} trades (recorded Binance USD-M BTCUSDT, spliced and repeated), "
-          f"{minute_rows:,} minutes; PostgreSQL")
+    print(
+        f"taker-volume ETL benchmark: {n:,} trades (recorded Binance USD-M BTCUSDT, spliced and repeated), "
+        f"{minute_rows:,} minutes; PostgreSQL"
+    )
     print(f"  parse     text -> exact units      {n:>12,} trades  {rate('parse', n)}")
     print(f"  transform units -> minute sums     {n:>12,} trades  {rate('transform', n)}  (best of 3)")
     print(f"            first (cold) run          {n:>12,} trades  {rate('transform_cold', n)}")
     print(f"  side by side on the first {m:,} trades:")
     print(f"    exact transform                  {m:>12,} trades  {rate('transform_small', m)}")
     print(f"    prototype (concat per poll)      {m:>12,} trades  {rate('prototype', m)}")
-    print(f"    prototype result: {wrong} of {len(exact_buy)} minutes' buy volume wrong; "
-          f"total volume {proto_total:,.3f} vs exact {exact_total:,.3f} BTC ({(proto_total - exact_total) / exact_total:+.2%})")
+    print(
+        f"    prototype result: {wrong} of {len(exact_buy)} minutes' buy volume wrong; "
+        f"total volume {proto_total:,.3f} vs exact {exact_total:,.3f} BTC ({(proto_total - exact_total) / exact_total:+.2%})"
+    )
     load_s, load_peak = results["load"]
     reload_s, _ = results["reload"]
-    print(f"  load      minute rows -> PostgreSQL {minute_rows:>11,} rows    {minute_rows / load_s:10,.0f} rows/s  "
-          f"{load_s:7.2f} s  peak {load_peak:8.1f} MB (re-load {reload_s:.2f} s)")
+    print(
+        f"  load      minute rows -> PostgreSQL {minute_rows:>11,} rows    {minute_rows / load_s:10,.0f} rows/s  "
+        f"{load_s:7.2f} s  peak {load_peak:8.1f} MB (re-load {reload_s:.2f} s)"
+    )
     file_s, file_peak = results["file"]
-    print(f"  end to end: {args.file_trades:,}-trade CSV.gz imported in {file_s:.2f} s "
-          f"({args.file_trades / file_s / 1e6:.2f} M trades/s, peak {file_peak:.1f} MB; "
-          f"{file_run.minutes_written} minutes, {file_run.trades_staged} trades staged)")
+    print(
+        f"  end to end: {args.file_trades:,}-trade CSV.gz imported in {file_s:.2f} s "
+        f"({args.file_trades / file_s / 1e6:.2f} M trades/s, peak {file_peak:.1f} MB; "
+        f"{file_run.minutes_written} minutes, {file_run.trades_staged} trades staged)"
+    )
     print(f"  process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 

@@ -103,11 +103,15 @@ def main() -> None:
         fan_batches = min(args.batches, 50)
         fan_ms = asyncio.run(_fan_out(source, args.clients, fan_batches))
 
-    print(f"store+render, batch of 20 tickers ({len(store_ms)} batches, SQLite WAL): "
-          f"p50 {statistics.median(store_ms):.1f} ms, p95 {_pct(store_ms, 0.95):.1f} ms")
-    print(f"fan-out to {args.clients} WebSocket clients ({fan_batches} batches, in-memory layer): "
-          f"p50 {statistics.median(fan_ms):.1f} ms, p95 {_pct(fan_ms, 0.95):.1f} ms per batch "
-          f"(budget: 1000 ms per batch)")
+    print(
+        f"store+render, batch of 20 tickers ({len(store_ms)} batches, SQLite WAL): "
+        f"p50 {statistics.median(store_ms):.1f} ms, p95 {_pct(store_ms, 0.95):.1f} ms"
+    )
+    print(
+        f"fan-out to {args.clients} WebSocket clients ({fan_batches} batches, in-memory layer): "
+        f"p50 {statistics.median(fan_ms):.1f} ms, p95 {_pct(fan_ms, 0.95):.1f} ms per batch "
+        f"(budget: 1000 ms per batch)"
+    )
 
 
 if __name__ == "__main__":

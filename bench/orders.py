@@ -39,7 +39,9 @@ def _setup_database(url: str) -> None:
     admin.close()
 
 
-def _sql_reference(url: str, *, user_ids: list[int], instrument_id: int, price, orders: int) -> tuple[float, list[float]]:
+def _sql_reference(
+    url: str, *, user_ids: list[int], instrument_id: int, price, orders: int
+) -> tuple[float, list[float]]:
     """The database work of one market order in plain SQL, one psycopg connection per client.
 
     Per order, in one transaction: lock the wallet row, insert the order, insert the fill,
@@ -54,7 +56,9 @@ def _sql_reference(url: str, *, user_ids: list[int], instrument_id: int, price, 
 
     from trading.models import CashEntry, Fill, Order, Position, Wallet
 
-    wallet_t, order_t, fill_t, entry_t, position_t = (m._meta.db_table for m in (Wallet, Order, Fill, CashEntry, Position))
+    wallet_t, order_t, fill_t, entry_t, position_t = (
+        m._meta.db_table for m in (Wallet, Order, Fill, CashEntry, Position)
+    )
     quantity, fee_rate = Decimal("0.001"), Decimal("0.0005")
 
     def client(user_id: int) -> list[float]:
@@ -67,7 +71,9 @@ def _sql_reference(url: str, *, user_ids: list[int], instrument_id: int, price, 
                 amount = -(value + fee) if side == "buy" else value - fee
                 start = time.perf_counter()
                 with conn.transaction(), conn.cursor() as cur:
-                    cur.execute(f"SELECT id, cash FROM {wallet_t} WHERE user_id = %s AND currency = 'KRW' FOR UPDATE", [user_id])
+                    cur.execute(
+                        f"SELECT id, cash FROM {wallet_t} WHERE user_id = %s AND currency = 'KRW' FOR UPDATE", [user_id]
+                    )
                     wallet_id, cash = cur.fetchone()
                     cur.execute(
                         f"INSERT INTO {order_t} (user_id, instrument_id, side, type, quantity, time_in_force, status, client_order_id,"
@@ -88,11 +94,15 @@ def _sql_reference(url: str, *, user_ids: list[int], instrument_id: int, price, 
                         f" VALUES (%s, %s, %s, %s, %s, '', now()), (%s, 'fee', %s, %s, %s, '', now())",
                         [wallet_id, side, gross, cash + gross, fill_id, wallet_id, -fee, cash + amount, fill_id],
                     )
-                    cur.execute(f"UPDATE {wallet_t} SET cash = cash + %s, updated_at = now() WHERE id = %s", [amount, wallet_id])
+                    cur.execute(
+                        f"UPDATE {wallet_t} SET cash = cash + %s, updated_at = now() WHERE id = %s", [amount, wallet_id]
+                    )
                     # sells update (a negative proposed row would fail the CHECK before ON CONFLICT)
                     if side == "sell":
-                        cur.execute(f"UPDATE {position_t} SET quantity = quantity - %s, updated_at = now() WHERE user_id = %s AND instrument_id = %s",
-                                    [quantity, user_id, instrument_id])
+                        cur.execute(
+                            f"UPDATE {position_t} SET quantity = quantity - %s, updated_at = now() WHERE user_id = %s AND instrument_id = %s",
+                            [quantity, user_id, instrument_id],
+                        )
                     else:
                         cur.execute(
                             f"INSERT INTO {position_t} (user_id, instrument_id, quantity, reserved_quantity, average_entry_price, realized_pnl,"
@@ -117,7 +127,10 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100, help="orders per client")
     parser.add_argument("--servers", type=int, default=2, help="daphne processes")
     parser.add_argument("--port", type=int, default=8790)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradesite_bench"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradesite_bench"),
+    )
     args = parser.parse_args()
 
     env = {
@@ -162,7 +175,10 @@ def main() -> None:
     servers = [
         subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(args.port + i), "tradesite.asgi:application"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for i in range(args.servers)
     ]
@@ -181,7 +197,12 @@ def main() -> None:
             url = f"http://127.0.0.1:{args.port + index % args.servers}/api/v1/orders/"
             latencies, errors = [], {}
             for n in range(args.orders):
-                body = {"instrument": btc.pk, "side": "buy" if n % 2 == 0 else "sell", "type": "market", "quantity": "0.001"}
+                body = {
+                    "instrument": btc.pk,
+                    "side": "buy" if n % 2 == 0 else "sell",
+                    "type": "market",
+                    "quantity": "0.001",
+                }
                 start = time.perf_counter()
                 response = session.post(url, json=body, timeout=30)
                 latencies.append((time.perf_counter() - start) * 1000)
@@ -215,7 +236,9 @@ def main() -> None:
     n_solo = 200
     t0 = time.perf_counter()
     for n in range(n_solo):
-        services.order_place(user=solo, instrument_id=btc.pk, side="sell" if n % 2 == 0 else "buy", type="market", quantity="0.001")
+        services.order_place(
+            user=solo, instrument_id=btc.pk, side="sell" if n % 2 == 0 else "buy", type="market", quantity="0.001"
+        )
     service_ms = (time.perf_counter() - t0) * 1000 / n_solo
 
     # the plain-SQL reference of the same database work, same clients and orders, this run
@@ -223,20 +246,31 @@ def main() -> None:
     for user in ref_users:
         services.account_open(user=user)
     btc.refresh_from_db()
-    ref_rate, ref_latencies = _sql_reference(args.database_url, user_ids=[u.pk for u in ref_users], instrument_id=btc.pk,
-                                             price=btc.ticker.last_price, orders=args.orders)
+    ref_rate, ref_latencies = _sql_reference(
+        args.database_url,
+        user_ids=[u.pk for u in ref_users],
+        instrument_id=btc.pk,
+        price=btc.ticker.last_price,
+        orders=args.orders,
+    )
 
     total = len(latencies)
-    print(f"HTTP + JWT, {args.servers} daphne process(es), {args.clients} clients x {args.orders} market orders, PostgreSQL:")
+    print(
+        f"HTTP + JWT, {args.servers} daphne process(es), {args.clients} clients x {args.orders} market orders, PostgreSQL:"
+    )
     print(f"  {total / elapsed:.0f} orders/s ({total} orders in {elapsed:.1f} s), errors {sum(errors.values())}")
     for key, count in sorted(errors.items(), key=lambda kv: -kv[1])[:5]:
         print(f"    {count} x {key}")
     print(f"  latency p50 {statistics.median(latencies):.1f} ms, p99 {_pct(latencies, 0.99):.1f} ms")
     print(f"  ledger check after the run: {'reconciles' if not problems else f'{len(problems)} mismatches'}")
-    print(f"  per order: {len(queries.captured_queries)} SQL statements; service alone, one thread: {service_ms:.1f} ms "
-          f"({1000 / service_ms:.0f} orders/s per core)")
+    print(
+        f"  per order: {len(queries.captured_queries)} SQL statements; service alone, one thread: {service_ms:.1f} ms "
+        f"({1000 / service_ms:.0f} orders/s per core)"
+    )
     print(f"plain-SQL reference, same database work, {args.clients} psycopg connections x {args.orders} orders:")
-    print(f"  {ref_rate:.0f} orders/s, latency p50 {statistics.median(ref_latencies):.1f} ms, p99 {_pct(ref_latencies, 0.99):.1f} ms")
+    print(
+        f"  {ref_rate:.0f} orders/s, latency p50 {statistics.median(ref_latencies):.1f} ms, p99 {_pct(ref_latencies, 0.99):.1f} ms"
+    )
     print(f"  tradesite / reference: {100 * (total / elapsed) / ref_rate:.0f} %")
 
 

@@ -66,8 +66,9 @@ def stage_train(args) -> dict:
             continue
         panel = panel_from_frame(rows)
         start = time.perf_counter()
-        model, report = train_model("gbm", panel, panel.session_index(TRAIN_START),
-                                    panel.session_index(TRAIN_END) - HORIZON)
+        model, report = train_model(
+            "gbm", panel, panel.session_index(TRAIN_START), panel.session_index(TRAIN_END) - HORIZON
+        )
         model.save(Path(args.models) / f"{board}.joblib")
         out[board] = {"seconds": time.perf_counter() - start, "samples": report.samples}
     out["peak_mb"] = _peak_mb()
@@ -77,8 +78,11 @@ def stage_train(args) -> dict:
 def _models(args):
     from predictions.learners import load_model
 
-    return {board: load_model("gbm", Path(args.models) / f"{board}.joblib")
-            for board in BOARDS if (Path(args.models) / f"{board}.joblib").exists()}
+    return {
+        board: load_model("gbm", Path(args.models) / f"{board}.joblib")
+        for board in BOARDS
+        if (Path(args.models) / f"{board}.joblib").exists()
+    }
 
 
 def stage_one_date(args) -> dict:
@@ -105,15 +109,20 @@ def stage_one_date(args) -> dict:
         stocks += panel.shape[1]
         predicted += int((~pd.isna(p)).sum())
     compute = time.perf_counter() - start
-    return {"read_csv_s": read, "features_and_predict_s": compute, "stocks": stocks, "predicted": predicted,
-            "calendar_s": calendar, "peak_mb": _peak_mb()}
+    return {
+        "read_csv_s": read,
+        "features_and_predict_s": compute,
+        "stocks": stocks,
+        "predicted": predicted,
+        "calendar_s": calendar,
+        "peak_mb": _peak_mb(),
+    }
 
 
 def stage_full_period(args) -> dict:
     import numpy as np
 
     from predictions.features import compute_features, load_krx_csv, panel_from_frame
-
     from predictions.sessions import krx_calendar
 
     models = _models(args)
@@ -129,8 +138,13 @@ def stage_full_period(args) -> dict:
         p = model.score_panel(panel)  # features again, then the model
         cells += p.size
         predicted += int((~np.isnan(p)).sum())
-    return {"seconds": time.perf_counter() - start, "features_s": features_s, "stock_sessions": cells,
-            "predicted": predicted, "peak_mb": _peak_mb()}
+    return {
+        "seconds": time.perf_counter() - start,
+        "features_s": features_s,
+        "stock_sessions": cells,
+        "predicted": predicted,
+        "peak_mb": _peak_mb(),
+    }
 
 
 def stage_database(args) -> dict:
@@ -177,8 +191,12 @@ def main() -> None:
     print(f"data: {args.csv}")
     with tempfile.TemporaryDirectory() as models:
         args.models = models
-        stages = [("baseline", stage_baseline), ("train", stage_train), ("one date", stage_one_date),
-                  ("full period", stage_full_period)]
+        stages = [
+            ("baseline", stage_baseline),
+            ("train", stage_train),
+            ("one date", stage_one_date),
+            ("full period", stage_full_period),
+        ]
         if args.db:
             stages.append(("database", stage_database))
         results = {}
@@ -189,22 +207,30 @@ def main() -> None:
     print(f"\nimport baseline: peak {r['baseline']['peak_mb']:.0f} MB")
     for board, figures in r["train"].items():
         if board != "peak_mb":
-            print(f"train {board} gbm {TRAIN_START}..{TRAIN_END}: {figures['seconds']:.1f} s, {figures['samples']:,} samples")
+            print(
+                f"train {board} gbm {TRAIN_START}..{TRAIN_END}: {figures['seconds']:.1f} s, {figures['samples']:,} samples"
+            )
     print(f"  peak {r['train']['peak_mb']:.0f} MB")
     one = r["one date"]
-    print(f"one date {args.date}: {one['stocks']:,} stocks, {one['predicted']:,} predicted "
-          f"(a complete 20-session window); features + predictions {one['features_and_predict_s']:.2f} s "
-          f"(+ reading the CSV {one['read_csv_s']:.2f} s = {one['features_and_predict_s'] + one['read_csv_s']:.2f} s; "
-          f"building the XKRX calendar, once per process, {one['calendar_s']:.2f} s); peak {one['peak_mb']:.0f} MB")
+    print(
+        f"one date {args.date}: {one['stocks']:,} stocks, {one['predicted']:,} predicted "
+        f"(a complete 20-session window); features + predictions {one['features_and_predict_s']:.2f} s "
+        f"(+ reading the CSV {one['read_csv_s']:.2f} s = {one['features_and_predict_s'] + one['read_csv_s']:.2f} s; "
+        f"building the XKRX calendar, once per process, {one['calendar_s']:.2f} s); peak {one['peak_mb']:.0f} MB"
+    )
     full = r["full period"]
-    print(f"full period: {full['stock_sessions']:,} stock-sessions, {full['predicted']:,} predicted, "
-          f"{full['seconds']:.2f} s (features alone {full['features_s']:.2f} s); peak {full['peak_mb']:.0f} MB")
+    print(
+        f"full period: {full['stock_sessions']:,} stock-sessions, {full['predicted']:,} predicted, "
+        f"{full['seconds']:.2f} s (features alone {full['features_s']:.2f} s); peak {full['peak_mb']:.0f} MB"
+    )
     if "database" in r:
         for name, figures in r["database"]["predictors"].items():
             if "skipped" in figures:
                 print(f"database, {name}: skipped ({figures['skipped']})")
                 continue
-            print(f"database, predictions_store {args.date} {name}: {figures['stored']:,} stored in {figures['seconds']:.2f} s")
+            print(
+                f"database, predictions_store {args.date} {name}: {figures['stored']:,} stored in {figures['seconds']:.2f} s"
+            )
         print(f"  peak {r['database']['peak_mb']:.0f} MB")
 
 

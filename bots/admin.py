@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from bots import services
-from core.admin import ReadOnlyAdmin
 from bots.models import Backtest, Bot, BotDecision
+from core.admin import ReadOnlyAdmin
 
 
 @admin.action(description="Enable the selected bots")
@@ -33,7 +33,22 @@ def check_bots(modeladmin, request, queryset):
 
 @admin.register(Bot)
 class BotAdmin(ReadOnlyAdmin):
-    list_display = ["id", "user", "instrument", "k_mode", "k", "lookback", "ma_window", "fraction", "enabled", "state", "day", "target", "holding_quantity", "decisions"]
+    list_display = [
+        "id",
+        "user",
+        "instrument",
+        "k_mode",
+        "k",
+        "lookback",
+        "ma_window",
+        "fraction",
+        "enabled",
+        "state",
+        "day",
+        "target",
+        "holding_quantity",
+        "decisions",
+    ]
     list_filter = ["enabled", "state", "k_mode", "instrument__exchange"]
     search_fields = ["user__username", "instrument__symbol", "name"]
     list_select_related = ["user", "instrument"]
@@ -58,7 +73,22 @@ class BotDecisionAdmin(ReadOnlyAdmin):
 
 @admin.register(Backtest)
 class BacktestAdmin(ReadOnlyAdmin):
-    list_display = ["id", "user", "instrument", "start", "end", "k", "lookback", "ma_window", "total_return", "cagr", "max_drawdown", "number_of_trades", "buy_and_hold_return", "created_at"]
+    list_display = [
+        "id",
+        "user",
+        "instrument",
+        "start",
+        "end",
+        "k",
+        "lookback",
+        "ma_window",
+        "total_return",
+        "cagr",
+        "max_drawdown",
+        "number_of_trades",
+        "buy_and_hold_return",
+        "created_at",
+    ]
     list_filter = ["instrument__exchange"]
     search_fields = ["user__username", "instrument__symbol"]
     list_select_related = ["user", "instrument"]

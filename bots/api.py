@@ -14,10 +14,10 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from markets.models import Exchange
 from bots import selectors, services
 from bots.models import Backtest, Bot, BotDecision
 from core.serializers import ModelSerializer
+from markets.models import Exchange
 
 
 class BotSerializer(ModelSerializer):
@@ -27,9 +27,28 @@ class BotSerializer(ModelSerializer):
     class Meta:
         model = Bot
         fields = [
-            "id", "name", "instrument", "exchange", "symbol", "k_mode", "k", "lookback", "ma_window", "fraction", "enabled",
-            "state", "state_reason", "day", "day_open", "k_today", "ma_today", "target", "holding_quantity", "holding_day",
-            "created_at", "updated_at",
+            "id",
+            "name",
+            "instrument",
+            "exchange",
+            "symbol",
+            "k_mode",
+            "k",
+            "lookback",
+            "ma_window",
+            "fraction",
+            "enabled",
+            "state",
+            "state_reason",
+            "day",
+            "day_open",
+            "k_today",
+            "ma_today",
+            "target",
+            "holding_quantity",
+            "holding_day",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -38,10 +57,14 @@ class BotCreateSerializer(serializers.Serializer):
     instrument = serializers.IntegerField(min_value=1, help_text="instrument id")
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     k_mode = serializers.ChoiceField(choices=Bot.KMode.choices, default=Bot.KMode.FIXED)
-    k = serializers.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.5"), help_text="k of a fixed-k bot, 0..1")
+    k = serializers.DecimalField(
+        max_digits=6, decimal_places=4, default=Decimal("0.5"), help_text="k of a fixed-k bot, 0..1"
+    )
     lookback = serializers.IntegerField(default=20, help_text="days the best K is fitted on")
     ma_window = serializers.IntegerField(default=5, help_text="moving-average filter in days; 0 = off")
-    fraction = serializers.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.5"), help_text="of the available cash per entry, (0, 1]")
+    fraction = serializers.DecimalField(
+        max_digits=6, decimal_places=4, default=Decimal("0.5"), help_text="of the available cash per entry, (0, 1]"
+    )
     enabled = serializers.BooleanField(default=True)
 
 
@@ -56,7 +79,9 @@ class BotUpdateSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if "instrument" in self.initial_data:
-            raise serializers.ValidationError({"instrument": "A bot's instrument cannot be changed; create another bot."})
+            raise serializers.ValidationError(
+                {"instrument": "A bot's instrument cannot be changed; create another bot."}
+            )
         return attrs
 
 
@@ -67,7 +92,9 @@ class BotDecisionSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class BotViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+class BotViewSet(
+    mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet
+):
     """The user's breakout bots. Settings changes apply from the next day roll; disabling stops
     entries at once (what the bot holds is still sold at the next day boundary)."""
 
@@ -87,8 +114,15 @@ class BotViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.Destro
         data.is_valid(raise_exception=True)
         params = data.validated_data
         bot = services.bot_create(
-            user=request.user, instrument_id=params["instrument"], name=params["name"], k_mode=params["k_mode"], k=params["k"],
-            lookback=params["lookback"], ma_window=params["ma_window"], fraction=params["fraction"], enabled=params["enabled"],
+            user=request.user,
+            instrument_id=params["instrument"],
+            name=params["name"],
+            k_mode=params["k_mode"],
+            k=params["k"],
+            lookback=params["lookback"],
+            ma_window=params["ma_window"],
+            fraction=params["fraction"],
+            enabled=params["enabled"],
         )
         return Response(BotSerializer(bot).data, status=status.HTTP_201_CREATED)
 
@@ -114,14 +148,20 @@ class BotViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.Destro
 class BacktestCreateSerializer(serializers.Serializer):
     exchange = serializers.ChoiceField(choices=Exchange.choices)
     symbol = serializers.CharField(max_length=40, help_text="BTC/KRW; a KRX code such as 005930")
-    start = serializers.DateField(required=False, allow_null=True, help_text="first day (default: the first stored candle)")
+    start = serializers.DateField(
+        required=False, allow_null=True, help_text="first day (default: the first stored candle)"
+    )
     end = serializers.DateField(required=False, allow_null=True, help_text="last day (default: the last stored candle)")
     k = serializers.CharField(default="auto", help_text='"auto" (best K walk-forward) or a number from 0 to 1')
     lookback = serializers.IntegerField(default=20, help_text="days the best K is fitted on")
     ma = serializers.IntegerField(default=5, help_text="moving-average filter in days; 0 = off")
-    fee_bps = serializers.DecimalField(max_digits=8, decimal_places=2, required=False, allow_null=True, help_text="default: the exchange's fee")
+    fee_bps = serializers.DecimalField(
+        max_digits=8, decimal_places=2, required=False, allow_null=True, help_text="default: the exchange's fee"
+    )
     slippage_bps = serializers.DecimalField(max_digits=8, decimal_places=2, required=False, allow_null=True)
-    tax_bps = serializers.DecimalField(max_digits=8, decimal_places=2, required=False, allow_null=True, help_text="on sells; default KRX's tax")
+    tax_bps = serializers.DecimalField(
+        max_digits=8, decimal_places=2, required=False, allow_null=True, help_text="on sells; default KRX's tax"
+    )
     initial_equity = serializers.DecimalField(max_digits=30, decimal_places=8, required=False, allow_null=True)
 
 
@@ -135,9 +175,29 @@ class BacktestSerializer(ModelSerializer):
     class Meta:
         model = Backtest
         fields = [
-            "id", "instrument", "exchange", "symbol", "start", "end", "k", "lookback", "ma", "fee_bps", "slippage_bps",
-            "tax_bps", "initial_equity", "total_return", "cagr", "max_drawdown", "win_rate", "number_of_trades", "exposure",
-            "sharpe", "buy_and_hold_return", "chart_url", "created_at",
+            "id",
+            "instrument",
+            "exchange",
+            "symbol",
+            "start",
+            "end",
+            "k",
+            "lookback",
+            "ma",
+            "fee_bps",
+            "slippage_bps",
+            "tax_bps",
+            "initial_equity",
+            "total_return",
+            "cagr",
+            "max_drawdown",
+            "win_rate",
+            "number_of_trades",
+            "exposure",
+            "sharpe",
+            "buy_and_hold_return",
+            "chart_url",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -177,4 +237,3 @@ class BacktestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         params = services.backtest_params(**data.validated_data)
         backtest = services.backtest_run(user=request.user, params=params)
         return Response(BacktestDetailSerializer(backtest).data, status=status.HTTP_201_CREATED)
-

@@ -66,7 +66,9 @@ class Costs:
     @property
     def sell_keep(self) -> float:
         """Cash kept per unit of exit price: (1 - s)(1 - f - t)."""
-        return (1 - self.slippage_bps / BPS_PER_UNIT) * (1 - self.fee_bps / BPS_PER_UNIT - self.sell_tax_bps / BPS_PER_UNIT)
+        return (1 - self.slippage_bps / BPS_PER_UNIT) * (
+            1 - self.fee_bps / BPS_PER_UNIT - self.sell_tax_bps / BPS_PER_UNIT
+        )
 
 
 # --- which candles are adjacent --------------------------------------------------------------
@@ -143,7 +145,7 @@ def grid(open_, high, low, close, *, ks=K_GRID, follows=None, ma_window: int = 0
     bool adjacency (default: every row follows the previous one); ``ma_window``: N of the
     moving-average filter, 0 = off. Raises ``ValueError`` on mismatched shapes or a bad grid.
     """
-    o, h, l, c = _as_arrays(open_, high, low, close)
+    o, h, lo, c = _as_arrays(open_, high, low, close)
     n = len(o)
     ks = np.asarray(ks, dtype=np.float64)
     if ks.ndim != 1 or not len(ks) or (ks < 0).any() or (np.diff(ks) <= 0).any():
@@ -158,7 +160,7 @@ def grid(open_, high, low, close, *, ks=K_GRID, follows=None, ma_window: int = 0
     run = _run_length(follows)
 
     prev_range = np.full(n, np.nan)
-    prev_range[1:] = h[:-1] - l[:-1]
+    prev_range[1:] = h[:-1] - lo[:-1]
     prev_range[run < 1] = np.nan
     exit_ = np.full(n, np.nan)
     exit_[:-1] = np.where(follows[1:], o[1:], np.nan)
@@ -184,9 +186,11 @@ def grid(open_, high, low, close, *, ks=K_GRID, follows=None, ma_window: int = 0
     entry = np.where(entered, np.maximum(target, o[:, None]), np.nan)
     with np.errstate(invalid="ignore"):
         factor = np.where(entered, (exit_[:, None] * costs.sell_keep) / (entry * costs.buy_cost), 1.0)
-    evaluable = (run >= max(1, ma_window)) & ~np.isnan(exit_) & ~np.isnan(o) & ~np.isnan(h) & ~np.isnan(l)
+    evaluable = (run >= max(1, ma_window)) & ~np.isnan(exit_) & ~np.isnan(o) & ~np.isnan(h) & ~np.isnan(lo)
     factor[~evaluable] = np.nan
-    return Grid(ks=ks, target=target, entry=entry, factor=factor, ma=ma, allowed=allowed, exit=exit_, evaluable=evaluable)
+    return Grid(
+        ks=ks, target=target, entry=entry, factor=factor, ma=ma, allowed=allowed, exit=exit_, evaluable=evaluable
+    )
 
 
 def window_growth(factor: np.ndarray, lookback: int) -> np.ndarray:
@@ -238,8 +242,19 @@ class Signals:
     factor: np.ndarray
 
 
-def signals(open_, high, low, close, *, k: float | None = None, ks=K_GRID, lookback: int = 20, follows=None,
-            ma_window: int = 0, costs: Costs = Costs()) -> Signals:
+def signals(
+    open_,
+    high,
+    low,
+    close,
+    *,
+    k: float | None = None,
+    ks=K_GRID,
+    lookback: int = 20,
+    follows=None,
+    ma_window: int = 0,
+    costs: Costs = Costs(),
+) -> Signals:
     """The rule per day with a fixed ``k``, or (``k=None``) with each day's best K from ``ks``
     over the previous ``lookback`` days. Shapes and errors as ``grid``.
 
@@ -323,9 +338,23 @@ def curve_stats(curve: np.ndarray, *, days: float, periods_per_year: float) -> C
     return CurveStats(total_return=float(growth - 1), cagr=float(cagr), max_drawdown=drawdown, sharpe=sharpe)
 
 
-def backtest(dates, open_, high, low, close, *, first: int = 0, k: float | None = None, ks=K_GRID, lookback: int = 20,
-             follows=None, ma_window: int = 0, costs: Costs = Costs(), initial: float = 1.0,
-             periods_per_year: float = 365) -> BacktestResult:
+def backtest(
+    dates,
+    open_,
+    high,
+    low,
+    close,
+    *,
+    first: int = 0,
+    k: float | None = None,
+    ks=K_GRID,
+    lookback: int = 20,
+    follows=None,
+    ma_window: int = 0,
+    costs: Costs = Costs(),
+    initial: float = 1.0,
+    periods_per_year: float = 365,
+) -> BacktestResult:
     """Run the rule over rows ``first .. n-1`` (``dates`` datetime64[D] (n,), prices (n,));
     ``k=None`` is best K walk-forward over ``ks`` and ``lookback``. A trade counts when its
     exit (next open) is inside the span. Raises ``ValueError`` when the span is empty."""
@@ -342,7 +371,7 @@ def backtest(dates, open_, high, low, close, *, first: int = 0, k: float | None 
     day_factor = np.where(traded, sig.factor[span], 1.0)
     equity = np.cumprod(np.concatenate([[float(initial)], day_factor]))
     buy_and_hold = np.full(n - first, float(initial))
-    buy_and_hold[1:] = initial * (o[first + 1:] / o[first]) * costs.sell_keep / costs.buy_cost
+    buy_and_hold[1:] = initial * (o[first + 1 :] / o[first]) * costs.sell_keep / costs.buy_cost
     days = float((dates[-1] - dates[first]) / np.timedelta64(1, "D"))
     trades = int(traded.sum())
     return BacktestResult(

@@ -43,9 +43,13 @@ class Bot(models.Model):
     k_mode = models.CharField(max_length=5, choices=KMode.choices, default=KMode.FIXED)
     k = FractionField(default=Decimal("0.5"), help_text="k of a fixed-k bot")
     lookback = models.PositiveSmallIntegerField(default=20, help_text="days the best K is fitted on")
-    ma_window = models.PositiveSmallIntegerField(default=5, help_text="enter only above the N-day moving average of closes; 0 = off")
+    ma_window = models.PositiveSmallIntegerField(
+        default=5, help_text="enter only above the N-day moving average of closes; 0 = off"
+    )
     fraction = FractionField(default=Decimal("0.5"), help_text="fraction of the available cash spent per entry")
-    enabled = models.BooleanField(default=True, help_text="a disabled bot makes no new entries but still sells what it holds")
+    enabled = models.BooleanField(
+        default=True, help_text="a disabled bot makes no new entries but still sells what it holds"
+    )
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
     state_reason = models.CharField(max_length=300, blank=True)
@@ -96,7 +100,9 @@ class BotDecision(models.Model):
     target = PriceField(null=True, blank=True)
     k = FractionField(null=True, blank=True)
     reason = models.CharField(max_length=300)
-    order = models.ForeignKey("trading.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="bot_decisions")
+    order = models.ForeignKey(
+        "trading.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="bot_decisions"
+    )
 
     class Meta:
         db_table = "trading_botdecision"

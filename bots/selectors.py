@@ -7,10 +7,10 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 from django.db.models import QuerySet
 
-from markets.calendars import SEOUL, krx_calendar, krx_session_dates, krx_session_opens  # noqa: F401  (re-exported)
-from markets.models import Candle, Instrument, Market
 from bots import breakout
 from bots.models import Backtest, Bot, BotDecision
+from markets.calendars import SEOUL, krx_calendar, krx_session_dates, krx_session_opens  # noqa: F401  (re-exported)
+from markets.models import Candle, Instrument, Market
 
 
 def bot_list(*, user) -> QuerySet[Bot]:
@@ -60,8 +60,9 @@ def follows_for(instrument: Instrument, dates: np.ndarray) -> np.ndarray:
     return breakout.follows_by_calendar(dates)
 
 
-def daily_bars(*, instrument: Instrument, before: date | None = None, until: date | None = None,
-               last: int | None = None) -> DailyBars:
+def daily_bars(
+    *, instrument: Instrument, before: date | None = None, until: date | None = None, last: int | None = None
+) -> DailyBars:
     """The instrument's stored ``1d`` candles dated before ``before`` (exclusive) or up to
     ``until`` (inclusive), all of them or the ``last`` N. Prices leave ``Decimal`` for float64
     here: the strategy's statistics are float math, the books stay ``Decimal``."""
@@ -70,7 +71,9 @@ def daily_bars(*, instrument: Instrument, before: date | None = None, until: dat
         candles = candles.filter(open_time__lt=kst_midnight(before))
     if until is not None:
         candles = candles.filter(open_time__lt=kst_midnight(until + timedelta(days=1)))
-    ordered = candles.order_by("-open_time" if last else "open_time").values_list("open_time", "open", "high", "low", "close")
+    ordered = candles.order_by("-open_time" if last else "open_time").values_list(
+        "open_time", "open", "high", "low", "close"
+    )
     rows = list(ordered[:last]) if last else list(ordered)
     if last:
         rows.reverse()

@@ -25,8 +25,8 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypedDict
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import TypedDict
 
 import numpy as np
 from django.conf import settings
@@ -34,16 +34,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from markets.importers import unified_symbol
-from markets.models import Candle, Instrument, Market, Ticker
 from bots import breakout
-from trading import rules
-from trading import services as trading_services
-from bots.selectors import daily_bars, follows_for, krx_session_dates, krx_session_opens, kst_midnight
 from bots.models import Backtest, Bot, BotDecision
-from trading.models import Order, Position, Wallet
+from bots.selectors import daily_bars, follows_for, krx_session_dates, krx_session_opens, kst_midnight
 from core.exceptions import DomainError
 from core.money import cash_exponent, plain
+from markets.importers import unified_symbol
+from markets.models import Candle, Instrument, Market, Ticker
+from trading import rules
+from trading import services as trading_services
+from trading.models import Order, Position, Wallet
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,9 @@ def strategy_day(instrument: Instrument, now: datetime) -> StrategyDay:
     """The strategy day ``now`` falls in, for ``instrument``'s market (see the module docstring)."""
     if instrument.market == Market.KRX:
         opens = krx_session_opens()
-        index = int(np.searchsorted(opens, np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "ns"), side="right")) - 1
+        index = (
+            int(np.searchsorted(opens, np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "ns"), side="right")) - 1
+        )
         if index < 1:
             raise InvalidBot("The KRX calendar has no session before this time.", field="instrument")
         sessions = krx_session_dates()
@@ -95,7 +97,9 @@ def strategy_day(instrument: Instrument, now: datetime) -> StrategyDay:
     boundary = day_boundary(instrument.exchange)
     local = now.astimezone(rules.SEOUL)
     day = (local - timedelta(hours=boundary.hour, minutes=boundary.minute)).date()
-    return StrategyDay(day=day, start=datetime.combine(day, boundary, tzinfo=rules.SEOUL), previous=day - timedelta(days=1))
+    return StrategyDay(
+        day=day, start=datetime.combine(day, boundary, tzinfo=rules.SEOUL), previous=day - timedelta(days=1)
+    )
 
 
 def instrument_costs(instrument: Instrument) -> breakout.Costs:
@@ -139,8 +143,18 @@ def _check_settings(*, k_mode, k, lookback, ma_window, fraction) -> tuple[str, D
 
 
 @transaction.atomic
-def bot_create(*, user, instrument_id: int, k_mode: str = Bot.KMode.FIXED, k=Decimal("0.5"), lookback: int = 20,
-               ma_window: int = 5, fraction=Decimal("0.5"), enabled: bool = True, name: str = "") -> Bot:
+def bot_create(
+    *,
+    user,
+    instrument_id: int,
+    k_mode: str = Bot.KMode.FIXED,
+    k=Decimal("0.5"),
+    lookback: int = 20,
+    ma_window: int = 5,
+    fraction=Decimal("0.5"),
+    enabled: bool = True,
+    name: str = "",
+) -> Bot:
     """Create the user's bot on an active instrument; it starts at the next check (beat or
     tick). Raises ``InvalidBot`` (400, field named) for bad settings, an unknown instrument, a
     quote currency without a wallet, or a second bot on the same instrument."""
@@ -148,23 +162,44 @@ def bot_create(*, user, instrument_id: int, k_mode: str = Bot.KMode.FIXED, k=Dec
     if instrument is None:
         raise InvalidBot("No active instrument with this id.", field="instrument")
     if instrument.quote not in _config()["STARTING_CASH"]:
-        raise InvalidBot(f"There is no {instrument.quote} wallet: this instrument cannot be traded.", field="instrument")
-    k_mode, k, lookback, ma_window, fraction = _check_settings(k_mode=k_mode, k=k, lookback=lookback, ma_window=ma_window, fraction=fraction)
+        raise InvalidBot(
+            f"There is no {instrument.quote} wallet: this instrument cannot be traded.", field="instrument"
+        )
+    k_mode, k, lookback, ma_window, fraction = _check_settings(
+        k_mode=k_mode, k=k, lookback=lookback, ma_window=ma_window, fraction=fraction
+    )
     if Bot.objects.filter(user=user, instrument=instrument).exists():
         raise InvalidBot("You already have a bot on this instrument.", field="instrument")
     try:
         with transaction.atomic():
             return Bot.objects.create(
-                user=user, instrument=instrument, name=name, k_mode=k_mode, k=k, lookback=lookback, ma_window=ma_window,
-                fraction=fraction, enabled=enabled, state_reason="starts at the next check",
+                user=user,
+                instrument=instrument,
+                name=name,
+                k_mode=k_mode,
+                k=k,
+                lookback=lookback,
+                ma_window=ma_window,
+                fraction=fraction,
+                enabled=enabled,
+                state_reason="starts at the next check",
             )
     except IntegrityError:  # a concurrent create of the same pair
         raise InvalidBot("You already have a bot on this instrument.", field="instrument") from None
 
 
 @transaction.atomic
-def bot_update(*, bot: Bot, name: str | None = None, k_mode: str | None = None, k=None, lookback: int | None = None,
-               ma_window: int | None = None, fraction=None, enabled: bool | None = None) -> Bot:
+def bot_update(
+    *,
+    bot: Bot,
+    name: str | None = None,
+    k_mode: str | None = None,
+    k=None,
+    lookback: int | None = None,
+    ma_window: int | None = None,
+    fraction=None,
+    enabled: bool | None = None,
+) -> Bot:
     """Change a bot's settings (None = keep). New k, lookback, filter and fraction apply from
     the next day roll (today's target stands); disabling stops entries at once but the bot
     still sells what it holds at the next day boundary; enabling again takes effect at the next
@@ -215,16 +250,28 @@ class _OpenLog(TypedDict):
     price: Decimal | None
 
 
-def _decide(bot: Bot, *, action: str, reason: str, now: datetime, day: date, price: Decimal | None = None,
-            target: Decimal | None = None, k: Decimal | None = None, order: Order | None = None,
-            state: str | None = None) -> None:
+def _decide(
+    bot: Bot,
+    *,
+    action: str,
+    reason: str,
+    now: datetime,
+    day: date,
+    price: Decimal | None = None,
+    target: Decimal | None = None,
+    k: Decimal | None = None,
+    order: Order | None = None,
+    state: str | None = None,
+) -> None:
     """Log a decision (a repeated wait for the same reason on the same day once) and set the
     bot's state."""
     if state is not None:
         bot.state = state
     bot.state_reason = reason[:300]
     if action == BotDecision.Action.WAIT:
-        last = BotDecision.objects.filter(bot=bot).order_by("-time", "-id").values_list("action", "day", "reason").first()
+        last = (
+            BotDecision.objects.filter(bot=bot).order_by("-time", "-id").values_list("action", "day", "reason").first()
+        )
         if last == (action, day, reason[:300]):
             return
     BotDecision.objects.create(
@@ -253,21 +300,41 @@ def _exit(bot: Bot, today: StrategyDay, now: datetime) -> bool:
     quantity = min(held, available)
     log: _TargetLog = {"now": now, "day": today.day, "target": bot.target, "k": bot.k_today}
     if quantity <= 0:
-        _decide(bot, action=BotDecision.Action.SKIP, reason=f"nothing to sell: the {_plain(held)} bought on {bought_on} left the account outside the bot", **log)
+        _decide(
+            bot,
+            action=BotDecision.Action.SKIP,
+            reason=f"nothing to sell: the {_plain(held)} bought on {bought_on} left the account outside the bot",
+            **log,
+        )
     else:
         try:
             order = _place_once(bot, key=f"bot{bot.pk}-{bought_on}-exit", side="sell", quantity=quantity, now=now)
         except (trading_services.PriceUnavailable, trading_services.MarketClosed) as exc:
-            _decide(bot, action=BotDecision.Action.WAIT, state=Bot.State.WAITING,
-                    reason=f"selling the {_plain(held)} bought on {bought_on} waits: {exc.message}", **log)
+            _decide(
+                bot,
+                action=BotDecision.Action.WAIT,
+                state=Bot.State.WAITING,
+                reason=f"selling the {_plain(held)} bought on {bought_on} waits: {exc.message}",
+                **log,
+            )
             return False
         except DomainError as exc:
-            _decide(bot, action=BotDecision.Action.REJECT,
-                    reason=f"selling the {_plain(quantity)} bought on {bought_on} was rejected ({exc.message}); it stays in the account", **log)
+            _decide(
+                bot,
+                action=BotDecision.Action.REJECT,
+                reason=f"selling the {_plain(quantity)} bought on {bought_on} was rejected ({exc.message}); it stays in the account",
+                **log,
+            )
         else:
             short = f" (only {_plain(available)} of {_plain(held)} was left)" if quantity < held else ""
-            _decide(bot, action=BotDecision.Action.EXIT, price=order.average_fill_price, order=order,
-                    reason=f"sold the {_plain(quantity)} bought on {bought_on} at the open of {today.day}{short}", **log)
+            _decide(
+                bot,
+                action=BotDecision.Action.EXIT,
+                price=order.average_fill_price,
+                order=order,
+                reason=f"sold the {_plain(quantity)} bought on {bought_on} at the open of {today.day}{short}",
+                **log,
+            )
     bot.holding_quantity, bot.holding_day = Decimal(0), None
     return True
 
@@ -279,7 +346,10 @@ def _today_open(bot: Bot, today: StrategyDay, now: datetime) -> Decimal | None:
     out). Returns None (with the wait or skip logged) when unknown."""
     instrument = bot.instrument
     candle = Candle.objects.filter(
-        instrument=instrument, interval="1d", open_time__gte=kst_midnight(today.day), open_time__lt=kst_midnight(today.day + timedelta(days=1))
+        instrument=instrument,
+        interval="1d",
+        open_time__gte=kst_midnight(today.day),
+        open_time__lt=kst_midnight(today.day + timedelta(days=1)),
     ).first()
     if candle is None:
         candle = Candle.objects.filter(instrument=instrument, open_time=today.start).exclude(interval="1d").first()
@@ -287,15 +357,27 @@ def _today_open(bot: Bot, today: StrategyDay, now: datetime) -> Decimal | None:
         return candle.open
     late = (now - today.start).total_seconds() - _config()["BOT_OPEN_GRACE_SECONDS"]
     if late > 0:
-        _decide(bot, action=BotDecision.Action.SKIP, state=Bot.State.OUT, now=now, day=today.day,
-                reason=f"today's open is unknown: no candle of {today.day} is stored and the day began "
-                       f"{int((now - today.start).total_seconds() // 60)} min ago (the price is the open only in the first "
-                       f"{_config()['BOT_OPEN_GRACE_SECONDS']} s)")
+        _decide(
+            bot,
+            action=BotDecision.Action.SKIP,
+            state=Bot.State.OUT,
+            now=now,
+            day=today.day,
+            reason=f"today's open is unknown: no candle of {today.day} is stored and the day began "
+            f"{int((now - today.start).total_seconds() // 60)} min ago (the price is the open only in the first "
+            f"{_config()['BOT_OPEN_GRACE_SECONDS']} s)",
+        )
         return None
     ticker = _fresh_ticker(instrument, now)
     if ticker is None:
-        _decide(bot, action=BotDecision.Action.WAIT, state=Bot.State.WAITING, now=now, day=today.day,
-                reason="no fresh price for today's open yet")
+        _decide(
+            bot,
+            action=BotDecision.Action.WAIT,
+            state=Bot.State.WAITING,
+            now=now,
+            day=today.day,
+            reason="no fresh price for today's open yet",
+        )
         return None
     return ticker.last_price
 
@@ -308,36 +390,73 @@ def _plan(bot: Bot, today: StrategyDay, now: datetime, day_open: Decimal) -> Non
     needed = (bot.lookback if auto else 0) + max(1, bot.ma_window) + 1
     bars = daily_bars(instrument=instrument, before=today.day, last=needed)
     if not len(bars) or bars.dates[-1] != np.datetime64(today.previous, "D"):
-        _decide(bot, action=BotDecision.Action.WAIT, state=Bot.State.WAITING, now=now, day=today.day,
-                reason=f"no daily candle of {today.previous} is stored yet")
+        _decide(
+            bot,
+            action=BotDecision.Action.WAIT,
+            state=Bot.State.WAITING,
+            now=now,
+            day=today.day,
+            reason=f"no daily candle of {today.previous} is stored yet",
+        )
         return
     dates = np.append(bars.dates, np.datetime64(today.day, "D"))
     unknown = [np.nan]
     sig = breakout.signals(
-        np.append(bars.open, float(day_open)), np.append(bars.high, unknown), np.append(bars.low, unknown),
-        np.append(bars.close, unknown), k=None if auto else float(bot.k), lookback=bot.lookback,
-        follows=follows_for(instrument, dates), ma_window=bot.ma_window, costs=instrument_costs(instrument),
+        np.append(bars.open, float(day_open)),
+        np.append(bars.high, unknown),
+        np.append(bars.low, unknown),
+        np.append(bars.close, unknown),
+        k=None if auto else float(bot.k),
+        lookback=bot.lookback,
+        follows=follows_for(instrument, dates),
+        ma_window=bot.ma_window,
+        costs=instrument_costs(instrument),
     )
     k, target, ma = sig.k[-1], sig.target[-1], sig.ma[-1]
     log: _OpenLog = {"now": now, "day": today.day, "price": bot.day_open}
     if np.isnan(k):
-        _decide(bot, action=BotDecision.Action.SKIP, state=Bot.State.OUT, **log,
-                reason=f"best K needs {bot.lookback} days of candles without gaps before {today.day}; not stored yet")
+        _decide(
+            bot,
+            action=BotDecision.Action.SKIP,
+            state=Bot.State.OUT,
+            **log,
+            reason=f"best K needs {bot.lookback} days of candles without gaps before {today.day}; not stored yet",
+        )
         return
     bot.k_today = _decimal(k, Decimal("0.0001"))
     if bot.ma_window and np.isnan(ma):
-        _decide(bot, action=BotDecision.Action.SKIP, state=Bot.State.OUT, k=bot.k_today, **log,
-                reason=f"the {bot.ma_window}-day moving average needs {bot.ma_window} days of candles without gaps before {today.day}")
+        _decide(
+            bot,
+            action=BotDecision.Action.SKIP,
+            state=Bot.State.OUT,
+            k=bot.k_today,
+            **log,
+            reason=f"the {bot.ma_window}-day moving average needs {bot.ma_window} days of candles without gaps before {today.day}",
+        )
         return
     bot.target = _decimal(target)
     bot.ma_today = _decimal(ma) if bot.ma_window else None
     if not sig.allowed[-1]:
-        _decide(bot, action=BotDecision.Action.SKIP, state=Bot.State.OUT, target=bot.target, k=bot.k_today, **log,
-                reason=f"open {_plain(bot.day_open)} is not above the {bot.ma_window}-day average close {_plain(bot.ma_today)}")
+        _decide(
+            bot,
+            action=BotDecision.Action.SKIP,
+            state=Bot.State.OUT,
+            target=bot.target,
+            k=bot.k_today,
+            **log,
+            reason=f"open {_plain(bot.day_open)} is not above the {bot.ma_window}-day average close {_plain(bot.ma_today)}",
+        )
         return
     day_range = _decimal(bars.high[-1] - bars.low[-1])
-    _decide(bot, action=BotDecision.Action.ARM, state=Bot.State.ARMED, target=bot.target, k=bot.k_today, **log,
-            reason=f"target = open {_plain(bot.day_open)} + k {_plain(bot.k_today)} x range {_plain(day_range)} of {today.previous}")
+    _decide(
+        bot,
+        action=BotDecision.Action.ARM,
+        state=Bot.State.ARMED,
+        target=bot.target,
+        k=bot.k_today,
+        **log,
+        reason=f"target = open {_plain(bot.day_open)} + k {_plain(bot.k_today)} x range {_plain(day_range)} of {today.previous}",
+    )
 
 
 def _roll(bot: Bot, today: StrategyDay, now: datetime) -> None:
@@ -392,7 +511,9 @@ def _entry_quantity(bot: Bot, last: Decimal) -> Decimal:
     if wallet is None:
         return Decimal(0)
     budget = wallet.available * bot.fraction - 2 * cash_exponent(wallet.currency)
-    tick = rules.tick_size(exchange=instrument.exchange, quote=instrument.quote, price=last, instrument_tick=instrument.tick_size)
+    tick = rules.tick_size(
+        exchange=instrument.exchange, quote=instrument.quote, price=last, instrument_tick=instrument.tick_size
+    )
     price = rules.market_fill_price(last=last, side="buy", slippage_bps=_config()["SLIPPAGE_BPS"], tick=tick)
     per_unit = price + rules.bps_of(price, _config()["FEE_BPS"].get(instrument.exchange, 0))
     lot = rules.lot_size(market=instrument.market, instrument_lot=instrument.lot_size)
@@ -409,7 +530,13 @@ def _place_once(bot: Bot, *, key: str, side: str, quantity: Decimal, now: dateti
     if placed is not None:
         return placed
     order, _ = trading_services.order_place(
-        user=bot.user, instrument_id=bot.instrument_id, side=side, type="market", quantity=quantity, client_order_id=key, now=now
+        user=bot.user,
+        instrument_id=bot.instrument_id,
+        side=side,
+        type="market",
+        quantity=quantity,
+        client_order_id=key,
+        now=now,
     )
     return order
 
@@ -419,7 +546,9 @@ def _check_entry(bot: Bot, today: StrategyDay, now: datetime) -> None:
     ticker = _fresh_ticker(bot.instrument, now)
     log: _TargetLog = {"now": now, "day": today.day, "target": bot.target, "k": bot.k_today}
     if ticker is None:
-        _decide(bot, action=BotDecision.Action.WAIT, reason="no fresh price: the feed has not updated it recently", **log)
+        _decide(
+            bot, action=BotDecision.Action.WAIT, reason="no fresh price: the feed has not updated it recently", **log
+        )
         return
     last = ticker.last_price
     if bot.target is None or last < bot.target:
@@ -428,14 +557,29 @@ def _check_entry(bot: Bot, today: StrategyDay, now: datetime) -> None:
     try:
         if quantity <= 0:
             raise trading_services.InsufficientFunds("The cash for this bot does not buy one lot.", field="fraction")
-        order = _place_once(bot, key=f"bot{bot.pk}-{today.day.isoformat()}-entry", side="buy", quantity=quantity, now=now)
+        order = _place_once(
+            bot, key=f"bot{bot.pk}-{today.day.isoformat()}-entry", side="buy", quantity=quantity, now=now
+        )
     except DomainError as exc:
-        _decide(bot, action=BotDecision.Action.REJECT, state=Bot.State.OUT, price=last, **log,
-                reason=f"buying at {_plain(last)} (target reached) was rejected: {exc.message} Not retried today.")
+        _decide(
+            bot,
+            action=BotDecision.Action.REJECT,
+            state=Bot.State.OUT,
+            price=last,
+            **log,
+            reason=f"buying at {_plain(last)} (target reached) was rejected: {exc.message} Not retried today.",
+        )
         return
     bot.holding_quantity, bot.holding_day = order.filled_quantity, today.day
-    _decide(bot, action=BotDecision.Action.ENTER, state=Bot.State.HOLDING, price=order.average_fill_price, order=order, **log,
-            reason=f"last {_plain(last)} reached the target {_plain(bot.target)}: bought {_plain(order.filled_quantity)} at {_plain(order.average_fill_price)}")
+    _decide(
+        bot,
+        action=BotDecision.Action.ENTER,
+        state=Bot.State.HOLDING,
+        price=order.average_fill_price,
+        order=order,
+        **log,
+        reason=f"last {_plain(last)} reached the target {_plain(bot.target)}: bought {_plain(order.filled_quantity)} at {_plain(order.average_fill_price)}",
+    )
 
 
 @transaction.atomic
@@ -460,7 +604,9 @@ def bots_on_tick(*, instrument_ids, now: datetime | None = None) -> int:
     without a transaction; each other bot is checked in its own, and a failure is logged
     without stopping the others. Returns the number of bots checked."""
     now = now or timezone.now()
-    bots = Bot.objects.filter(instrument_id__in=list(instrument_ids)).filter(Q(enabled=True) | Q(holding_quantity__gt=0))
+    bots = Bot.objects.filter(instrument_id__in=list(instrument_ids)).filter(
+        Q(enabled=True) | Q(holding_quantity__gt=0)
+    )
     days: dict[int, StrategyDay] = {}
     checked = 0
     for bot in bots.select_related("instrument").order_by("pk"):
@@ -478,7 +624,11 @@ def bots_on_tick(*, instrument_ids, now: datetime | None = None) -> int:
 
 def bots_check_all(*, now: datetime | None = None) -> int:
     """The beat's pass over every bot: day rolls at the boundary, entries without a tick."""
-    instrument_ids = Bot.objects.filter(Q(enabled=True) | Q(holding_quantity__gt=0)).values_list("instrument_id", flat=True).distinct()
+    instrument_ids = (
+        Bot.objects.filter(Q(enabled=True) | Q(holding_quantity__gt=0))
+        .values_list("instrument_id", flat=True)
+        .distinct()
+    )
     return bots_on_tick(instrument_ids=list(instrument_ids), now=now)
 
 
@@ -514,9 +664,20 @@ def _bps(value, field: str, default) -> Decimal:
     return number
 
 
-def backtest_params(*, exchange: str, symbol: str, start: date | None = None, end: date | None = None, k="auto",
-                    lookback: int = 20, ma: int = 5, fee_bps=None, slippage_bps=None, tax_bps=None,
-                    initial_equity=None) -> BacktestParams:
+def backtest_params(
+    *,
+    exchange: str,
+    symbol: str,
+    start: date | None = None,
+    end: date | None = None,
+    k="auto",
+    lookback: int = 20,
+    ma: int = 5,
+    fee_bps=None,
+    slippage_bps=None,
+    tax_bps=None,
+    initial_equity=None,
+) -> BacktestParams:
     """Check backtest inputs (as the command and the API take them) and fill the defaults: the
     exchange's fee, the market-order slippage, KRX's sell tax, the starting cash of the quote
     currency. ``k``: "auto" or a number from 0 to 1. Raises ``InvalidBacktest`` naming the field."""
@@ -543,7 +704,11 @@ def backtest_params(*, exchange: str, symbol: str, start: date | None = None, en
     if not (isinstance(ma, int) and 0 <= ma <= MAX_DAYS):
         raise InvalidBacktest(f"ma must be a whole number of days from 0 (off) to {MAX_DAYS}.", field="ma")
     krx = instrument.market == Market.KRX
-    initial = initial_equity if initial_equity not in (None, "") else _config()["STARTING_CASH"].get(instrument.quote, Decimal("10000000"))
+    initial = (
+        initial_equity
+        if initial_equity not in (None, "")
+        else _config()["STARTING_CASH"].get(instrument.quote, Decimal("10000000"))
+    )
     try:
         initial = Decimal(str(initial))
     except InvalidOperation:
@@ -551,7 +716,12 @@ def backtest_params(*, exchange: str, symbol: str, start: date | None = None, en
     if not (initial.is_finite() and initial > 0):
         raise InvalidBacktest("Must be greater than zero.", field="initial_equity")
     return BacktestParams(
-        instrument=instrument, start=start, end=end, k=k_value, lookback=lookback, ma_window=ma,
+        instrument=instrument,
+        start=start,
+        end=end,
+        k=k_value,
+        lookback=lookback,
+        ma_window=ma,
         fee_bps=_bps(fee_bps, "fee_bps", _config()["FEE_BPS"].get(exchange, 0)),
         slippage_bps=_bps(slippage_bps, "slippage_bps", _config()["SLIPPAGE_BPS"]),
         tax_bps=_bps(tax_bps, "tax_bps", _config()["KRX_SELL_TAX_BPS"] if krx else 0),
@@ -567,8 +737,10 @@ def _number(value) -> float | None:
 
 def _stats(stats: breakout.CurveStats) -> dict:
     return {
-        "total_return": _number(stats.total_return), "cagr": _number(stats.cagr),
-        "max_drawdown": _number(stats.max_drawdown), "sharpe": _number(stats.sharpe),
+        "total_return": _number(stats.total_return),
+        "cagr": _number(stats.cagr),
+        "max_drawdown": _number(stats.max_drawdown),
+        "sharpe": _number(stats.sharpe),
     }
 
 
@@ -589,22 +761,42 @@ def backtest_compute(params: BacktestParams) -> dict:
     try:
         bars = daily_bars(instrument=instrument, until=params.end)
     except ValueError as exc:  # a KRX candle on a day that is not a session
-        raise InvalidBacktest(f"The stored candles of {instrument} do not fit the exchange calendar: {exc}", field="symbol") from None
+        raise InvalidBacktest(
+            f"The stored candles of {instrument} do not fit the exchange calendar: {exc}", field="symbol"
+        ) from None
     first = int(np.searchsorted(bars.dates, np.datetime64(params.start, "D"))) if params.start else 0
     if first >= len(bars):
         span = f"between {params.start or 'the start'} and {params.end or 'the end'}"
-        raise InvalidBacktest(f"No daily candles of {instrument} are stored {span}; import them with import_candles.", field="start")
-    costs = breakout.Costs(fee_bps=float(params.fee_bps), slippage_bps=float(params.slippage_bps), sell_tax_bps=float(params.tax_bps))
+        raise InvalidBacktest(
+            f"No daily candles of {instrument} are stored {span}; import them with import_candles.", field="start"
+        )
+    costs = breakout.Costs(
+        fee_bps=float(params.fee_bps), slippage_bps=float(params.slippage_bps), sell_tax_bps=float(params.tax_bps)
+    )
     result = breakout.backtest(
-        bars.dates, bars.open, bars.high, bars.low, bars.close, first=first,
-        k=None if params.k is None else float(params.k), lookback=params.lookback, follows=bars.follows,
-        ma_window=params.ma_window, costs=costs, initial=float(params.initial_equity), periods_per_year=bars.periods_per_year,
+        bars.dates,
+        bars.open,
+        bars.high,
+        bars.low,
+        bars.close,
+        first=first,
+        k=None if params.k is None else float(params.k),
+        lookback=params.lookback,
+        follows=bars.follows,
+        ma_window=params.ma_window,
+        costs=costs,
+        initial=float(params.initial_equity),
+        periods_per_year=bars.periods_per_year,
     )
     sig, dates = result.signals, bars.dates
     trades = [
         {
-            "entry_date": str(dates[row]), "entry_price": float(sig.entry[row]), "exit_date": str(dates[row + 1]),
-            "exit_price": float(sig.exit[row]), "k": float(sig.k[row]), "return": float(sig.factor[row] - 1),
+            "entry_date": str(dates[row]),
+            "entry_price": float(sig.entry[row]),
+            "exit_date": str(dates[row + 1]),
+            "exit_price": float(sig.exit[row]),
+            "k": float(sig.k[row]),
+            "return": float(sig.factor[row] - 1),
         }
         for row in result.trade_rows
     ]
@@ -613,14 +805,25 @@ def backtest_compute(params: BacktestParams) -> dict:
         for day, equity, held in zip(dates[first:], result.equity, result.buy_and_hold, strict=True)
     ]
     return {
-        "exchange": instrument.exchange, "symbol": instrument.symbol, "quote": instrument.quote,
-        "start": params.start.isoformat() if params.start else None, "end": params.end.isoformat() if params.end else None,
-        "first_day": str(dates[first]), "last_day": str(dates[-1]),
-        "k": "auto" if params.k is None else float(params.k), "lookback": params.lookback, "ma": params.ma_window,
-        "fee_bps": float(params.fee_bps), "slippage_bps": float(params.slippage_bps), "tax_bps": float(params.tax_bps),
-        "initial_equity": float(params.initial_equity), "final_equity": float(result.equity[-1]),
+        "exchange": instrument.exchange,
+        "symbol": instrument.symbol,
+        "quote": instrument.quote,
+        "start": params.start.isoformat() if params.start else None,
+        "end": params.end.isoformat() if params.end else None,
+        "first_day": str(dates[first]),
+        "last_day": str(dates[-1]),
+        "k": "auto" if params.k is None else float(params.k),
+        "lookback": params.lookback,
+        "ma": params.ma_window,
+        "fee_bps": float(params.fee_bps),
+        "slippage_bps": float(params.slippage_bps),
+        "tax_bps": float(params.tax_bps),
+        "initial_equity": float(params.initial_equity),
+        "final_equity": float(result.equity[-1]),
         **_stats(result.stats),
-        "win_rate": _number(result.win_rate), "number_of_trades": result.number_of_trades, "exposure": _number(result.exposure),
+        "win_rate": _number(result.win_rate),
+        "number_of_trades": result.number_of_trades,
+        "exposure": _number(result.exposure),
         "buy_and_hold": {**_stats(result.buy_and_hold_stats), "final_equity": float(result.buy_and_hold[-1])},
         "trades": trades,
         "equity_curve": curve,
@@ -633,12 +836,26 @@ def backtest_run(*, user, params: BacktestParams) -> Backtest:
     ``InvalidBacktest``; nothing is stored then."""
     result = backtest_compute(params)
     return Backtest.objects.create(
-        user=user, instrument=params.instrument, start=result["first_day"], end=result["last_day"], k=params.k,
-        lookback=params.lookback, ma_window=params.ma_window, fee_bps=params.fee_bps, slippage_bps=params.slippage_bps,
-        tax_bps=params.tax_bps, initial_equity=params.initial_equity, total_return=result["total_return"],
-        cagr=result["cagr"], max_drawdown=result["max_drawdown"], win_rate=result["win_rate"],
-        number_of_trades=result["number_of_trades"], exposure=result["exposure"], sharpe=result["sharpe"],
-        buy_and_hold_return=result["buy_and_hold"]["total_return"], result=result,
+        user=user,
+        instrument=params.instrument,
+        start=result["first_day"],
+        end=result["last_day"],
+        k=params.k,
+        lookback=params.lookback,
+        ma_window=params.ma_window,
+        fee_bps=params.fee_bps,
+        slippage_bps=params.slippage_bps,
+        tax_bps=params.tax_bps,
+        initial_equity=params.initial_equity,
+        total_return=result["total_return"],
+        cagr=result["cagr"],
+        max_drawdown=result["max_drawdown"],
+        win_rate=result["win_rate"],
+        number_of_trades=result["number_of_trades"],
+        exposure=result["exposure"],
+        sharpe=result["sharpe"],
+        buy_and_hold_return=result["buy_and_hold"]["total_return"],
+        result=result,
     )
 
 
@@ -657,5 +874,7 @@ def bots_refresh_candles(*, now: datetime | None = None, days: int = 3, source_f
     written = 0
     for instrument in instruments:
         source = source_for(instrument.exchange) if source_for else None
-        written += candles_refresh(instrument=instrument, interval="1d", since=now - timedelta(days=days), source=source)
+        written += candles_refresh(
+            instrument=instrument, interval="1d", since=now - timedelta(days=days), source=source
+        )
     return written

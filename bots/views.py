@@ -18,8 +18,11 @@ def _price(value: float) -> str:
 def _trades(result: dict) -> list[dict]:
     return [
         {
-            "entry_date": trade["entry_date"], "entry_price": _price(trade["entry_price"]),
-            "exit_date": trade["exit_date"], "exit_price": _price(trade["exit_price"]), "k": f"{trade['k']:g}",
+            "entry_date": trade["entry_date"],
+            "entry_price": _price(trade["entry_price"]),
+            "exit_date": trade["exit_date"],
+            "exit_price": _price(trade["exit_price"]),
+            "k": f"{trade['k']:g}",
             "return": f"{trade['return'] * 100:+.2f} %",
             "direction": "up" if trade["return"] > 0 else "down" if trade["return"] < 0 else "flat",
         }
@@ -33,7 +36,11 @@ def _figures(result: dict) -> list[tuple[str, str, str]]:
     sharpe = "n/a" if result["sharpe"] is None else f"{result['sharpe']:.2f}"
     held_sharpe = "n/a" if held["sharpe"] is None else f"{held['sharpe']:.2f}"
     return [
-        ("Final equity", f"{result['final_equity']:,.0f} {result['quote']}", f"{held['final_equity']:,.0f} {result['quote']}"),
+        (
+            "Final equity",
+            f"{result['final_equity']:,.0f} {result['quote']}",
+            f"{held['final_equity']:,.0f} {result['quote']}",
+        ),
         ("Total return", _percent(result["total_return"]), _percent(held["total_return"])),
         ("CAGR", _percent(result["cagr"]), _percent(held["cagr"])),
         ("Maximum drawdown", _percent(result["max_drawdown"]), _percent(held["max_drawdown"])),
@@ -57,5 +64,11 @@ def backtest_chart(request, pk: int):
     return render(
         request,
         "bots/backtest_chart.html",
-        {"backtest": backtest, "result": result, "figures": _figures(result), "trades": _trades(result), "curve": curve},
+        {
+            "backtest": backtest,
+            "result": result,
+            "figures": _figures(result),
+            "trades": _trades(result),
+            "curve": curve,
+        },
     )

@@ -13,11 +13,26 @@ from django.http import JsonResponse
 from django.views import defaults
 
 API_PREFIX = "/api/"
-CODES = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
-         405: "method_not_allowed", 413: "request_too_large", 429: "throttled", 500: "server_error"}
-MESSAGES = {400: "Bad request.", 401: "Authentication credentials were not provided.", 403: "Permission denied.",
-            404: "Not found.", 405: "Method not allowed.", 413: "Request body too large.", 429: "Too many requests.",
-            500: "Server error."}
+CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    429: "throttled",
+    500: "server_error",
+}
+MESSAGES = {
+    400: "Bad request.",
+    401: "Authentication credentials were not provided.",
+    403: "Permission denied.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    413: "Request body too large.",
+    429: "Too many requests.",
+    500: "Server error.",
+}
 
 
 def is_api_path(path: str) -> bool:

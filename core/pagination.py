@@ -41,7 +41,9 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
         for parameter in parameters:
             if parameter["name"] == self.limit_query_param:
                 parameter["schema"].update({"minimum": 1, "maximum": MAX_LIMIT})
-                parameter["description"] = f"Number of results to return per page (1 to {MAX_LIMIT}, default {self.default_limit})."
+                parameter["description"] = (
+                    f"Number of results to return per page (1 to {MAX_LIMIT}, default {self.default_limit})."
+                )
             elif parameter["name"] == self.offset_query_param:
                 parameter["schema"].update({"minimum": 0, "maximum": MAX_OFFSET})
         return parameters

@@ -24,7 +24,7 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="machine-readable, e.g. invalid, not_found, market_closed, throttled")
     message = serializers.CharField(help_text="for people, in English")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]  # "fields" is the error shape's key
         child=serializers.ListField(child=serializers.CharField()),
         help_text="the request fields or parameters at fault, each with its messages; {} when none",
     )
@@ -40,7 +40,9 @@ class ErrorDocumentingAutoSchema(AutoSchema):
     def _error_statuses(self) -> list[str]:
         method = self.method.upper()
         statuses = []
-        has_query = bool(self._get_filter_parameters() or self._get_pagination_parameters() or self.get_override_parameters())
+        has_query = bool(
+            self._get_filter_parameters() or self._get_pagination_parameters() or self.get_override_parameters()
+        )
         if method in WRITES or has_query:
             statuses.append("400")
         permissions = getattr(self.view, "permission_classes", [])

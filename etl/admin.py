@@ -30,12 +30,29 @@ def chart_url(exchange: str, symbol: str) -> str:
 class PairStateAdmin(ReadOnlyAdmin):
     """Per pair: the live cursor, the coverage, the last run and the last error."""
 
-    list_display = ["pair", "last_trade_id", "last_trade_time", "coverage", "last_run_status", "last_run_finished",
-                    "error_summary", "chart"]
+    list_display = [
+        "pair",
+        "last_trade_id",
+        "last_trade_time",
+        "coverage",
+        "last_run_status",
+        "last_run_finished",
+        "error_summary",
+        "chart",
+    ]
     list_filter = ["exchange"]
     list_select_related = ["last_run"]
-    readonly_fields = ["exchange", "symbol", "last_trade_id", "last_trade_time", "last_run", "last_error", "last_error_at",
-                       "updated_at", "coverage_detail"]
+    readonly_fields = [
+        "exchange",
+        "symbol",
+        "last_trade_id",
+        "last_trade_time",
+        "last_run",
+        "last_error",
+        "last_error_at",
+        "updated_at",
+        "coverage_detail",
+    ]
     actions = ["run_live_now"]
 
     def get_queryset(self, request):
@@ -56,8 +73,10 @@ class PairStateAdmin(ReadOnlyAdmin):
     @admin.display(description="coverage spans")
     def coverage_detail(self, obj):
         spans = selectors.coverage_span_list(exchange=obj.exchange, symbol=obj.symbol)
-        lines = [f"{s.start:%Y-%m-%d %H:%M:%S.%f} .. {s.end:%Y-%m-%d %H:%M:%S.%f} (ids {s.first_trade_id} .. {s.last_trade_id})"
-                 for s in spans]
+        lines = [
+            f"{s.start:%Y-%m-%d %H:%M:%S.%f} .. {s.end:%Y-%m-%d %H:%M:%S.%f} (ids {s.first_trade_id} .. {s.last_trade_id})"
+            for s in spans
+        ]
         return format_html("<pre>{}</pre>", "\n".join(lines) or "-")
 
     @admin.display(description="last run")
@@ -89,8 +108,20 @@ class PairStateAdmin(ReadOnlyAdmin):
 
 @admin.register(IngestRun)
 class IngestRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "kind", "exchange", "symbol", "status", "trades_read", "duplicates", "minutes_written",
-                    "trades_staged", "first_trade_time", "last_trade_time", "short_error"]
+    list_display = [
+        "started_at",
+        "kind",
+        "exchange",
+        "symbol",
+        "status",
+        "trades_read",
+        "duplicates",
+        "minutes_written",
+        "trades_staged",
+        "first_trade_time",
+        "last_trade_time",
+        "short_error",
+    ]
     list_filter = ["status", "kind", "exchange"]
     search_fields = ["symbol", "source", "error"]
     date_hierarchy = "started_at"
@@ -116,15 +147,28 @@ class StagedTradeAdmin(ReadOnlyAdmin):
 
 @admin.register(TakerVolume)
 class TakerVolumeAdmin(ReadOnlyAdmin):
-    list_display = ["minute", "exchange", "symbol", "taker_buy_volume", "taker_sell_volume", "taker_buy_value",
-                    "taker_sell_value", "quote", "trade_count", "is_complete"]
+    list_display = [
+        "minute",
+        "exchange",
+        "symbol",
+        "taker_buy_volume",
+        "taker_sell_volume",
+        "taker_buy_value",
+        "taker_sell_value",
+        "quote",
+        "trade_count",
+        "is_complete",
+    ]
     list_filter = ["exchange", "symbol", "is_complete"]
     date_hierarchy = "minute"
     show_full_result_count = False
     change_list_template = "admin/etl/takervolume/change_list.html"
 
     def get_urls(self):
-        return [path("chart/", self.admin_site.admin_view(self.chart_view), name="etl_takervolume_chart"), *super().get_urls()]
+        return [
+            path("chart/", self.admin_site.admin_view(self.chart_view), name="etl_takervolume_chart"),
+            *super().get_urls(),
+        ]
 
     def chart_view(self, request):
         """Taker buy (up) vs sell (down) volume of one pair over a chosen range, with the buy
@@ -158,8 +202,13 @@ class TakerVolumeAdmin(ReadOnlyAdmin):
         rows = selectors.taker_volume_rows(pairs=[pair], window=window, start=start, end=end, limit=CHART_POINTS)
         rows.reverse()
         points = [
-            {"time": r["timestamp"], "buy": float(r["taker_buy_volume"]), "sell": float(r["taker_sell_volume"]),
-             "ratio": float(r["taker_buy_ratio"]) if r["taker_buy_ratio"] is not None else None, "complete": r["is_complete"]}
+            {
+                "time": r["timestamp"],
+                "buy": float(r["taker_buy_volume"]),
+                "sell": float(r["taker_sell_volume"]),
+                "ratio": float(r["taker_buy_ratio"]) if r["taker_buy_ratio"] is not None else None,
+                "complete": r["is_complete"],
+            }
             for r in rows
         ]
         totals = {

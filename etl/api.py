@@ -26,8 +26,17 @@ from etl.metrics import WINDOWS, plain
 from etl.selectors import taker_volume_rows
 
 MAX_LIMIT = 100_000
-DECIMAL_FIELDS = ("taker_buy_volume", "taker_sell_volume", "taker_total_volume", "taker_buy_value",
-                  "taker_sell_value", "taker_total_value", "taker_buy_ratio", "taker_sell_ratio", "taker_buy_sell_ratio")
+DECIMAL_FIELDS = (
+    "taker_buy_volume",
+    "taker_sell_volume",
+    "taker_total_volume",
+    "taker_buy_value",
+    "taker_sell_value",
+    "taker_total_value",
+    "taker_buy_ratio",
+    "taker_sell_ratio",
+    "taker_buy_sell_ratio",
+)
 CSV_FIELDS = ("datetime", "timestamp", *DECIMAL_FIELDS[:6], "trade_count", *DECIMAL_FIELDS[6:], "is_complete")
 # trades exist from 2009; the upper bound keeps hour and day window arithmetic inside datetime
 MIN_MOMENT = datetime(2009, 1, 1, tzinfo=UTC)
@@ -69,8 +78,11 @@ class TakerVolumeQuerySerializer(serializers.Serializer):
     """Query parameters. ``from`` is inclusive and ``to`` exclusive, on the window start."""
 
     exchange = serializers.CharField(help_text="binance, bybit, bitmex, bithumb or all_exchange")
-    symbol = serializers.CharField(required=False, allow_blank=True,
-                                   help_text="the exchange's symbol (BTCUSDT, XBTUSD, BTC_KRW); its BTC pair when empty")
+    symbol = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="the exchange's symbol (BTCUSDT, XBTUSD, BTC_KRW); its BTC pair when empty",
+    )
     window = serializers.ChoiceField(choices=WINDOWS, default="min")
     from_ = MomentField(required=False, source="start", help_text="unix seconds or ISO-8601, inclusive")
     to = MomentField(required=False, source="end", help_text="unix seconds or ISO-8601, exclusive")
@@ -146,8 +158,12 @@ class TakerVolumeView(APIView):
     @extend_schema(
         parameters=[
             TakerVolumeQuerySerializer,
-            OpenApiParameter("from", OpenApiTypes.STR, description="unix seconds or ISO-8601 (UTC without offset), inclusive"),
-            OpenApiParameter("to", OpenApiTypes.STR, description="unix seconds or ISO-8601 (UTC without offset), exclusive"),
+            OpenApiParameter(
+                "from", OpenApiTypes.STR, description="unix seconds or ISO-8601 (UTC without offset), inclusive"
+            ),
+            OpenApiParameter(
+                "to", OpenApiTypes.STR, description="unix seconds or ISO-8601 (UTC without offset), exclusive"
+            ),
         ],
         responses=TakerVolumeRowSerializer(many=True),
     )
@@ -156,25 +172,33 @@ class TakerVolumeView(APIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         all_exchange = params["exchange"] == pair_registry.ALL_EXCHANGE
-        rows = taker_volume_rows(pairs=params["pairs"], window=params["window"], start=params.get("start"),
-                                 end=params.get("end"), limit=params["limit"])
+        rows = taker_volume_rows(
+            pairs=params["pairs"],
+            window=params["window"],
+            start=params.get("start"),
+            end=params.get("end"),
+            limit=params["limit"],
+        )
         results = [_output(row, all_exchange=all_exchange) for row in rows]
         pairs = params["pairs"]
         symbol = pairs[0].symbol if not all_exchange else (params.get("symbol") or "BTC").upper()
         if params["format"] == "csv":
-            return self._csv(results, exchange=params["exchange"], symbol=symbol, window=params["window"],
-                             all_exchange=all_exchange)
-        return Response({
-            "exchange": params["exchange"] if all_exchange else pairs[0].api_exchange,
-            "symbol": symbol,
-            "window": params["window"],
-            "base": pairs[0].base,
-            "quote": "USD" if all_exchange else pairs[0].quote,
-            "from": _iso(params.get("start")),
-            "to": _iso(params.get("end")),
-            "count": len(results),
-            "results": results,
-        })
+            return self._csv(
+                results, exchange=params["exchange"], symbol=symbol, window=params["window"], all_exchange=all_exchange
+            )
+        return Response(
+            {
+                "exchange": params["exchange"] if all_exchange else pairs[0].api_exchange,
+                "symbol": symbol,
+                "window": params["window"],
+                "base": pairs[0].base,
+                "quote": "USD" if all_exchange else pairs[0].quote,
+                "from": _iso(params.get("start")),
+                "to": _iso(params.get("end")),
+                "count": len(results),
+                "results": results,
+            }
+        )
 
     @staticmethod
     def _csv(results, *, exchange, symbol, window, all_exchange) -> HttpResponse:

@@ -90,8 +90,14 @@ class TradeFeed(ABC):
 
     exchange: str
 
-    def __init__(self, *, max_retries: int = 5, backoff_base: float = 1.0, max_pages: int = 20,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        max_retries: int = 5,
+        backoff_base: float = 1.0,
+        max_pages: int = 20,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.max_pages = max_pages
@@ -114,8 +120,15 @@ class TradeFeed(ABC):
                     raise ExtractNetworkError(f"{self.exchange}: {what}: {exc}") from exc
                 delay = getattr(exc, "retry_after", None) or self.backoff_base * 2**attempt
                 attempt += 1
-                log.warning("%s %s network error (%s); retry %d/%d in %.1fs",
-                            self.exchange, what, exc, attempt, self.max_retries, delay)
+                log.warning(
+                    "%s %s network error (%s); retry %d/%d in %.1fs",
+                    self.exchange,
+                    what,
+                    exc,
+                    attempt,
+                    self.max_retries,
+                    delay,
+                )
                 self._sleep(delay)
             except ccxt.BaseError as exc:
                 raise SourceError(f"{what} failed: {exc}", exchange=self.exchange) from exc
@@ -186,8 +199,11 @@ class BinanceUsdmFeed(CcxtFeed):
     def fetch(self, pair: Pair, cursor: Cursor, *, since_us: int | None = None) -> Fetched:
         if not self.api_key:
             if since_us is not None:
-                raise SourceError("--since needs BINANCE_API_KEY (historicalTrades); the recent-trades "
-                                  "endpoint only returns the latest 1000 trades", exchange=self.exchange)
+                raise SourceError(
+                    "--since needs BINANCE_API_KEY (historicalTrades); the recent-trades "
+                    "endpoint only returns the latest 1000 trades",
+                    exchange=self.exchange,
+                )
             rows = self._get("fapiPublicGetTrades", {"symbol": pair.symbol, "limit": self.RECENT})
             trades = formats.binance_rest_frame(rows)
             start = cursor.time_us if _continuous_after(trades, cursor, sequential=True) else None
@@ -240,11 +256,15 @@ class BybitFeed(CcxtFeed):
     def fetch(self, pair: Pair, cursor: Cursor, *, since_us: int | None = None) -> Fetched:
         if self.endpoint == "v5":
             category = "inverse" if pair.kind == INVERSE else "linear"
-            reply = self._get("publicGetV5MarketRecentTrade", {"category": category, "symbol": pair.symbol, "limit": self.LIMIT})
+            reply = self._get(
+                "publicGetV5MarketRecentTrade", {"category": category, "symbol": pair.symbol, "limit": self.LIMIT}
+            )
             source = "GET /v5/market/recent-trade"
         else:
             path = "public/linear/recent-trading-records"
-            reply = self._retrying(lambda: self.client.request(path, ["public"], "GET", {"symbol": pair.symbol, "limit": self.LIMIT}), path)
+            reply = self._retrying(
+                lambda: self.client.request(path, ["public"], "GET", {"symbol": pair.symbol, "limit": self.LIMIT}), path
+            )
             source = f"GET /{path}"
         try:
             trades = formats.bybit_rest_frame(formats.bybit_rest_rows(reply))
@@ -253,8 +273,15 @@ class BybitFeed(CcxtFeed):
         return _recent_window(trades, cursor, since_us, source, self.requests)
 
 
-def _recent_window(trades: pd.DataFrame, cursor: Cursor, since_us: int | None, source: str, requests_made: int,
-                   *, sequential: bool = False) -> Fetched:
+def _recent_window(
+    trades: pd.DataFrame,
+    cursor: Cursor,
+    since_us: int | None,
+    source: str,
+    requests_made: int,
+    *,
+    sequential: bool = False,
+) -> Fetched:
     """A latest-N reply: from ``since`` when it reaches back before it, else continuous with
     the cursor when it can be proven, else vouched for from just after its first instant."""
     if since_us is not None:
@@ -281,8 +308,9 @@ class BithumbFeed(CcxtFeed):
 
     def fetch(self, pair: Pair, cursor: Cursor, *, since_us: int | None = None) -> Fetched:
         coin, market = pair.symbol.split("_")
-        reply = self._get("publicGetPublicTransactionHistoryBaseIdQuoteId",
-                          {"baseId": coin, "quoteId": market, "count": self.COUNT})
+        reply = self._get(
+            "publicGetPublicTransactionHistoryBaseIdQuoteId", {"baseId": coin, "quoteId": market, "count": self.COUNT}
+        )
         rows = reply.get("data") if isinstance(reply, dict) else None
         if not isinstance(rows, list):
             raise SourceError("unexpected transaction_history reply", exchange=self.exchange)
@@ -319,9 +347,16 @@ class BitmexFeed(TradeFeed):
     exchange = "bitmex"
     BASE_URL = "https://www.bitmex.com"
 
-    def __init__(self, *, session: requests.Session | None = None, page_size: int = 1000,
-                 min_interval: float = 2.0, timeout: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic, **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        page_size: int = 1000,
+        min_interval: float = 2.0,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.session = session or requests.Session()
         self.page_size = page_size
@@ -344,7 +379,9 @@ class BitmexFeed(TradeFeed):
             retry_after = response.headers.get("Retry-After")
             raise _Transient(f"HTTP {response.status_code}", float(retry_after) if retry_after else None)
         if response.status_code != 200:
-            raise SourceError(f"/api/v1/trade: HTTP {response.status_code}: {response.text[:200]}", exchange=self.exchange)
+            raise SourceError(
+                f"/api/v1/trade: HTTP {response.status_code}: {response.text[:200]}", exchange=self.exchange
+            )
         remaining, reset = response.headers.get("x-ratelimit-remaining"), response.headers.get("x-ratelimit-reset")
         try:
             rows = response.json()
@@ -364,7 +401,9 @@ class BitmexFeed(TradeFeed):
             rows = self._retrying(lambda: self._request({**base, "reverse": "true"}), "/api/v1/trade")
             trades = formats.bitmex_frame(rows)
             return Fetched(trades, None, None, self.requests, "GET /api/v1/trade")
-        start_time = datetime.fromtimestamp(start_from / 1e6, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        start_time = (
+            datetime.fromtimestamp(start_from / 1e6, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
         rows: list[dict] = []
         for _ in range(self.max_pages):
             params = {**base, "startTime": start_time, "start": len(rows), "reverse": "false"}
@@ -374,8 +413,9 @@ class BitmexFeed(TradeFeed):
                 break
         trades = formats.bitmex_frame(rows)
         # everything from startTime on was asked for (its own instant again, de-duplicated by id)
-        return Fetched(trades, start_from - 1 if since_us is not None else start_from, None, self.requests,
-                       "GET /api/v1/trade")
+        return Fetched(
+            trades, start_from - 1 if since_us is not None else start_from, None, self.requests, "GET /api/v1/trade"
+        )
 
 
 FEEDS: dict[str, type[TradeFeed]] = {

@@ -122,13 +122,15 @@ def _ids(values: list) -> np.ndarray:
 
 
 def _frame(ids, ts_us, is_buy, price, amount) -> pd.DataFrame:
-    return pd.DataFrame({
-        "trade_id": ids,
-        "ts_us": np.asarray(ts_us, dtype=np.int64),
-        "is_buy": np.asarray(is_buy, dtype=bool),
-        "price": np.asarray(price, dtype=object),
-        "amount": np.asarray(amount, dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "trade_id": ids,
+            "ts_us": np.asarray(ts_us, dtype=np.int64),
+            "is_buy": np.asarray(is_buy, dtype=bool),
+            "price": np.asarray(price, dtype=object),
+            "amount": np.asarray(amount, dtype=object),
+        }
+    )
 
 
 def _sides(values: Iterable[Any], *, buy: set[str], sell: set[str], what: str) -> np.ndarray:
@@ -178,15 +180,32 @@ def content_ids(frame: pd.DataFrame) -> np.ndarray:
         return np.asarray([], dtype=object)
     keys = frame[["ts_us", "is_buy", "price", "amount"]]
     occurrence = keys.groupby(list(keys.columns), sort=False).cumcount()
-    text = (frame["ts_us"].astype(str) + ":" + np.where(frame["is_buy"], "b", "s") + ":"
-            + frame["price"].astype(str) + ":" + frame["amount"].astype(str) + "#" + occurrence.astype(str))
+    text = (
+        frame["ts_us"].astype(str)
+        + ":"
+        + np.where(frame["is_buy"], "b", "s")
+        + ":"
+        + frame["price"].astype(str)
+        + ":"
+        + frame["amount"].astype(str)
+        + "#"
+        + occurrence.astype(str)
+    )
     return text.to_numpy(dtype=object)
 
 
 # -- Binance --------------------------------------------------------------------------------
 
-_BINANCE_COLUMNS = {"id": "id", "price": "price", "qty": "qty", "quoteqty": "quote_qty", "time": "time",
-                    "isbuyermaker": "is_buyer_maker", "isbestmatch": "is_best_match", "exectype": "exec_type"}
+_BINANCE_COLUMNS = {
+    "id": "id",
+    "price": "price",
+    "qty": "qty",
+    "quoteqty": "quote_qty",
+    "time": "time",
+    "isbuyermaker": "is_buyer_maker",
+    "isbestmatch": "is_best_match",
+    "exectype": "exec_type",
+}
 _BINANCE_HEADERLESS = ["id", "price", "qty", "quote_qty", "time", "is_buyer_maker", "is_best_match"]
 
 
@@ -214,9 +233,13 @@ def read_binance_csv(path: Path, *, symbol: str | None = None) -> ParsedTrades:
     usecols = [n for n in names if n in wanted or n == "exec_type"]
     try:
         df = pd.read_csv(
-            path, header=0 if has_header else None, names=names, usecols=usecols,
+            path,
+            header=0 if has_header else None,
+            names=names,
+            usecols=usecols,
             dtype={"id": np.int64, "price": str, "qty": str, "time": np.int64, "exec_type": str},
-            true_values=["true", "True", "TRUE"], false_values=["false", "False", "FALSE"],
+            true_values=["true", "True", "TRUE"],
+            false_values=["false", "False", "FALSE"],
             compression="gzip" if _is_gzip(path) else None,
         )
     except (ValueError, pd.errors.ParserError) as exc:
@@ -226,8 +249,9 @@ def read_binance_csv(path: Path, *, symbol: str | None = None) -> ParsedTrades:
     skipped = Counter()
     time = df["time"].to_numpy(dtype=np.int64)
     ts_us = time if time.size and int(time.max()) > 10**14 else time * 1000
-    frame = _frame(df["id"].to_numpy(), ts_us, ~df["is_buyer_maker"].to_numpy(), df["price"].to_numpy(),
-                   df["qty"].to_numpy())
+    frame = _frame(
+        df["id"].to_numpy(), ts_us, ~df["is_buyer_maker"].to_numpy(), df["price"].to_numpy(), df["qty"].to_numpy()
+    )
     if "exec_type" in df.columns:
         _mark_no_taker(frame, (df["exec_type"] != "MARKET").to_numpy(), skipped)
     return ParsedTrades(frame, dict(skipped))
@@ -310,11 +334,17 @@ def bybit_rest_frame(rows: list[dict]) -> pd.DataFrame:
         amounts = [_text(r["size"]) for r in rows]
     else:
         ids = _ids([r["id"] for r in rows])
-        ts = (_ms_us(r["trade_time_ms"] for r in rows) if "trade_time_ms" in rows[0]
-              else _iso_us(r["time"] for r in rows))
+        ts = (
+            _ms_us(r["trade_time_ms"] for r in rows) if "trade_time_ms" in rows[0] else _iso_us(r["time"] for r in rows)
+        )
         amounts = [_text(r["qty"]) for r in rows]
-    return _frame(ids, ts, _sides((r["side"] for r in rows), buy={"Buy"}, sell={"Sell"}, what="bybit"),
-                  [_text(r["price"]) for r in rows], amounts)
+    return _frame(
+        ids,
+        ts,
+        _sides((r["side"] for r in rows), buy={"Buy"}, sell={"Sell"}, what="bybit"),
+        [_text(r["price"]) for r in rows],
+        amounts,
+    )
 
 
 def bybit_rest_rows(doc: Any) -> list[dict]:
@@ -353,14 +383,22 @@ def read_bybit_ws(path: Path, *, symbol: str | None = None) -> ParsedTrades:
         raise FormatError(f"{path}: mixes Bybit v2 and v5 trade messages")
     if v5:
         rows = _keep_symbol(v5, "s", symbol, skipped)
-        frame = _frame(_ids([r["i"] for r in rows]), _ms_us(r["T"] for r in rows),
-                       _sides((r["S"] for r in rows), buy={"Buy"}, sell={"Sell"}, what="bybit"),
-                       [_text(r["p"]) for r in rows], [_text(r["v"]) for r in rows])
+        frame = _frame(
+            _ids([r["i"] for r in rows]),
+            _ms_us(r["T"] for r in rows),
+            _sides((r["S"] for r in rows), buy={"Buy"}, sell={"Sell"}, what="bybit"),
+            [_text(r["p"]) for r in rows],
+            [_text(r["v"]) for r in rows],
+        )
     else:
         rows = _keep_symbol(v2, "symbol", symbol, skipped)
-        frame = _frame(_ids([r["trade_id"] for r in rows]), _ms_us(r["trade_time_ms"] for r in rows),
-                       _sides((r["side"] for r in rows), buy={"Buy"}, sell={"Sell"}, what="bybit"),
-                       [_text(r["price"]) for r in rows], [_text(r["size"]) for r in rows])
+        frame = _frame(
+            _ids([r["trade_id"] for r in rows]),
+            _ms_us(r["trade_time_ms"] for r in rows),
+            _sides((r["side"] for r in rows), buy={"Buy"}, sell={"Sell"}, what="bybit"),
+            [_text(r["price"]) for r in rows],
+            [_text(r["size"]) for r in rows],
+        )
     return ParsedTrades(frame, dict(skipped))
 
 

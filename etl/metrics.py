@@ -59,8 +59,7 @@ def window_row(bucket: datetime, parts: Iterable[Mapping], window: str) -> dict:
         "taker_buy_ratio": ratio(buy, total),
         "taker_sell_ratio": ratio(sell, total),
         "taker_buy_sell_ratio": ratio(buy, sell),
-        "is_complete": bool(parts) and all(
-            int(p["minutes"]) == expected and int(p["complete_minutes"]) == expected for p in parts
-        ),
+        "is_complete": bool(parts)
+        and all(int(p["minutes"]) == expected and int(p["complete_minutes"]) == expected for p in parts),
         "sources": sorted(p["label"] for p in parts),
     }

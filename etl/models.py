@@ -40,10 +40,14 @@ class TakerVolume(models.Model):
         ordering = ["exchange", "symbol", "-minute"]
         verbose_name = "taker volume minute"
         constraints = [
-            models.UniqueConstraint(fields=["exchange", "symbol", "minute"], name="takervolume_exchange_symbol_minute_uniq"),
+            models.UniqueConstraint(
+                fields=["exchange", "symbol", "minute"], name="takervolume_exchange_symbol_minute_uniq"
+            ),
             models.CheckConstraint(
-                condition=Q(taker_buy_volume__gte=0) & Q(taker_sell_volume__gte=0)
-                & Q(taker_buy_value__gte=0) & Q(taker_sell_value__gte=0),
+                condition=Q(taker_buy_volume__gte=0)
+                & Q(taker_sell_volume__gte=0)
+                & Q(taker_buy_value__gte=0)
+                & Q(taker_sell_value__gte=0),
                 name="takervolume_non_negative",
             ),
         ]
@@ -70,7 +74,9 @@ class CoverageSpan(models.Model):
     class Meta:
         ordering = ["exchange", "symbol", "start"]
         indexes = [models.Index(fields=["exchange", "symbol", "start"])]
-        constraints = [models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="coveragespan_end_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="coveragespan_end_after_start")
+        ]
 
     def __str__(self) -> str:
         return f"{self.exchange}:{self.symbol} {self.start:%Y-%m-%d %H:%M:%S} .. {self.end:%Y-%m-%d %H:%M:%S}"
@@ -94,7 +100,11 @@ class StagedTrade(models.Model):
     loaded_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["exchange", "symbol", "trade_id"], name="stagedtrade_exchange_symbol_id_uniq")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exchange", "symbol", "trade_id"], name="stagedtrade_exchange_symbol_id_uniq"
+            )
+        ]
         indexes = [models.Index(fields=["exchange", "symbol", "minute"]), models.Index(fields=["loaded_at"])]
 
     def __str__(self) -> str:

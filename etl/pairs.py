@@ -69,23 +69,71 @@ class Pair:
 
 
 PAIRS: tuple[Pair, ...] = (
-    Pair("binanceusdm", "BTCUSDT", "BTC", "USDT", LINEAR, PERPETUAL, ccxt_symbol="BTC/USDT:USDT",
-         sequential_ids=True, aliases=("BTC", "BTC/USDT:USDT")),
-    Pair("bybit", "BTCUSDT", "BTC", "USDT", LINEAR, PERPETUAL, ccxt_symbol="BTC/USDT:USDT",
-         aliases=("BTC", "BTC/USDT:USDT")),
-    Pair("bybit", "BTCUSD", "BTC", "USD", INVERSE, PERPETUAL, contract_size=Decimal(1),
-         ccxt_symbol="BTC/USD:BTC", aliases=("BTC/USD:BTC",)),
-    Pair("bitmex", "XBTUSD", "BTC", "USD", INVERSE, PERPETUAL, contract_size=Decimal(1),
-         ccxt_symbol="BTC/USD:BTC", aliases=("BTC", "BTCUSD", "BTC/USD:BTC")),
-    Pair("bithumb", "BTC_KRW", "BTC", "KRW", LINEAR, SPOT, ccxt_symbol="BTC/KRW",
-         aliases=("BTC", "BTCKRW", "BTC/KRW", "KRW-BTC")),
+    Pair(
+        "binanceusdm",
+        "BTCUSDT",
+        "BTC",
+        "USDT",
+        LINEAR,
+        PERPETUAL,
+        ccxt_symbol="BTC/USDT:USDT",
+        sequential_ids=True,
+        aliases=("BTC", "BTC/USDT:USDT"),
+    ),
+    Pair(
+        "bybit",
+        "BTCUSDT",
+        "BTC",
+        "USDT",
+        LINEAR,
+        PERPETUAL,
+        ccxt_symbol="BTC/USDT:USDT",
+        aliases=("BTC", "BTC/USDT:USDT"),
+    ),
+    Pair(
+        "bybit",
+        "BTCUSD",
+        "BTC",
+        "USD",
+        INVERSE,
+        PERPETUAL,
+        contract_size=Decimal(1),
+        ccxt_symbol="BTC/USD:BTC",
+        aliases=("BTC/USD:BTC",),
+    ),
+    Pair(
+        "bitmex",
+        "XBTUSD",
+        "BTC",
+        "USD",
+        INVERSE,
+        PERPETUAL,
+        contract_size=Decimal(1),
+        ccxt_symbol="BTC/USD:BTC",
+        aliases=("BTC", "BTCUSD", "BTC/USD:BTC"),
+    ),
+    Pair(
+        "bithumb",
+        "BTC_KRW",
+        "BTC",
+        "KRW",
+        LINEAR,
+        SPOT,
+        ccxt_symbol="BTC/KRW",
+        aliases=("BTC", "BTCKRW", "BTC/KRW", "KRW-BTC"),
+    ),
 )
 
 # API name -> stored exchange (markets.models.Exchange value)
 API_EXCHANGES: dict[str, str] = {"binance": "binanceusdm", "bybit": "bybit", "bitmex": "bitmex", "bithumb": "bithumb"}
 API_NAME: dict[str, str] = {stored: api for api, stored in API_EXCHANGES.items()}
 # the symbol an exchange means when none is given
-DEFAULT_SYMBOL: dict[str, str] = {"binanceusdm": "BTCUSDT", "bybit": "BTCUSDT", "bitmex": "XBTUSD", "bithumb": "BTC_KRW"}
+DEFAULT_SYMBOL: dict[str, str] = {
+    "binanceusdm": "BTCUSDT",
+    "bybit": "BTCUSDT",
+    "bitmex": "XBTUSD",
+    "bithumb": "BTC_KRW",
+}
 
 
 def exchange_from_name(name: str) -> str:
@@ -95,8 +143,9 @@ def exchange_from_name(name: str) -> str:
         return API_EXCHANGES[key]
     if key in API_NAME:
         return key
-    raise UnknownPair(f"unknown exchange {name!r}; expected one of {', '.join([*API_EXCHANGES, ALL_EXCHANGE])}",
-                      field="exchange")
+    raise UnknownPair(
+        f"unknown exchange {name!r}; expected one of {', '.join([*API_EXCHANGES, ALL_EXCHANGE])}", field="exchange"
+    )
 
 
 def get_pair(exchange: str, symbol: str | None = None) -> Pair:

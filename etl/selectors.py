@@ -38,8 +38,9 @@ def _pairs_q(pairs: list[Pair]) -> Q:
     return q
 
 
-def taker_volume_rows(*, pairs: list[Pair], window: str, start: datetime | None = None, end: datetime | None = None,
-                      limit: int = 100) -> list[dict]:
+def taker_volume_rows(
+    *, pairs: list[Pair], window: str, start: datetime | None = None, end: datetime | None = None, limit: int = 100
+) -> list[dict]:
     """The newest ``limit`` window rows of ``pairs`` whose window start lies in ``[start, end)``,
     newest first, each summed over ``pairs`` (``etl.metrics.window_row``: volumes in the base
     asset, values in the quote currency, USDT counted as USD when pairs are mixed).
@@ -62,9 +63,12 @@ def taker_volume_rows(*, pairs: list[Pair], window: str, start: datetime | None 
         qs.filter(minute__gte=newest[-1])
         .values("bucket", "exchange", "symbol")
         .annotate(
-            buy_volume=Sum("taker_buy_volume"), sell_volume=Sum("taker_sell_volume"),
-            buy_value=Sum("taker_buy_value"), sell_value=Sum("taker_sell_value"),
-            trade_count=Sum("trade_count"), minutes=Count("pk"),
+            buy_volume=Sum("taker_buy_volume"),
+            sell_volume=Sum("taker_sell_volume"),
+            buy_value=Sum("taker_buy_value"),
+            sell_value=Sum("taker_sell_value"),
+            trade_count=Sum("trade_count"),
+            minutes=Count("pk"),
             complete_minutes=Count("pk", filter=Q(is_complete=True)),
         )
         .order_by("-bucket")
@@ -89,5 +93,9 @@ def ingest_run_latest(*, exchange: str, symbol: str, limit: int = 20) -> QuerySe
 
 
 def taker_volume_latest_minute(*, pair: Pair) -> datetime | None:
-    return (TakerVolume.objects.filter(exchange=pair.exchange, symbol=pair.symbol)
-            .order_by("-minute").values_list("minute", flat=True).first())
+    return (
+        TakerVolume.objects.filter(exchange=pair.exchange, symbol=pair.symbol)
+        .order_by("-minute")
+        .values_list("minute", flat=True)
+        .first()
+    )

@@ -43,8 +43,15 @@ from etl.transform import MAX_SILENCE_US, MINUTE_US, MinuteTotals, Span, TradeBa
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 2000
-_VALUE_FIELDS = ["quote", "taker_buy_volume", "taker_sell_volume", "taker_buy_value", "taker_sell_value",
-                 "trade_count", "is_complete"]
+_VALUE_FIELDS = [
+    "quote",
+    "taker_buy_volume",
+    "taker_sell_volume",
+    "taker_buy_value",
+    "taker_sell_value",
+    "trade_count",
+    "is_complete",
+]
 
 
 def to_datetime(us: int) -> datetime:
@@ -82,8 +89,12 @@ def _merge_coverage(pair: Pair, spans: list[Span]) -> tuple[list[Span], list[tup
         touching = Q(start__lte=to_datetime(span.end_us + 1), end__gte=to_datetime(span.start_us - 1))
         if pair.sequential_ids and span.first_id and span.last_id:
             # consecutive ids prove nothing is missing in between (unless the silence is too long to vouch for)
-            touching |= Q(last_trade_id=str(int(span.first_id) - 1), end__gte=to_datetime(span.start_us - MAX_SILENCE_US))
-            touching |= Q(first_trade_id=str(int(span.last_id) + 1), start__lte=to_datetime(span.end_us + MAX_SILENCE_US))
+            touching |= Q(
+                last_trade_id=str(int(span.first_id) - 1), end__gte=to_datetime(span.start_us - MAX_SILENCE_US)
+            )
+            touching |= Q(
+                first_trade_id=str(int(span.last_id) + 1), start__lte=to_datetime(span.end_us + MAX_SILENCE_US)
+            )
         stored = list(CoverageSpan.objects.filter(exchange=pair.exchange, symbol=pair.symbol).filter(touching))
         pieces = [span] + [Span(to_us(s.start), to_us(s.end), s.first_trade_id, s.last_trade_id) for s in stored]
         pieces.sort(key=lambda s: (s.start_us, s.end_us))
@@ -96,10 +107,16 @@ def _merge_coverage(pair: Pair, spans: list[Span]) -> tuple[list[Span], list[tup
         combined = Span(pieces[0].start_us, last.end_us, pieces[0].first_id, last.last_id)
         CoverageSpan.objects.filter(pk__in=[s.pk for s in stored]).delete()
         CoverageSpan.objects.create(
-            exchange=pair.exchange, symbol=pair.symbol, start=to_datetime(combined.start_us), end=to_datetime(combined.end_us),
-            first_trade_id=combined.first_id, last_trade_id=combined.last_id,
+            exchange=pair.exchange,
+            symbol=pair.symbol,
+            start=to_datetime(combined.start_us),
+            end=to_datetime(combined.end_us),
+            first_trade_id=combined.first_id,
+            last_trade_id=combined.last_id,
         )
-        merged_spans = [s for s in merged_spans if not (s.start_us >= combined.start_us and s.end_us <= combined.end_us)]
+        merged_spans = [
+            s for s in merged_spans if not (s.start_us >= combined.start_us and s.end_us <= combined.end_us)
+        ]
         merged_spans.append(combined)
     return merged_spans, gaps
 
@@ -109,20 +126,47 @@ def _merge_coverage(pair: Pair, spans: list[Span]) -> tuple[list[Span], list[tup
 
 def _rows(pair: Pair, sums: pd.DataFrame, base_scale: int, quote_scale: int, complete: np.ndarray) -> list[tuple]:
     """Minute sums in units -> value tuples in ``_ROW_COLUMNS`` order (one Python step per minute)."""
-    columns = zip(sums.index.to_numpy(), sums["buy_base"].to_numpy(), sums["sell_base"].to_numpy(),
-                  sums["buy_quote"].to_numpy(), sums["sell_quote"].to_numpy(), sums["trades"].to_numpy(), complete)
+    columns = zip(
+        sums.index.to_numpy(),
+        sums["buy_base"].to_numpy(),
+        sums["sell_base"].to_numpy(),
+        sums["buy_quote"].to_numpy(),
+        sums["sell_quote"].to_numpy(),
+        sums["trades"].to_numpy(),
+        complete,
+        strict=False,
+    )
     return [
-        (pair.exchange, pair.symbol, minute_datetime(minute), pair.quote,
-         decimals.to_decimal(buy_base, base_scale), decimals.to_decimal(sell_base, base_scale),
-         decimals.to_decimal(buy_quote, quote_scale), decimals.to_decimal(sell_quote, quote_scale),
-         int(trades), bool(done))
+        (
+            pair.exchange,
+            pair.symbol,
+            minute_datetime(minute),
+            pair.quote,
+            decimals.to_decimal(buy_base, base_scale),
+            decimals.to_decimal(sell_base, base_scale),
+            decimals.to_decimal(buy_quote, quote_scale),
+            decimals.to_decimal(sell_quote, quote_scale),
+            int(trades),
+            bool(done),
+        )
         for minute, buy_base, sell_base, buy_quote, sell_quote, trades, done in columns
     ]
 
 
 _ROW_COLUMNS = ["exchange", "symbol", "minute", *_VALUE_FIELDS]
-_STAGE_COLUMNS = ["exchange", "symbol", "trade_id", "time", "minute", "is_buy", "base_units", "base_scale",
-                  "quote_units", "quote_scale", "loaded_at"]
+_STAGE_COLUMNS = [
+    "exchange",
+    "symbol",
+    "trade_id",
+    "time",
+    "minute",
+    "is_buy",
+    "base_units",
+    "base_scale",
+    "quote_units",
+    "quote_scale",
+    "loaded_at",
+]
 
 
 def _insert_many(model, columns: list[str], rows: list[tuple], *, conflict: str) -> None:
@@ -138,15 +182,15 @@ def _insert_many(model, columns: list[str], rows: list[tuple], *, conflict: str)
     ops = connection.ops
     fields = [model._meta.get_field(name) for name in columns]
     adapters = []
-    for field in fields:
-        kind = field.get_internal_type()
+    for model_field in fields:
+        kind = model_field.get_internal_type()
         if kind == "DateTimeField":
             adapters.append(ops.adapt_datetimefield_value)
         elif kind == "DecimalField":
-            adapters.append(lambda v, f=field: ops.adapt_decimalfield_value(v, f.max_digits, f.decimal_places))
+            adapters.append(lambda v, f=model_field: ops.adapt_decimalfield_value(v, f.max_digits, f.decimal_places))
         else:
             adapters.append(None)
-    params = [tuple(a(v) if a else v for a, v in zip(adapters, row)) for row in rows]
+    params = [tuple(a(v) if a else v for a, v in zip(adapters, row, strict=False)) for row in rows]
     table = ops.quote_name(model._meta.db_table)
     names = ", ".join(ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor:
@@ -155,9 +199,11 @@ def _insert_many(model, columns: list[str], rows: list[tuple], *, conflict: str)
             row_marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
             chunk = max(1, min(WRITE_BATCH, 60000 // len(fields)))
             for start in range(0, len(params), chunk):
-                part = params[start:start + chunk]
-                cursor.execute(f"INSERT INTO {table} ({names}) VALUES {', '.join([row_marks] * len(part))} {conflict}",
-                               [v for row in part for v in row])
+                part = params[start : start + chunk]
+                cursor.execute(
+                    f"INSERT INTO {table} ({names}) VALUES {', '.join([row_marks] * len(part))} {conflict}",
+                    [v for row in part for v in row],
+                )
         else:
             marks = ", ".join(["%s"] * len(fields))
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}", params)
@@ -165,10 +211,14 @@ def _insert_many(model, columns: list[str], rows: list[tuple], *, conflict: str)
 
 def _upsert(rows: list[tuple], progress: Callable[[int], object] | None = None) -> None:
     """Insert or replace minute rows keyed on (exchange, symbol, minute)."""
-    updates = ", ".join(f"{connection.ops.quote_name(c)} = EXCLUDED.{connection.ops.quote_name(c)}" for c in _VALUE_FIELDS)
+    updates = ", ".join(
+        f"{connection.ops.quote_name(c)} = EXCLUDED.{connection.ops.quote_name(c)}" for c in _VALUE_FIELDS
+    )
     for start in range(0, len(rows), WRITE_BATCH):
         chunk = rows[start : start + WRITE_BATCH]
-        _insert_many(TakerVolume, _ROW_COLUMNS, chunk, conflict=f"ON CONFLICT (exchange, symbol, minute) DO UPDATE SET {updates}")
+        _insert_many(
+            TakerVolume, _ROW_COLUMNS, chunk, conflict=f"ON CONFLICT (exchange, symbol, minute) DO UPDATE SET {updates}"
+        )
         if progress is not None:
             progress(len(chunk))
 
@@ -177,29 +227,57 @@ def _stage(pair: Pair, trades: pd.DataFrame, base_scale: int, quote_scale: int) 
     """Insert the trades of partial minutes, skipping ids already staged."""
     now = timezone.now()
     rows = [
-        (pair.exchange, pair.symbol, str(trade_id), to_datetime(ts), minute_datetime(minute), bool(is_buy),
-         int(base), base_scale, int(quote), quote_scale, now)
+        (
+            pair.exchange,
+            pair.symbol,
+            str(trade_id),
+            to_datetime(ts),
+            minute_datetime(minute),
+            bool(is_buy),
+            int(base),
+            base_scale,
+            int(quote),
+            quote_scale,
+            now,
+        )
         for trade_id, ts, minute, is_buy, base, quote in zip(
-            trades["trade_id"].to_numpy(), trades["ts_us"].to_numpy(), trades["minute"].to_numpy(),
-            trades["is_buy"].to_numpy(), trades["base"].to_numpy(), trades["quote"].to_numpy())
+            trades["trade_id"].to_numpy(),
+            trades["ts_us"].to_numpy(),
+            trades["minute"].to_numpy(),
+            trades["is_buy"].to_numpy(),
+            trades["base"].to_numpy(),
+            trades["quote"].to_numpy(),
+            strict=False,
+        )
     ]
     for start in range(0, len(rows), WRITE_BATCH):
-        _insert_many(StagedTrade, _STAGE_COLUMNS, rows[start : start + WRITE_BATCH],
-                     conflict="ON CONFLICT (exchange, symbol, trade_id) DO NOTHING")
+        _insert_many(
+            StagedTrade,
+            _STAGE_COLUMNS,
+            rows[start : start + WRITE_BATCH],
+            conflict="ON CONFLICT (exchange, symbol, trade_id) DO NOTHING",
+        )
     return len(rows)
 
 
 def _recompute_from_staging(pair: Pair, minutes: np.ndarray) -> tuple[pd.DataFrame, int, int]:
     """Sum all staged trades of ``minutes`` (the same code as a batch: ``sum_by_minute``)."""
     values = list(
-        StagedTrade.objects.filter(exchange=pair.exchange, symbol=pair.symbol,
-                                   minute__in=[minute_datetime(m) for m in minutes])
+        StagedTrade.objects.filter(
+            exchange=pair.exchange, symbol=pair.symbol, minute__in=[minute_datetime(m) for m in minutes]
+        )
         .order_by("minute")
         .values_list("minute", "is_buy", "base_units", "base_scale", "quote_units", "quote_scale")
     )
     if not values:
-        return transform.sum_by_minute(np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64)), 0, 0
-    minute_col, is_buy, base, base_scales, quote, quote_scales = (list(col) for col in zip(*values))
+        return (
+            transform.sum_by_minute(
+                np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64)
+            ),
+            0,
+            0,
+        )
+    minute_col, is_buy, base, base_scales, quote, quote_scales = (list(col) for col in zip(*values, strict=False))
     minute_idx = np.asarray([to_us(m) // MINUTE_US for m in minute_col], dtype=np.int64)
     base_scale, quote_scale = max(base_scales), max(quote_scales)
     base_units = _common_scale(np.asarray(base, np.int64), np.asarray(base_scales), base_scale)
@@ -225,8 +303,12 @@ def _fill_gaps(pair: Pair, gaps: list[tuple[int, int]]) -> int:
         for minute in range(gap_start // MINUTE_US + 1, gap_end // MINUTE_US)
     ]
     for start in range(0, len(rows), WRITE_BATCH):
-        _insert_many(TakerVolume, _ROW_COLUMNS, rows[start : start + WRITE_BATCH],
-                     conflict="ON CONFLICT (exchange, symbol, minute) DO NOTHING")
+        _insert_many(
+            TakerVolume,
+            _ROW_COLUMNS,
+            rows[start : start + WRITE_BATCH],
+            conflict="ON CONFLICT (exchange, symbol, minute) DO NOTHING",
+        )
     return len(rows)
 
 
@@ -259,60 +341,95 @@ def taker_volume_load(
     complete_in_batch = frame["complete"].to_numpy()
 
     partial = minutes[~complete_in_batch]
-    stored_complete = {
-        to_us(m) // MINUTE_US
-        for m in TakerVolume.objects.filter(
-            exchange=pair.exchange, symbol=pair.symbol, is_complete=True, minute__in=[minute_datetime(m) for m in partial],
-        ).values_list("minute", flat=True)
-    } if partial.size else set()
+    stored_complete = (
+        {
+            to_us(m) // MINUTE_US
+            for m in TakerVolume.objects.filter(
+                exchange=pair.exchange,
+                symbol=pair.symbol,
+                is_complete=True,
+                minute__in=[minute_datetime(m) for m in partial],
+            ).values_list("minute", flat=True)
+        }
+        if partial.size
+        else set()
+    )
     open_partial = np.asarray([m for m in partial if m not in stored_complete], dtype=np.int64)
 
-    rows = _rows(pair, frame[complete_in_batch], totals.base_scale, totals.quote_scale,
-                 np.ones(int(complete_in_batch.sum()), dtype=bool))
+    rows = _rows(
+        pair,
+        frame[complete_in_batch],
+        totals.base_scale,
+        totals.quote_scale,
+        np.ones(int(complete_in_batch.sum()), dtype=bool),
+    )
     staged = 0
     if open_partial.size:
         edge = totals.partial_trades
-        staged = _stage(pair, edge[np.isin(edge["minute"].to_numpy(), open_partial)], totals.base_scale, totals.quote_scale)
+        staged = _stage(
+            pair, edge[np.isin(edge["minute"].to_numpy(), open_partial)], totals.base_scale, totals.quote_scale
+        )
         sums, base_scale, quote_scale = _recompute_from_staging(pair, open_partial)
         rows += _rows(pair, sums, base_scale, quote_scale, transform.covered(sums.index.to_numpy(), merged))
     _upsert(rows, progress)
     _fill_gaps(pair, gaps)
     for span in merged:  # minutes the grown coverage now holds whole
         TakerVolume.objects.filter(
-            exchange=pair.exchange, symbol=pair.symbol, is_complete=False,
-            minute__gte=to_datetime(span.start_us), minute__lte=to_datetime(span.end_us - MINUTE_US),
+            exchange=pair.exchange,
+            symbol=pair.symbol,
+            is_complete=False,
+            minute__gte=to_datetime(span.start_us),
+            minute__lte=to_datetime(span.end_us - MINUTE_US),
         ).update(is_complete=True)
 
-    if cursor is not None and cursor.time_us is not None and (
-        state.last_trade_time is None or to_us(state.last_trade_time) <= cursor.time_us
+    if (
+        cursor is not None
+        and cursor.time_us is not None
+        and (state.last_trade_time is None or to_us(state.last_trade_time) <= cursor.time_us)
     ):
         state.last_trade_id, state.last_trade_time = cursor.trade_id or "", to_datetime(cursor.time_us)
     if run is not None:
         state.last_run = run
     state.save()
-    return LoadResult(trades=len(batch), minutes_written=len(rows), minutes_complete=sum(r[-1] for r in rows),
-                      trades_staged=staged, spans=spans)
+    return LoadResult(
+        trades=len(batch),
+        minutes_written=len(rows),
+        minutes_complete=sum(r[-1] for r in rows),
+        trades_staged=staged,
+        spans=spans,
+    )
 
 
 # -- runs ---------------------------------------------------------------------------------------
 
 
 def _run_start(pair: Pair, kind: str, source: str) -> IngestRun:
-    return IngestRun.objects.create(exchange=pair.exchange, symbol=pair.symbol, kind=kind, source=source[:500],
-                                    started_at=timezone.now())
+    return IngestRun.objects.create(
+        exchange=pair.exchange, symbol=pair.symbol, kind=kind, source=source[:500], started_at=timezone.now()
+    )
 
 
 def _run_failed(pair: Pair, run: IngestRun, exc: BaseException) -> None:
     message = f"{type(exc).__name__}: {exc}"
     now = timezone.now()
     IngestRun.objects.filter(pk=run.pk).update(status=IngestRun.Status.FAILED, finished_at=now, error=message)
-    PairState.objects.update_or_create(exchange=pair.exchange, symbol=pair.symbol,
-                                       defaults={"last_error": message, "last_error_at": now, "last_run": run})
+    PairState.objects.update_or_create(
+        exchange=pair.exchange,
+        symbol=pair.symbol,
+        defaults={"last_error": message, "last_error_at": now, "last_run": run},
+    )
     log.warning("taker volume %s %s failed: %s", run.kind, pair.label, message)
 
 
-def _run_done(pair: Pair, run: IngestRun, *, batch: TradeBatch | None, duplicates: int, result: LoadResult | None,
-              requests: int = 0) -> IngestRun:
+def _run_done(
+    pair: Pair,
+    run: IngestRun,
+    *,
+    batch: TradeBatch | None,
+    duplicates: int,
+    result: LoadResult | None,
+    requests: int = 0,
+) -> IngestRun:
     run.status = IngestRun.Status.OK
     run.finished_at = timezone.now()
     run.trades_read = len(batch) if batch is not None else 0
@@ -324,12 +441,15 @@ def _run_done(pair: Pair, run: IngestRun, *, batch: TradeBatch | None, duplicate
         ts = batch["ts_us"]
         run.first_trade_time, run.last_trade_time = to_datetime(ts.min()), to_datetime(ts.max())
     run.save()
-    PairState.objects.filter(exchange=pair.exchange, symbol=pair.symbol).update(last_error="", last_error_at=None, last_run=run)
+    PairState.objects.filter(exchange=pair.exchange, symbol=pair.symbol).update(
+        last_error="", last_error_at=None, last_run=run
+    )
     return run
 
 
-def taker_volume_import_file(*, pair: Pair, path: Path | str, fmt: str | None = None,
-                             progress: Callable[[int], object] | None = None) -> IngestRun:
+def taker_volume_import_file(
+    *, pair: Pair, path: Path | str, fmt: str | None = None, progress: Callable[[int], object] | None = None
+) -> IngestRun:
     """Import one recorded trade file of ``pair`` (format given or detected, ``etl.formats``).
 
     The whole file is parsed and transformed before anything is written, then loaded in one
@@ -370,11 +490,13 @@ def taker_volume_live_run(*, pair: Pair, since: datetime | None = None, feed: Tr
         if fetched.trades.empty:
             return _run_done(pair, run, batch=None, duplicates=0, result=None, requests=fetched.requests)
         batch, duplicates, spans, totals = transform.transform(
-            fetched.trades, pair, start_us=vouched_start(fetched.trades, fetched.start_us), end_us=fetched.end_us)
+            fetched.trades, pair, start_us=vouched_start(fetched.trades, fetched.start_us), end_us=fetched.end_us
+        )
         newest_id, newest_us = batch["trade_id"][-1], int(batch["ts_us"][-1])
         end_us = fetched.end_us if fetched.end_us is not None else newest_us
-        result = taker_volume_load(pair=pair, batch=batch, spans=spans, totals=totals,
-                                   cursor=Cursor(str(newest_id), end_us), run=run)
+        result = taker_volume_load(
+            pair=pair, batch=batch, spans=spans, totals=totals, cursor=Cursor(str(newest_id), end_us), run=run
+        )
     except Exception as exc:
         _run_failed(pair, run, exc)
         raise
@@ -386,7 +508,8 @@ def staged_trades_purge(*, retention: timedelta | None = None, now: datetime | N
     whose minute is complete; a minute still waiting for trades keeps them. Returns how many."""
     retention = retention if retention is not None else timedelta(days=int(etl_setting("STAGING_RETENTION_DAYS")))
     cutoff = (now or timezone.now()) - retention
-    complete = TakerVolume.objects.filter(exchange=OuterRef("exchange"), symbol=OuterRef("symbol"),
-                                          minute=OuterRef("minute"), is_complete=True)
+    complete = TakerVolume.objects.filter(
+        exchange=OuterRef("exchange"), symbol=OuterRef("symbol"), minute=OuterRef("minute"), is_complete=True
+    )
     deleted, _ = StagedTrade.objects.filter(loaded_at__lt=cutoff).filter(Exists(complete)).delete()
     return deleted

@@ -16,7 +16,9 @@ from etl.pairs import get_pair
 log = logging.getLogger(__name__)
 
 
-@shared_task(autoretry_for=(ExtractNetworkError,), retry_backoff=5, retry_backoff_max=60, retry_jitter=True, max_retries=3)
+@shared_task(
+    autoretry_for=(ExtractNetworkError,), retry_backoff=5, retry_backoff_max=60, retry_jitter=True, max_retries=3
+)
 def taker_volume_live_pair(exchange: str, symbol: str) -> int:
     """One live run of a pair from its cursor; returns the IngestRun id."""
     return services.taker_volume_live_run(pair=get_pair(exchange, symbol)).pk

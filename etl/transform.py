@@ -112,9 +112,15 @@ class Span:
 
 
 def empty_raw() -> pd.DataFrame:
-    return pd.DataFrame({"trade_id": pd.Series([], dtype=object), "ts_us": pd.Series([], dtype=np.int64),
-                         "is_buy": pd.Series([], dtype=bool), "price": pd.Series([], dtype=object),
-                         "amount": pd.Series([], dtype=object)})
+    return pd.DataFrame(
+        {
+            "trade_id": pd.Series([], dtype=object),
+            "ts_us": pd.Series([], dtype=np.int64),
+            "is_buy": pd.Series([], dtype=bool),
+            "price": pd.Series([], dtype=object),
+            "amount": pd.Series([], dtype=object),
+        }
+    )
 
 
 def normalize(raw: pd.DataFrame, pair: Pair) -> TradeBatch:
@@ -140,12 +146,31 @@ def normalize(raw: pd.DataFrame, pair: Pair) -> TradeBatch:
         raw, ts = raw[~flagged], ts[~flagged]
     price, price_scale = decimals.parse_units(raw["price"].to_numpy(), what="price")
     amount, amount_scale = decimals.parse_units(raw["amount"].to_numpy(), what="amount")
-    return from_units(pair, trade_id=raw["trade_id"].to_numpy(), ts_us=ts, is_buy=raw["is_buy"].to_numpy(dtype=bool),
-                      price=price, price_scale=price_scale, amount=amount, amount_scale=amount_scale, no_taker=no_taker)
+    return from_units(
+        pair,
+        trade_id=raw["trade_id"].to_numpy(),
+        ts_us=ts,
+        is_buy=raw["is_buy"].to_numpy(dtype=bool),
+        price=price,
+        price_scale=price_scale,
+        amount=amount,
+        amount_scale=amount_scale,
+        no_taker=no_taker,
+    )
 
 
-def from_units(pair: Pair, *, trade_id: np.ndarray, ts_us: np.ndarray, is_buy: np.ndarray, price: np.ndarray,
-               price_scale: int, amount: np.ndarray, amount_scale: int, no_taker: pd.DataFrame | None = None) -> TradeBatch:
+def from_units(
+    pair: Pair,
+    *,
+    trade_id: np.ndarray,
+    ts_us: np.ndarray,
+    is_buy: np.ndarray,
+    price: np.ndarray,
+    price_scale: int,
+    amount: np.ndarray,
+    amount_scale: int,
+    no_taker: pd.DataFrame | None = None,
+) -> TradeBatch:
     """Trades already in exact units (price and amount as int64 units of 10**-scale), sorted
     by ``ts_us`` -> ``TradeBatch``: base volume and quote value per trade (see ``normalize``)."""
     if price.size and int(price.min()) <= 0:
@@ -210,8 +235,12 @@ def continuous_spans(batch: TradeBatch, *, start_us: int | None = None, end_us: 
     """
     ts, ids = batch["ts_us"], batch["trade_id"]
     if batch.no_taker is not None and len(batch.no_taker):
-        seen = pd.DataFrame({"trade_id": np.concatenate([ids, batch.no_taker["trade_id"].to_numpy()]),
-                             "ts_us": np.concatenate([ts, batch.no_taker["ts_us"].to_numpy()])})
+        seen = pd.DataFrame(
+            {
+                "trade_id": np.concatenate([ids, batch.no_taker["trade_id"].to_numpy()]),
+                "ts_us": np.concatenate([ts, batch.no_taker["ts_us"].to_numpy()]),
+            }
+        )
         seen = seen.drop_duplicates("trade_id").sort_values("ts_us", kind="stable")
         ts, ids = seen["ts_us"].to_numpy(), seen["trade_id"].to_numpy()
     if ts.size == 0:
@@ -227,7 +256,7 @@ def continuous_spans(batch: TradeBatch, *, start_us: int | None = None, end_us: 
     cuts = np.flatnonzero(gap) + 1
     bounds = np.concatenate(([0], cuts, [ids.size]))
     spans = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):  # one step per gap, not per trade
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=False):  # one step per gap, not per trade
         seg = ts[lo:hi]
         spans.append(Span(int(seg.min()) + 1, int(seg.max()), str(ids[lo]), str(ids[hi - 1])))
     spans.sort(key=lambda s: s.start_us)
@@ -258,7 +287,7 @@ def segment_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, starts)
     high = np.add.reduceat(values >> 31, starts)
     low = np.add.reduceat(values & ((1 << 31) - 1), starts)
-    return np.array([int(h) * (1 << 31) + int(lo) for h, lo in zip(high, low)], dtype=object)
+    return np.array([int(h) * (1 << 31) + int(lo) for h, lo in zip(high, low, strict=False)], dtype=object)
 
 
 def sum_by_minute(minute: np.ndarray, is_buy: np.ndarray, base: np.ndarray, quote: np.ndarray) -> pd.DataFrame:
@@ -268,8 +297,10 @@ def sum_by_minute(minute: np.ndarray, is_buy: np.ndarray, base: np.ndarray, quot
     ``buy_quote``, ``sell_quote`` (quote units), ``trades`` (count).
     """
     if minute.size == 0:
-        return pd.DataFrame(columns=["buy_base", "sell_base", "buy_quote", "sell_quote", "trades"],
-                            index=pd.Index([], dtype=np.int64, name="minute"))
+        return pd.DataFrame(
+            columns=["buy_base", "sell_base", "buy_quote", "sell_quote", "trades"],
+            index=pd.Index([], dtype=np.int64, name="minute"),
+        )
     starts = np.concatenate(([0], np.flatnonzero(minute[1:] != minute[:-1]) + 1))
     total_base = segment_sums(base, starts)
     buy_base = segment_sums(np.where(is_buy, base, 0), starts)
@@ -319,7 +350,9 @@ def minute_totals(batch: TradeBatch, spans: list[Span]) -> MinuteTotals:
     partial = sums.index[~sums["complete"].to_numpy()].to_numpy()
     # trades are sorted by time: each partial minute is one slice of them
     edge_mask = np.zeros(minute.size, dtype=bool)
-    for lo, hi in zip(np.searchsorted(minute, partial, "left"), np.searchsorted(minute, partial, "right")):
+    for lo, hi in zip(
+        np.searchsorted(minute, partial, "left"), np.searchsorted(minute, partial, "right"), strict=False
+    ):
         edge_mask[lo:hi] = True
     partial_trades = pd.DataFrame({**batch.select(edge_mask), "minute": minute[edge_mask]})
     return MinuteTotals(sums, batch.base_scale, batch.quote_scale, partial_trades)

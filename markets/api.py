@@ -29,9 +29,25 @@ class InstrumentSerializer(ModelSerializer):
     class Meta:
         model = Instrument
         fields = [
-            "id", "market", "exchange", "symbol", "base", "quote", "segment",
-            "name_ko", "name_en", "tick_size", "lot_size", "min_notional", "active",
-            "kind", "underlying", "expiry", "strike", "right", "multiplier",
+            "id",
+            "market",
+            "exchange",
+            "symbol",
+            "base",
+            "quote",
+            "segment",
+            "name_ko",
+            "name_en",
+            "tick_size",
+            "lot_size",
+            "min_notional",
+            "active",
+            "kind",
+            "underlying",
+            "expiry",
+            "strike",
+            "right",
+            "multiplier",
         ]
         read_only_fields = fields
 

@@ -62,12 +62,16 @@ def run_tick_handlers(instrument_ids: list[int]) -> None:
 async def publish(*, updated: list[dict], board: list[dict], channel_layer=None) -> None:
     layer = channel_layer or get_channel_layer()
     # serialized once per batch: every client is sent the same text (was: json.dumps per consumer)
-    await layer.group_send(BOARD_GROUP, {"type": "tickers.board", "text": json.dumps({"type": "tickers", "tickers": board})})
+    await layer.group_send(
+        BOARD_GROUP, {"type": "tickers.board", "text": json.dumps({"type": "tickers", "tickers": board})}
+    )
     for ticker in updated:
         await layer.group_send(instrument_group(ticker["id"]), {"type": "ticker.update", "ticker": ticker})
 
 
-async def run_feed(source: MarketSource, *, symbols: list[str] | None = None, channel_layer=None, max_batches: int | None = None) -> int:
+async def run_feed(
+    source: MarketSource, *, symbols: list[str] | None = None, channel_layer=None, max_batches: int | None = None
+) -> int:
     """Stream ``source`` into the database and the channel layer until cancelled.
 
     Registers the source's instruments first, so a replay of coins listed after our

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import pandas as pd
@@ -151,7 +151,9 @@ def unified_symbol(text: str) -> str:
 
 def _crypto_info(exchange: str, symbol: str, *, name_ko: str = "", name_en: str = "") -> InstrumentInfo:
     base, quote = split_symbol(symbol)
-    return InstrumentInfo(exchange=exchange, symbol=symbol, base=base, quote=quote, market="crypto", name_ko=name_ko, name_en=name_en)
+    return InstrumentInfo(
+        exchange=exchange, symbol=symbol, base=base, quote=quote, market="crypto", name_ko=name_ko, name_en=name_en
+    )
 
 
 def _krx_info(code: str, name: str) -> InstrumentInfo:
@@ -243,14 +245,14 @@ def _epoch_ms(source: str, where: str, name: str, value) -> datetime:
 
 @lru_cache(maxsize=8192)
 def _day_open(text: str, hour: int, tz: timezone) -> datetime:
-    """"YYYY-MM-DD" -> ``hour``:00 in ``tz`` of that day, as UTC (cached: dates repeat per symbol)."""
+    """ "YYYY-MM-DD" -> ``hour``:00 in ``tz`` of that day, as UTC (cached: dates repeat per symbol)."""
     day = date.fromisoformat(text)
     return datetime(day.year, day.month, day.day, hour, tzinfo=tz).astimezone(UTC)
 
 
 @lru_cache(maxsize=8192)
 def _local_time(text: str, tz: timezone) -> datetime:
-    """"YYYY-MM-DD HH:MM[:SS]" in ``tz`` (an explicit offset in the text wins) -> UTC."""
+    """ "YYYY-MM-DD HH:MM[:SS]" in ``tz`` (an explicit offset in the text wins) -> UTC."""
     when = datetime.fromisoformat(text)
     return (when if when.tzinfo else when.replace(tzinfo=tz)).astimezone(UTC)
 
@@ -282,50 +284,56 @@ class _Collector:
     def fail(self, where: str, problem: str) -> ImportFormatError:
         return _fail(self.source, where, problem)
 
-    def add(self, where: str, info: InstrumentInfo, interval: str, open_time: datetime, values: list,
-            quote_volume=None) -> None:
+    def add(
+        self, where: str, info: InstrumentInfo, interval: str, open_time: datetime, values: list, quote_volume=None
+    ) -> None:
         """``values`` = [open, high, low, close, volume] as text (or Decimal/int from JSON)."""
         self.parsed.rows += 1
-        o, h, l, c, v = [_decimal(self.source, where, n, x) for n, x in zip(_OHLCV, values, strict=True)]
+        o, h, lo, c, v = [_decimal(self.source, where, n, x) for n, x in zip(_OHLCV, values, strict=True)]
         qv = None if quote_volume in (None, "") else _decimal(self.source, where, "quote volume", quote_volume)
-        if o == h == l == 0 and c > 0:
+        if o == h == lo == 0 and c > 0:
             if self.halts == "skip":
                 self.parsed.skipped[HALT] += 1
                 return
             if self.halts != "keep":
                 raise self.fail(where, "open, high and low are 0")
         else:
-            self._check_prices(where, o, h, l, c)
+            self._check_prices(where, o, h, lo, c)
         if v < 0 or (qv is not None and qv < 0):
             raise self.fail(where, "volume is negative")
         if not _on_grid(open_time, interval):
-            raise self.fail(where, f"open time {open_time:%Y-%m-%d %H:%M} UTC is not on the {interval} grid (wrong --interval?)")
-        bar = Bar(open_time=open_time, open=o, high=h, low=l, close=c, volume=v, quote_volume=qv)
+            raise self.fail(
+                where, f"open time {open_time:%Y-%m-%d %H:%M} UTC is not on the {interval} grid (wrong --interval?)"
+            )
+        bar = Bar(open_time=open_time, open=o, high=h, low=lo, close=c, volume=v, quote_volume=qv)
         group = (info.exchange, info.symbol, interval)
         previous = self._seen.get((group, open_time))
         if previous is not None:
             if previous[0] != bar:
-                raise self.fail(where, f"conflicts with {previous[1]}: two different {info.symbol} {interval} candles at {open_time:%Y-%m-%d %H:%M} UTC")
+                raise self.fail(
+                    where,
+                    f"conflicts with {previous[1]}: two different {info.symbol} {interval} candles at {open_time:%Y-%m-%d %H:%M} UTC",
+                )
             self.parsed.skipped[EXACT_DUPLICATE] += 1
             return
         self._seen[(group, open_time)] = (bar, where)
         self.parsed.groups.setdefault(group, []).append(bar)
         self.parsed.instruments[(info.exchange, info.symbol)] = info
 
-    def _check_prices(self, where: str, o: Decimal, h: Decimal, l: Decimal, c: Decimal) -> None:
-        for name, price in (("open", o), ("high", h), ("low", l), ("close", c)):
+    def _check_prices(self, where: str, o: Decimal, h: Decimal, lo: Decimal, c: Decimal) -> None:
+        for name, price in (("open", o), ("high", h), ("low", lo), ("close", c)):
             if price <= 0:
                 raise self.fail(where, f"{name} {price} is not positive")
-        if h < l:
-            raise self.fail(where, f"high {h} < low {l}")
+        if h < lo:
+            raise self.fail(where, f"high {h} < low {lo}")
         top, bottom = max(o, c), min(o, c)
-        if top <= h and bottom >= l:
+        if top <= h and bottom >= lo:
             return
         slack = h * self.range_tolerance
         if top > h + slack:
             raise self.fail(where, f"high {h} < max(open, close) {top}")
-        if bottom < l - slack:
-            raise self.fail(where, f"low {l} > min(open, close) {bottom}")
+        if bottom < lo - slack:
+            raise self.fail(where, f"low {lo} > min(open, close) {bottom}")
         self.parsed.kept_quirks[OUTSIDE_RANGE] += 1
 
     def result(self, *, blank_lines: int = 0) -> ParsedCandles:
@@ -340,7 +348,9 @@ class _Collector:
 # -- instrument lists ---------------------------------------------------------------------------
 
 
-def parse_bithumb_ticker(path: Path | str, *, exchange: str | None = None, quote: str | None = None) -> ParsedInstruments:
+def parse_bithumb_ticker(
+    path: Path | str, *, exchange: str | None = None, quote: str | None = None
+) -> ParsedInstruments:
     """Bithumb ``GET /public/ticker/ALL_<QUOTE>`` JSON -> one instrument per coin ("BTC/KRW").
 
     ``{"status": "0000", "data": {"BTC": {...}, ..., "date": "<epoch ms>"}}``; the ``date`` key is
@@ -382,10 +392,14 @@ def parse_upbit_markets(path: Path | str, *, exchange: str | None = None) -> Par
         out.rows += 1
         match = _UPBIT_MARKET.match(item.get("market", "")) if isinstance(item, dict) else None
         if not match:
-            raise _fail(str(path), where, "expected an object with market like \"KRW-BTC\"")
+            raise _fail(str(path), where, 'expected an object with market like "KRW-BTC"')
         quote, base = match.groups()
-        info = _crypto_info(exchange or "upbit", f"{base}/{quote}",
-                            name_ko=str(item.get("korean_name") or ""), name_en=str(item.get("english_name") or ""))
+        info = _crypto_info(
+            exchange or "upbit",
+            f"{base}/{quote}",
+            name_ko=str(item.get("korean_name") or ""),
+            name_en=str(item.get("english_name") or ""),
+        )
         if info.symbol in seen:
             if seen[info.symbol][0] != info:
                 raise _fail(str(path), where, f"conflicts with {seen[info.symbol][1]} for {item['market']}")
@@ -432,8 +446,9 @@ def parse_krx_tickers(path: Path | str, *, exchange: str | None = None) -> Parse
 # -- candles ------------------------------------------------------------------------------------
 
 
-def parse_bithumb_candlestick(path: Path | str, *, exchange: str | None = None, symbol: str | None = None,
-                              interval: str | None = None) -> ParsedCandles:
+def parse_bithumb_candlestick(
+    path: Path | str, *, exchange: str | None = None, symbol: str | None = None, interval: str | None = None
+) -> ParsedCandles:
     """Bithumb ``GET /public/candlestick/<COIN>_<QUOTE>/<interval>`` JSON -> one candle group.
 
     ``{"status": "0000", "data": [[open_time_ms, open, CLOSE, HIGH, LOW, volume], ...]}`` (Bithumb's
@@ -454,18 +469,19 @@ def parse_bithumb_candlestick(path: Path | str, *, exchange: str | None = None, 
         where = f"data[{index}]"
         if not isinstance(row, list) or len(row) != 6:
             raise out.fail(where, "expected [open_time_ms, open, close, high, low, volume]")
-        t, o, c, h, l, v = row
+        t, o, c, h, lo, v = row
         open_time = _epoch_ms(out.source, where, "open_time_ms", t)
         if index == len(doc["data"]) - 1 and not _on_grid(open_time, interval):
             out.parsed.rows += 1
             out.parsed.skipped[IN_PROGRESS_OFF_GRID] += 1
             continue
-        out.add(where, info, interval, open_time, [o, h, l, c, v])
+        out.add(where, info, interval, open_time, [o, h, lo, c, v])
     return out.result()
 
 
-def parse_upbit_csv(path: Path | str, *, exchange: str | None = None, symbol: str | None = None,
-                    interval: str | None = None) -> ParsedCandles:
+def parse_upbit_csv(
+    path: Path | str, *, exchange: str | None = None, symbol: str | None = None, interval: str | None = None
+) -> ParsedCandles:
     """pyupbit-style Upbit candle CSV -> one group per market.
 
     Columns: market ("KRW-BTC"), candle_open_kst and/or date_kst, open, high, low, close,
@@ -486,23 +502,32 @@ def parse_upbit_csv(path: Path | str, *, exchange: str | None = None, symbol: st
         raise ImportFormatError(f"{path}, line 1: needs a candle_open_kst column (date_kst alone only for 1d)")
     out = _Collector(path)
     infos: dict[str, InstrumentInfo] = {}
-    columns = ["market", time_column, "open", "high", "low", "close", "volume_base",
-               "value_krw" if "value_krw" in df.columns else None]
+    columns = [
+        "market",
+        time_column,
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume_base",
+        "value_krw" if "value_krw" in df.columns else None,
+    ]
     rows = 0
-    for where, (market, when, o, h, l, c, v, value) in _csv_rows(df, columns):
+    for where, (market, when, o, h, lo, c, v, value) in _csv_rows(df, columns):
         rows += 1
         if market not in infos:
             match = _UPBIT_MARKET.match(market)
             if not match:
                 raise out.fail(where, f"market {market!r} is not like KRW-BTC")
             infos[market] = _crypto_info(exchange or "upbit", f"{match.group(2)}/{match.group(1)}")
-        open_time = _time(out.source, where, time_column, lambda: to_utc(when))
-        out.add(where, infos[market], interval, open_time, [o, h, l, c, v], quote_volume=value)
+        open_time = _time(out.source, where, time_column, partial(to_utc, when))
+        out.add(where, infos[market], interval, open_time, [o, h, lo, c, v], quote_volume=value)
     return out.result(blank_lines=len(df) - rows)
 
 
-def parse_bithumb_daily_csv(path: Path | str, *, exchange: str | None = None, symbol: str | None = None,
-                            interval: str | None = None) -> ParsedCandles:
+def parse_bithumb_daily_csv(
+    path: Path | str, *, exchange: str | None = None, symbol: str | None = None, interval: str | None = None
+) -> ParsedCandles:
     """Bithumb daily CSV (date_kst, timestamp_ms, open, high, low, close, volume_<coin>) -> one group.
 
     Open time = ``timestamp_ms`` (absolute); ``date_kst`` must be its KST calendar day. The file
@@ -516,12 +541,14 @@ def parse_bithumb_daily_csv(path: Path | str, *, exchange: str | None = None, sy
     info = _crypto_info(exchange or "bithumb", symbol)
     out = _Collector(path)
     rows = 0
-    for where, (day, ms, o, h, l, c, v) in _csv_rows(df, ["date_kst", "timestamp_ms", "open", "high", "low", "close", volume]):
+    for where, (day, ms, o, h, lo, c, v) in _csv_rows(
+        df, ["date_kst", "timestamp_ms", "open", "high", "low", "close", volume]
+    ):
         rows += 1
         open_time = _epoch_ms(out.source, where, "timestamp_ms", ms)
         if open_time.astimezone(KST).date().isoformat() != day:
             raise out.fail(where, f"date_kst {day!r} is not the KST day of timestamp_ms {ms}")
-        out.add(where, info, interval, open_time, [o, h, l, c, v])
+        out.add(where, info, interval, open_time, [o, h, lo, c, v])
     return out.result(blank_lines=len(df) - rows)
 
 
@@ -535,8 +562,9 @@ def _volume_column(path: Path, df: pd.DataFrame) -> str:
     return found[0]
 
 
-def parse_investing_csv(path: Path | str, *, exchange: str | None = None, symbol: str | None = None,
-                        interval: str | None = None) -> ParsedCandles:
+def parse_investing_csv(
+    path: Path | str, *, exchange: str | None = None, symbol: str | None = None, interval: str | None = None
+) -> ParsedCandles:
     """investing.com-style daily CSV (symbol "BTC_KRW", date, open, high, low, close,
     volume_base_approx, change_pct) -> one group per symbol. Interval 1d.
 
@@ -553,20 +581,23 @@ def parse_investing_csv(path: Path | str, *, exchange: str | None = None, symbol
     out = _Collector(path)
     infos: dict[str, InstrumentInfo] = {}
     rows = 0
-    for where, (name, day, o, h, l, c, v) in _csv_rows(df, ["symbol", "date", "open", "high", "low", "close", "volume_base_approx"]):
+    for where, (name, day, o, h, lo, c, v) in _csv_rows(
+        df, ["symbol", "date", "open", "high", "low", "close", "volume_base_approx"]
+    ):
         rows += 1
         if name not in infos:
             base, _, quote = name.partition("_")
             if not (_COIN.match(base) and _COIN.match(quote)):
                 raise out.fail(where, f"symbol {name!r} is not like BTC_KRW")
             infos[name] = _crypto_info(exchange, f"{base}/{quote}")
-        open_time = _time(out.source, where, "date", lambda: _day_open(day, 0, KST))
-        out.add(where, infos[name], interval, open_time, [o, h, l, c, v])
+        open_time = _time(out.source, where, "date", partial(_day_open, day, 0, KST))
+        out.add(where, infos[name], interval, open_time, [o, h, lo, c, v])
     return out.result(blank_lines=len(df) - rows)
 
 
-def parse_binance_csv(path: Path | str, *, exchange: str | None = None, symbol: str | None = None,
-                      interval: str | None = None) -> ParsedCandles:
+def parse_binance_csv(
+    path: Path | str, *, exchange: str | None = None, symbol: str | None = None, interval: str | None = None
+) -> ParsedCandles:
     """Binance kline CSV -> one group per symbol ("SOLUSDT" -> "SOL/USDT").
 
     Columns: symbol (optional when ``symbol`` is given, e.g. BTCUSDT files without it),
@@ -594,8 +625,17 @@ def parse_binance_csv(path: Path | str, *, exchange: str | None = None, symbol: 
     out = _Collector(path)
     infos: dict[str, InstrumentInfo] = {}
     rows = 0
-    columns = ["symbol" if fixed_symbol is None else None, time_column, "open", "high", "low", "close", volume, quote_volume]
-    for where, (name, when, o, h, l, c, v, qv) in _csv_rows(df, columns):
+    columns = [
+        "symbol" if fixed_symbol is None else None,
+        time_column,
+        "open",
+        "high",
+        "low",
+        "close",
+        volume,
+        quote_volume,
+    ]
+    for where, (name, when, o, h, lo, c, v, qv) in _csv_rows(df, columns):
         rows += 1
         name = name or fixed_symbol or ""
         if name not in infos:
@@ -603,13 +643,14 @@ def parse_binance_csv(path: Path | str, *, exchange: str | None = None, symbol: 
                 infos[name] = _crypto_info(exchange or "binance", unified_symbol(name))
             except ValueError:
                 raise out.fail(where, f"symbol {name!r} is not like SOLUSDT") from None
-        open_time = _time(out.source, where, time_column, lambda: to_utc(when))
-        out.add(where, infos[name], interval, open_time, [o, h, l, c, v], quote_volume=qv)
+        open_time = _time(out.source, where, time_column, partial(to_utc, when))
+        out.add(where, infos[name], interval, open_time, [o, h, lo, c, v], quote_volume=qv)
     return out.result(blank_lines=len(df) - rows)
 
 
-def parse_binance_klines(path: Path | str, *, exchange: str | None = None, symbol: str | None = None,
-                         interval: str | None = None) -> ParsedCandles:
+def parse_binance_klines(
+    path: Path | str, *, exchange: str | None = None, symbol: str | None = None, interval: str | None = None
+) -> ParsedCandles:
     """Raw Binance ``GET /api/v3/klines`` JSON -> one group.
 
     ``[[open_time_ms, open, high, low, close, volume, close_time_ms, quote_volume, trades,
@@ -633,8 +674,14 @@ def parse_binance_klines(path: Path | str, *, exchange: str | None = None, symbo
     return out.result()
 
 
-def parse_krx_daily(path: Path | str, *, exchange: str | None = None, symbol: str | None = None,
-                    interval: str | None = None, keep_halts: bool = False) -> ParsedCandles:
+def parse_krx_daily(
+    path: Path | str,
+    *,
+    exchange: str | None = None,
+    symbol: str | None = None,
+    interval: str | None = None,
+    keep_halts: bool = False,
+) -> ParsedCandles:
     """KRX daily OHLCV CSV (code, name, market, date, open, high, low, close, volume,
     change_pct) -> one group per code, plus names and boards (``segments``) of the stocks.
 
@@ -653,7 +700,7 @@ def parse_krx_daily(path: Path | str, *, exchange: str | None = None, symbol: st
     infos: dict[str, InstrumentInfo] = {}
     rows = 0
     columns = ["code", "name", "market", "date", "open", "high", "low", "close", "volume"]
-    for where, (code, name, board, day, o, h, l, c, v) in _csv_rows(df, columns):
+    for where, (code, name, board, day, o, h, lo, c, v) in _csv_rows(df, columns):
         rows += 1
         info = infos.get(code)
         if info is None or info.name_ko != name:
@@ -663,8 +710,8 @@ def parse_krx_daily(path: Path | str, *, exchange: str | None = None, symbol: st
             info = infos[code] = _krx_info(code, name)
         if board:
             out.parsed.segments[code] = board
-        open_time = _time(out.source, where, "date", lambda: _day_open(day, 0, KST))
-        out.add(where, info, interval, open_time, [o, h, l, c, v])
+        open_time = _time(out.source, where, "date", partial(_day_open, day, 0, KST))
+        out.add(where, info, interval, open_time, [o, h, lo, c, v])
     return out.result(blank_lines=len(df) - rows)
 
 
@@ -676,8 +723,14 @@ def candles_from_bars(bars: Iterable[Bar], *, source: str, exchange: str, symbol
     info = _crypto_info(exchange, symbol)
     out = _Collector(Path(source))
     for index, bar in enumerate(bars):
-        out.add(f"bar[{index}]", info, interval, bar.open_time,
-                [bar.open, bar.high, bar.low, bar.close, bar.volume], quote_volume=bar.quote_volume)
+        out.add(
+            f"bar[{index}]",
+            info,
+            interval,
+            bar.open_time,
+            [bar.open, bar.high, bar.low, bar.close, bar.volume],
+            quote_volume=bar.quote_volume,
+        )
     return out.result()
 
 
@@ -804,13 +857,25 @@ def parse_kis_fo_master(path: Path | str, *, exchange: str | None = None) -> Par
             strike = _decimal(str(path), where, "행사가", strike_text)
             if strike <= 0:
                 raise _fail(str(path), where, f"행사가 {strike_text!r} must be positive")
-        out.instruments.append(InstrumentInfo(
-            exchange="krx", symbol=code, base="KOSPI200", quote="KRW", market="krx_derivatives",
-            name_ko=name, name_en=name, lot_size=Decimal(1),
-            tick_size=KOSPI200_FUTURE_TICK if kind == "future" else KOSPI200_OPTION_TICK,
-            kind=kind, underlying="KOSPI200", expiry=expiry, strike=strike, right=right,
-            multiplier=KOSPI200_MULTIPLIER,
-        ))
+        out.instruments.append(
+            InstrumentInfo(
+                exchange="krx",
+                symbol=code,
+                base="KOSPI200",
+                quote="KRW",
+                market="krx_derivatives",
+                name_ko=name,
+                name_en=name,
+                lot_size=Decimal(1),
+                tick_size=KOSPI200_FUTURE_TICK if kind == "future" else KOSPI200_OPTION_TICK,
+                kind=kind,
+                underlying="KOSPI200",
+                expiry=expiry,
+                strike=strike,
+                right=right,
+                multiplier=KOSPI200_MULTIPLIER,
+            )
+        )
     return out
 
 

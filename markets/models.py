@@ -104,8 +104,12 @@ class Instrument(models.Model):
         ordering = ["exchange", "symbol"]
         constraints = [
             models.UniqueConstraint(fields=["exchange", "symbol"], name="instrument_exchange_symbol_uniq"),
-            models.CheckConstraint(condition=Q(tick_size__isnull=True) | Q(tick_size__gt=0), name="instrument_tick_size_positive"),
-            models.CheckConstraint(condition=Q(lot_size__isnull=True) | Q(lot_size__gt=0), name="instrument_lot_size_positive"),
+            models.CheckConstraint(
+                condition=Q(tick_size__isnull=True) | Q(tick_size__gt=0), name="instrument_tick_size_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(lot_size__isnull=True) | Q(lot_size__gt=0), name="instrument_lot_size_positive"
+            ),
         ]
         indexes = [models.Index(fields=["market", "exchange"])]
 
@@ -211,8 +215,12 @@ class Tick(models.Model):
     class Meta:
         ordering = ["instrument", "exchange_time", "sequence"]
         constraints = [
-            models.UniqueConstraint(fields=["instrument", "kind", "session_date", "sequence"], name="tick_instrument_session_sequence_uniq"),
-            models.CheckConstraint(condition=~Q(kind="trade") | (Q(price__gt=0) & Q(size__gt=0)), name="tick_trade_has_price_size"),
+            models.UniqueConstraint(
+                fields=["instrument", "kind", "session_date", "sequence"], name="tick_instrument_session_sequence_uniq"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="trade") | (Q(price__gt=0) & Q(size__gt=0)), name="tick_trade_has_price_size"
+            ),
         ]
         indexes = [models.Index(fields=["instrument", "kind", "exchange_time"]), models.Index(fields=["exchange_time"])]
 

@@ -29,8 +29,20 @@ class TickerSerializer(ModelSerializer):
     class Meta:
         model = Ticker
         fields = [
-            "id", "exchange", "symbol", "market", "name_ko", "name_en", "quote", "last_price",
-            "change", "change_rate", "volume_24h", "traded_value_24h", "time", "source",
+            "id",
+            "exchange",
+            "symbol",
+            "market",
+            "name_ko",
+            "name_en",
+            "quote",
+            "last_price",
+            "change",
+            "change_rate",
+            "volume_24h",
+            "traded_value_24h",
+            "time",
+            "source",
         ]
         read_only_fields = fields
 

@@ -45,7 +45,14 @@ def instrument_search_ranked(*, qs: QuerySet[Instrument], term: str) -> QuerySet
     )
 
 
-def candle_list(*, instrument: Instrument, interval: str, start: datetime | None = None, end: datetime | None = None, limit: int = 1000) -> list[Candle]:
+def candle_list(
+    *,
+    instrument: Instrument,
+    interval: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 1000,
+) -> list[Candle]:
     """The latest ``limit`` candles of ``instrument`` at ``interval`` with open_time in
     ``[start, end)``, ascending by open_time."""
     qs = Candle.objects.filter(instrument=instrument, interval=interval)

@@ -13,12 +13,30 @@ from markets.models import Candle, Instrument, Market, Tick, Ticker
 from markets.sources.base import Bar, InstrumentInfo, TickerSnapshot
 
 CANDLE_BATCH_SIZE = 2000
-_INSTRUMENT_FIELDS = ["market", "base", "quote", "segment", "name_ko", "name_en", "tick_size", "lot_size", "min_notional", "active",
-                      "kind", "underlying", "expiry", "strike", "right", "multiplier"]
+_INSTRUMENT_FIELDS = [
+    "market",
+    "base",
+    "quote",
+    "segment",
+    "name_ko",
+    "name_en",
+    "tick_size",
+    "lot_size",
+    "min_notional",
+    "active",
+    "kind",
+    "underlying",
+    "expiry",
+    "strike",
+    "right",
+    "multiplier",
+]
 
 
 @transaction.atomic
-def instrument_upsert_many(*, infos: Iterable[InstrumentInfo], segments: dict[str, str] | None = None) -> list[Instrument]:
+def instrument_upsert_many(
+    *, infos: Iterable[InstrumentInfo], segments: dict[str, str] | None = None
+) -> list[Instrument]:
     """Insert or update instruments keyed on (exchange, symbol).
 
     A field the incoming record leaves empty (``""`` or ``None``) keeps its stored value, so a
@@ -66,7 +84,9 @@ def instrument_upsert_many(*, infos: Iterable[InstrumentInfo], segments: dict[st
         unique_fields=["exchange", "symbol"],
         update_fields=_INSTRUMENT_FIELDS,
     )
-    return list(Instrument.objects.filter(exchange__in={i.exchange for i in infos}, symbol__in={i.symbol for i in infos}))
+    return list(
+        Instrument.objects.filter(exchange__in={i.exchange for i in infos}, symbol__in={i.symbol for i in infos})
+    )
 
 
 def candle_upsert_many(*, instrument: Instrument, interval: str, bars: Sequence[Bar]) -> int:
@@ -139,7 +159,16 @@ def ticker_upsert_many(*, snapshots: Iterable[TickerSnapshot], source: str, keep
         rows,
         update_conflicts=True,
         unique_fields=["instrument"],
-        update_fields=["last_price", "change", "change_rate", "volume_24h", "traded_value_24h", "time", "source", "updated_at"],
+        update_fields=[
+            "last_price",
+            "change",
+            "change_rate",
+            "volume_24h",
+            "traded_value_24h",
+            "time",
+            "source",
+            "updated_at",
+        ],
     )
     return rows
 
@@ -176,9 +205,7 @@ def candles_import(
         raise ValueError(f"no instrument info for {sorted(keys - infos.keys())}")
     stored = {
         (inst.exchange, inst.symbol): inst
-        for inst in Instrument.objects.filter(
-            exchange__in={k[0] for k in keys}, symbol__in={k[1] for k in keys}
-        )
+        for inst in Instrument.objects.filter(exchange__in={k[0] for k in keys}, symbol__in={k[1] for k in keys})
     }
     renamed = []
     for key in keys & stored.keys():
@@ -204,7 +231,9 @@ def candles_import(
             written += candle_upsert_many(instrument=instrument, interval=interval, bars=batch)
             if progress is not None:
                 progress(len(batch))
-    return CandlesImportResult(instruments_created=len(missing), instruments_renamed=len(renamed), candles_written=written)
+    return CandlesImportResult(
+        instruments_created=len(missing), instruments_renamed=len(renamed), candles_written=written
+    )
 
 
 def candles_refresh(*, instrument: Instrument, interval: str, since, source=None) -> int:

@@ -13,8 +13,21 @@ class PredictorAdmin(admin.ModelAdmin):
     list_filter = ["kind", "market", "active"]
     search_fields = ["name"]
     readonly_fields = [
-        "name", "kind", "market", "horizon", "up_threshold", "window", "features", "train_start", "train_end",
-        "metrics", "params", "library_versions", "artifact", "artifact_sha256", "created_at",
+        "name",
+        "kind",
+        "market",
+        "horizon",
+        "up_threshold",
+        "window",
+        "features",
+        "train_start",
+        "train_end",
+        "metrics",
+        "params",
+        "library_versions",
+        "artifact",
+        "artifact_sha256",
+        "created_at",
     ]
 
     def has_add_permission(self, request):
@@ -38,7 +51,17 @@ class PredictionAdmin(ReadOnlyAdmin):
 class PredictionBacktestAdmin(ReadOnlyAdmin):
     """Users' backtests: read-only results."""
 
-    list_display = ["id", "user", "predictor", "start", "end", "top_n", "total_return", "benchmark_total_return", "created_at"]
+    list_display = [
+        "id",
+        "user",
+        "predictor",
+        "start",
+        "end",
+        "top_n",
+        "total_return",
+        "benchmark_total_return",
+        "created_at",
+    ]
     list_filter = ["market", "predictor"]
     search_fields = ["user__username", "predictor__name"]
     list_select_related = ["user", "predictor"]

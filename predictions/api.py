@@ -9,10 +9,10 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from predictions import selectors, services
-from predictions.models import Board, Prediction, PredictionBacktest, Predictor
 from core.exceptions import DomainError
 from core.serializers import ModelSerializer, PlainDecimalField
+from predictions import selectors, services
+from predictions.models import Board, Prediction, PredictionBacktest, Predictor
 
 
 def _predictor_or_error(name: str, field: str = "model") -> Predictor:
@@ -26,8 +26,20 @@ class PredictorSerializer(ModelSerializer):
     class Meta:
         model = Predictor
         fields = [
-            "name", "kind", "market", "horizon", "up_threshold", "window", "features", "train_start", "train_end",
-            "metrics", "params", "library_versions", "active", "created_at",
+            "name",
+            "kind",
+            "market",
+            "horizon",
+            "up_threshold",
+            "window",
+            "features",
+            "train_start",
+            "train_end",
+            "metrics",
+            "params",
+            "library_versions",
+            "active",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -41,7 +53,17 @@ class PredictionSerializer(ModelSerializer):
 
     class Meta:
         model = Prediction
-        fields = ["model", "market", "session_date", "horizon", "instrument_id", "symbol", "name", "probability_up", "rank"]
+        fields = [
+            "model",
+            "market",
+            "session_date",
+            "horizon",
+            "instrument_id",
+            "symbol",
+            "name",
+            "probability_up",
+            "rank",
+        ]
         read_only_fields = fields
 
 
@@ -66,7 +88,9 @@ class DiscoverQuerySerializer(serializers.Serializer):
     def validate(self, attrs):
         predictor = attrs.get("model")
         if predictor is not None and predictor.market != attrs["market"]:
-            raise serializers.ValidationError({"model": [f"{predictor.name} predicts {predictor.market}, not {attrs['market']}."]})
+            raise serializers.ValidationError(
+                {"model": [f"{predictor.name} predicts {predictor.market}, not {attrs['market']}."]}
+            )
         return attrs
 
 
@@ -125,7 +149,9 @@ class PredictionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         query = PredictionQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        return selectors.prediction_list(day=params.get("date"), board=params.get("market"), predictor=params.get("model"))
+        return selectors.prediction_list(
+            day=params.get("date"), board=params.get("market"), predictor=params.get("model")
+        )
 
     @extend_schema(parameters=[PredictionQuerySerializer])
     def list(self, request, *args, **kwargs):
@@ -139,8 +165,9 @@ class PredictionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         query = DiscoverQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        data = selectors.discover(board=params["market"], day=params.get("date"), limit=params["limit"],
-                                  predictor=params.get("model"))
+        data = selectors.discover(
+            board=params["market"], day=params.get("date"), limit=params["limit"], predictor=params.get("model")
+        )
         return Response(DiscoverSerializer(data).data)
 
 
@@ -151,10 +178,30 @@ class PredictionBacktestSerializer(ModelSerializer):
     class Meta:
         model = PredictionBacktest
         fields = [
-            "id", "model", "market", "start", "end", "top_n", "hold_sessions", "stop_loss_pct", "buy_fee_pct",
-            "sell_fee_pct", "sell_tax_pct", "initial_capital", "final_equity", "total_return", "cagr", "max_drawdown",
-            "trades", "win_rate", "avg_trade_return", "benchmark_total_return", "benchmark_cagr",
-            "benchmark_max_drawdown", "created_at", "chart_url",
+            "id",
+            "model",
+            "market",
+            "start",
+            "end",
+            "top_n",
+            "hold_sessions",
+            "stop_loss_pct",
+            "buy_fee_pct",
+            "sell_fee_pct",
+            "sell_tax_pct",
+            "initial_capital",
+            "final_equity",
+            "total_return",
+            "cagr",
+            "max_drawdown",
+            "trades",
+            "win_rate",
+            "avg_trade_return",
+            "benchmark_total_return",
+            "benchmark_cagr",
+            "benchmark_max_drawdown",
+            "created_at",
+            "chart_url",
         ]
         read_only_fields = fields
 
@@ -178,16 +225,30 @@ class PredictionBacktestCreateSerializer(serializers.Serializer):
     end = serializers.DateField()
     top_n = serializers.IntegerField(min_value=1, max_value=100, default=20)
     hold_sessions = serializers.IntegerField(min_value=1, max_value=60, default=5)
-    stop_loss_pct = serializers.DecimalField(max_digits=6, decimal_places=3, min_value=Decimal("0.001"),
-                                             max_value=Decimal("99.999"), required=False, allow_null=True)
-    buy_fee_pct = serializers.DecimalField(max_digits=6, decimal_places=4, min_value=Decimal(0), max_value=Decimal(5),
-                                           default=Decimal("0.015"))
-    sell_fee_pct = serializers.DecimalField(max_digits=6, decimal_places=4, min_value=Decimal(0), max_value=Decimal(5),
-                                            default=Decimal("0.015"))
-    sell_tax_pct = serializers.DecimalField(max_digits=6, decimal_places=4, min_value=Decimal(0), max_value=Decimal(5),
-                                            required=False, allow_null=True)
-    initial_capital = serializers.DecimalField(max_digits=20, decimal_places=0, min_value=Decimal(100_000),
-                                               max_value=Decimal(10) ** 13, default=Decimal(10_000_000))
+    stop_loss_pct = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        max_value=Decimal("99.999"),
+        required=False,
+        allow_null=True,
+    )
+    buy_fee_pct = serializers.DecimalField(
+        max_digits=6, decimal_places=4, min_value=Decimal(0), max_value=Decimal(5), default=Decimal("0.015")
+    )
+    sell_fee_pct = serializers.DecimalField(
+        max_digits=6, decimal_places=4, min_value=Decimal(0), max_value=Decimal(5), default=Decimal("0.015")
+    )
+    sell_tax_pct = serializers.DecimalField(
+        max_digits=6, decimal_places=4, min_value=Decimal(0), max_value=Decimal(5), required=False, allow_null=True
+    )
+    initial_capital = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=0,
+        min_value=Decimal(100_000),
+        max_value=Decimal(10) ** 13,
+        default=Decimal(10_000_000),
+    )
 
     def validate_model(self, value):
         return _predictor_or_error(value)
@@ -198,8 +259,9 @@ class PredictionBacktestCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class PredictionBacktestViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                                viewsets.GenericViewSet):
+class PredictionBacktestViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Your backtests of predictors' stored predictions; another user's are not found."""
 
     permission_classes = [IsAuthenticated]

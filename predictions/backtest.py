@@ -195,8 +195,13 @@ def run_backtest(panel: Panel, scores: np.ndarray, first: int, last: int, params
                 if budget <= 0:
                     break
                 price = panel.close[t, n]
-                position = Trade(code=str(panel.codes[n]), entry_date=days[t], entry_price=float(price),
-                                 shares=budget / price, cost=budget * (1 + buy_fee))
+                position = Trade(
+                    code=str(panel.codes[n]),
+                    entry_date=days[t],
+                    entry_price=float(price),
+                    shares=budget / price,
+                    cost=budget * (1 + buy_fee),
+                )
                 cash -= position.cost
                 held.append((n, t + params.hold_sessions, position))
         equity[i] = marked(t)

@@ -31,8 +31,9 @@ PRICE_ROWS, GAP_ROWS, VOLUME_ROWS = 51, 1, 12
 HEIGHT, WIDTH = PRICE_ROWS + GAP_ROWS + VOLUME_ROWS, 3 * WINDOW  # 64 x 60
 
 
-def chart_images(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-                 volume: np.ndarray) -> np.ndarray:
+def chart_images(
+    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray
+) -> np.ndarray:
     """OHLCV windows, float (k, 20) each, oldest session first -> uint8 images (k, 64, 60).
 
     Prices in any unit (each image is scaled to its own window); raises ``ValueError`` on NaN
@@ -71,8 +72,13 @@ def panel_images(panel: Panel, t: np.ndarray, n: np.ndarray, *, window: int = WI
     offsets = np.arange(-window + 1, 1)
     rows = t[:, None] + offsets  # (k, window)
     cols = n[:, None]
-    return chart_images(panel.open[rows, cols], panel.high[rows, cols], panel.low[rows, cols],
-                        panel.close[rows, cols], panel.volume[rows, cols])
+    return chart_images(
+        panel.open[rows, cols],
+        panel.high[rows, cols],
+        panel.low[rows, cols],
+        panel.close[rows, cols],
+        panel.volume[rows, cols],
+    )
 
 
 CNN_PARAMS = {"epochs": 3, "batch_size": 256, "learning_rate": 1e-3, "max_samples": 50_000, "channels": [8, 16, 32]}
@@ -90,7 +96,10 @@ def _network(channels: list[int]):
     layers, previous = [], 1
     for index, width in enumerate(channels):
         if index == 0:
-            conv, pool = nn.Conv2d(previous, width, kernel_size=(5, 3), stride=(1, 3), padding=(2, 0)), nn.MaxPool2d((2, 1))
+            conv, pool = (
+                nn.Conv2d(previous, width, kernel_size=(5, 3), stride=(1, 3), padding=(2, 0)),
+                nn.MaxPool2d((2, 1)),
+            )
         else:
             conv, pool = nn.Conv2d(previous, width, kernel_size=(5, 3), padding=(2, 1)), nn.MaxPool2d(2)
         layers += [conv, nn.BatchNorm2d(width), nn.LeakyReLU(0.01), pool]
@@ -130,14 +139,26 @@ class ChartCnnUpModel:
     kind = "cnn"
     feature_names = [f"chart_{HEIGHT}x{WIDTH}_{WINDOW}_sessions"]
 
-    def __init__(self, network, *, params: dict, window: int = WINDOW, horizon: int = HORIZON,
-                 up_threshold: float = UP_THRESHOLD):
+    def __init__(
+        self, network, *, params: dict, window: int = WINDOW, horizon: int = HORIZON, up_threshold: float = UP_THRESHOLD
+    ):
         self.network, self.params = network, params
         self.window, self.horizon, self.up_threshold = window, horizon, up_threshold
 
     @classmethod
-    def fit(cls, panel: Panel, first: int, last: int, *, horizon: int = HORIZON, up_threshold: float = UP_THRESHOLD,
-            validation_fraction: float = 0.2, random_state: int = 0, progress=None, **params):
+    def fit(
+        cls,
+        panel: Panel,
+        first: int,
+        last: int,
+        *,
+        horizon: int = HORIZON,
+        up_threshold: float = UP_THRESHOLD,
+        validation_fraction: float = 0.2,
+        random_state: int = 0,
+        progress=None,
+        **params,
+    ):
         """Train on the labelled samples of panel rows ``first`` .. ``last`` (at most
         ``max_samples`` of them, drawn at random), keeping the epoch with the lowest validation
         log loss on the walk-forward split."""
@@ -194,9 +215,16 @@ class ChartCnnUpModel:
             first_session=str(panel.sessions[t.min()].date()),
             last_session=str(panel.sessions[t.max()].date()),
             params={**params, "random_state": random_state, "best_epoch": best_epoch},
-            validation=_validation_figures(p_val, y[val_idx], t[val_idx], panel, extra={
-                "log_loss": best_loss, "log_loss_by_epoch": history,
-            }),
+            validation=_validation_figures(
+                p_val,
+                y[val_idx],
+                t[val_idx],
+                panel,
+                extra={
+                    "log_loss": best_loss,
+                    "log_loss_by_epoch": history,
+                },
+            ),
         )
         return cls(network, params=report.params, horizon=horizon, up_threshold=up_threshold), report
 
@@ -220,8 +248,17 @@ class ChartCnnUpModel:
     def save(self, path: Path) -> None:
         import torch
 
-        torch.save({"kind": self.kind, "state_dict": self.network.state_dict(), "params": self.params,
-                    "window": self.window, "horizon": self.horizon, "up_threshold": self.up_threshold}, path)
+        torch.save(
+            {
+                "kind": self.kind,
+                "state_dict": self.network.state_dict(),
+                "params": self.params,
+                "window": self.window,
+                "horizon": self.horizon,
+                "up_threshold": self.up_threshold,
+            },
+            path,
+        )
 
     @classmethod
     def load(cls, path: Path):
@@ -233,8 +270,13 @@ class ChartCnnUpModel:
         network = _network(state["params"]["channels"])
         network.load_state_dict(state["state_dict"])
         network.eval()
-        return cls(network, params=state["params"], window=state["window"], horizon=state["horizon"],
-                   up_threshold=state["up_threshold"])
+        return cls(
+            network,
+            params=state["params"],
+            window=state["window"],
+            horizon=state["horizon"],
+            up_threshold=state["up_threshold"],
+        )
 
 
 def _predict_logits(network, images, batch_size: int = 2048):

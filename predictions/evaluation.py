@@ -68,12 +68,21 @@ def calibration_table(scores: np.ndarray, y: np.ndarray, *, bins: int = 10) -> l
     groups = pd.qcut(pd.Series(scores), q=bins, labels=False, duplicates="drop")
     frame = pd.DataFrame({"bin": groups, "score": scores, "y": y})
     table = frame.groupby("bin").agg(
-        count=("y", "size"), score_min=("score", "min"), score_max=("score", "max"),
-        mean_score=("score", "mean"), up_rate=("y", "mean"),
+        count=("y", "size"),
+        score_min=("score", "min"),
+        score_max=("score", "max"),
+        mean_score=("score", "mean"),
+        up_rate=("y", "mean"),
     )
     return [
-        {"bin": int(b) + 1, "count": int(r["count"]), "score_min": float(r.score_min), "score_max": float(r.score_max),
-         "mean_score": float(r.mean_score), "up_rate": float(r.up_rate)}
+        {
+            "bin": int(b) + 1,
+            "count": int(r["count"]),
+            "score_min": float(r.score_min),
+            "score_max": float(r.score_max),
+            "mean_score": float(r.mean_score),
+            "up_rate": float(r.up_rate),
+        }
         for b, r in table.iterrows()
     ]
 

@@ -67,7 +67,8 @@ class Panel:
     def rows(self, start: int, stop: int) -> Panel:
         """The sessions ``[start, stop)`` as a panel sharing memory with this one."""
         return Panel(
-            self.sessions[start:stop], self.codes,
+            self.sessions[start:stop],
+            self.codes,
             *(getattr(self, name)[start:stop] for name in _PRICE_COLUMNS),
         )
 
@@ -86,7 +87,7 @@ def load_krx_csv(path: Path | str, *, markets: set[str] | None = None) -> pd.Dat
     frame = pd.read_csv(
         path,
         usecols=["code", "name", "market", "date", *_PRICE_COLUMNS],
-        dtype={"code": str, "name": str, "market": str, **{c: "float64" for c in _PRICE_COLUMNS}},
+        dtype={"code": str, "name": str, "market": str, **dict.fromkeys(_PRICE_COLUMNS, "float64")},
         parse_dates=["date"],
     )
     if markets is not None:
@@ -174,18 +175,48 @@ def _cross_median(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 FEATURE_NAMES: tuple[str, ...] = (
     # returns: log close-to-close over 1..19 sessions, and the two daily returns before t
-    "ret_1", "ret_3", "ret_5", "ret_10", "ret_19", "ret_1_lag1", "ret_1_lag2", "gap_1",
+    "ret_1",
+    "ret_3",
+    "ret_5",
+    "ret_10",
+    "ret_19",
+    "ret_1_lag1",
+    "ret_1_lag2",
+    "gap_1",
     # ranges, candle bodies and wicks, as fractions of the price
-    "range_1", "range_5", "range_20", "body_1", "body_5",
-    "upper_wick_1", "lower_wick_1", "upper_wick_5", "lower_wick_5",
+    "range_1",
+    "range_5",
+    "range_20",
+    "body_1",
+    "body_5",
+    "upper_wick_1",
+    "lower_wick_1",
+    "upper_wick_5",
+    "lower_wick_5",
     # moving-average gaps and the place of the close in the 20-session range
-    "ma_gap_5", "ma_gap_10", "ma_gap_20", "ma5_over_ma20", "position_20", "from_high_20", "from_low_20",
+    "ma_gap_5",
+    "ma_gap_10",
+    "ma_gap_20",
+    "ma5_over_ma20",
+    "position_20",
+    "from_high_20",
+    "from_low_20",
     # volatility of daily log returns
-    "volatility_5", "volatility_19",
+    "volatility_5",
+    "volatility_19",
     # volume changes (log1p shares) and liquidity (log1p traded value, KRW)
-    "volume_change_1", "volume_1_over_20", "volume_5_over_20", "zero_volume_20", "log_value_20",
+    "volume_change_1",
+    "volume_1_over_20",
+    "volume_5_over_20",
+    "zero_volume_20",
+    "log_value_20",
     # the stock against the other stocks of the same session
-    "ret_5_rank", "ret_19_rank", "volatility_19_rank", "volume_5_over_20_rank", "market_ret_1", "market_ret_5",
+    "ret_5_rank",
+    "ret_19_rank",
+    "volatility_19_rank",
+    "volume_5_over_20_rank",
+    "market_ret_1",
+    "market_ret_5",
 )
 
 

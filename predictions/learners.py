@@ -200,15 +200,33 @@ class GradientBoostingUpModel:
 
     kind = "gbm"
 
-    def __init__(self, estimator, *, window: int = WINDOW, horizon: int = HORIZON,
-                 up_threshold: float = UP_THRESHOLD, feature_names: list[str] | None = None):
+    def __init__(
+        self,
+        estimator,
+        *,
+        window: int = WINDOW,
+        horizon: int = HORIZON,
+        up_threshold: float = UP_THRESHOLD,
+        feature_names: list[str] | None = None,
+    ):
         self.estimator = estimator
         self.window, self.horizon, self.up_threshold = window, horizon, up_threshold
         self.feature_names = list(feature_names or FEATURE_NAMES)
 
     @classmethod
-    def fit(cls, panel: Panel, first: int, last: int, *, horizon: int = HORIZON, up_threshold: float = UP_THRESHOLD,
-            validation_fraction: float = 0.2, random_state: int = 0, progress=None, **params):
+    def fit(
+        cls,
+        panel: Panel,
+        first: int,
+        last: int,
+        *,
+        horizon: int = HORIZON,
+        up_threshold: float = UP_THRESHOLD,
+        validation_fraction: float = 0.2,
+        random_state: int = 0,
+        progress=None,
+        **params,
+    ):
         """Train on the labelled samples of panel rows ``first`` .. ``last``.
 
         The number of boosting rounds is the one with the lowest log loss on the walk-forward
@@ -247,9 +265,17 @@ class GradientBoostingUpModel:
             first_session=str(panel.sessions[t.min()].date()),
             last_session=str(panel.sessions[t.max()].date()),
             params={**params, "max_iter": max(best, 10), "random_state": random_state},
-            validation=_validation_figures(p_val, y[validation], t[validation], panel, extra={
-                "fit_samples": int(fit.sum()), "log_loss": float(best_loss), "rounds_tried": params["max_iter"],
-            }),
+            validation=_validation_figures(
+                p_val,
+                y[validation],
+                t[validation],
+                panel,
+                extra={
+                    "fit_samples": int(fit.sum()),
+                    "log_loss": float(best_loss),
+                    "rounds_tried": params["max_iter"],
+                },
+            ),
         )
         return cls(final, horizon=horizon, up_threshold=up_threshold), report
 
@@ -269,8 +295,17 @@ class GradientBoostingUpModel:
     def save(self, path: Path) -> None:
         import joblib
 
-        joblib.dump({"kind": self.kind, "estimator": self.estimator, "window": self.window, "horizon": self.horizon,
-                     "up_threshold": self.up_threshold, "feature_names": self.feature_names}, path)
+        joblib.dump(
+            {
+                "kind": self.kind,
+                "estimator": self.estimator,
+                "window": self.window,
+                "horizon": self.horizon,
+                "up_threshold": self.up_threshold,
+                "feature_names": self.feature_names,
+            },
+            path,
+        )
 
     @classmethod
     def load(cls, path: Path):
@@ -281,8 +316,13 @@ class GradientBoostingUpModel:
             raise ValueError(f"{Path(path).name} holds a {state.get('kind')!r} model, not {cls.kind!r}")
         if tuple(state["feature_names"]) != FEATURE_NAMES:
             raise ValueError(f"{Path(path).name} was trained on another feature set; retrain it")
-        return cls(state["estimator"], window=state["window"], horizon=state["horizon"],
-                   up_threshold=state["up_threshold"], feature_names=state["feature_names"])
+        return cls(
+            state["estimator"],
+            window=state["window"],
+            horizon=state["horizon"],
+            up_threshold=state["up_threshold"],
+            feature_names=state["feature_names"],
+        )
 
 
 def _validation_figures(p: np.ndarray, y: np.ndarray, t: np.ndarray, panel: Panel, *, extra: dict) -> dict:

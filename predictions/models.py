@@ -60,7 +60,9 @@ class Predictor(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(train_end__gte=models.F("train_start")), name="predictor_train_period_ordered"),
+            models.CheckConstraint(
+                condition=Q(train_end__gte=models.F("train_start")), name="predictor_train_period_ordered"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -83,8 +85,12 @@ class Prediction(models.Model):
     class Meta:
         ordering = ["session_date", "predictor", "rank"]
         constraints = [
-            models.UniqueConstraint(fields=["predictor", "instrument", "session_date"], name="prediction_predictor_instrument_date_uniq"),
-            models.CheckConstraint(condition=Q(probability_up__gte=0) & Q(probability_up__lte=1), name="prediction_probability_range"),
+            models.UniqueConstraint(
+                fields=["predictor", "instrument", "session_date"], name="prediction_predictor_instrument_date_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(probability_up__gte=0) & Q(probability_up__lte=1), name="prediction_probability_range"
+            ),
             models.CheckConstraint(condition=Q(rank__gte=1), name="prediction_rank_positive"),
         ]
         indexes = [models.Index(fields=["predictor", "session_date", "rank"])]
@@ -130,7 +136,9 @@ class PredictionBacktest(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="prediction_backtest_period_ordered"),
-            models.CheckConstraint(condition=Q(top_n__gte=1) & Q(hold_sessions__gte=1), name="prediction_backtest_sizes_positive"),
+            models.CheckConstraint(
+                condition=Q(top_n__gte=1) & Q(hold_sessions__gte=1), name="prediction_backtest_sizes_positive"
+            ),
         ]
 
     def __str__(self) -> str:

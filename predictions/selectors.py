@@ -52,7 +52,9 @@ def krx_panel(*, board: str, start: date, end: date, active_only: bool = False) 
     days = sessions.sessions_between(start, end)
     if not days:
         raise ValueError(f"no KRX session between {start} and {end}")
-    instruments = list(krx_instruments(board=board, active_only=active_only).order_by("symbol").values_list("id", "symbol"))
+    instruments = list(
+        krx_instruments(board=board, active_only=active_only).order_by("symbol").values_list("id", "symbol")
+    )
     rows = (
         Candle.objects.filter(
             instrument_id__in=[pk for pk, _ in instruments],
@@ -66,7 +68,9 @@ def krx_panel(*, board: str, start: date, end: date, active_only: bool = False) 
     frame = pd.DataFrame(list(rows), columns=["instrument_id", "open_time", "open", "high", "low", "close", "volume"])
     symbol_of = dict(instruments)
     frame["code"] = frame["instrument_id"].map(symbol_of)
-    frame["date"] = pd.to_datetime(frame["open_time"], utc=True).dt.tz_convert(SEOUL).dt.tz_localize(None).dt.normalize()
+    frame["date"] = (
+        pd.to_datetime(frame["open_time"], utc=True).dt.tz_convert(SEOUL).dt.tz_localize(None).dt.normalize()
+    )
     panel = panel_from_frame(frame, sessions=days)
     # stocks of the board without a candle in the range still belong to the universe; they
     # simply never get a prediction
@@ -124,7 +128,9 @@ def predictor_primary(*, board: str) -> Predictor | None:
     return qs.filter(kind="gbm").first() or qs.first()
 
 
-def prediction_list(*, day: date | None = None, board: str | None = None, predictor: Predictor | None = None) -> QuerySet[Prediction]:
+def prediction_list(
+    *, day: date | None = None, board: str | None = None, predictor: Predictor | None = None
+) -> QuerySet[Prediction]:
     """Predictions filtered by session, board and predictor, best rank first; ``day`` None =
     the latest session holding predictions under the other filters."""
     qs = Prediction.objects.select_related("predictor", "instrument")
@@ -157,43 +163,53 @@ def discover(*, board: str, day: date | None = None, limit: int = 20, predictor:
     picks = list(primary.predictions.filter(session_date=day).select_related("instrument").order_by("rank")[:limit])
     ids = [p.instrument_id for p in picks]
     peers = list(predictor_list(board=board, active_only=True).exclude(pk=primary.pk).order_by("name"))
-    others = (
-        Prediction.objects.filter(predictor__in=peers, session_date=day, instrument_id__in=ids)
-        .values_list("instrument_id", "predictor__name", "probability_up", "rank")
+    others = Prediction.objects.filter(predictor__in=peers, session_date=day, instrument_id__in=ids).values_list(
+        "instrument_id", "predictor__name", "probability_up", "rank"
     )
     by_instrument: dict[int, dict[str, tuple[float, int]]] = {}
     for instrument_id, name, probability, rank in others:
         by_instrument.setdefault(instrument_id, {})[name] = (probability, rank)
     closes = dict(
-        Candle.objects.filter(instrument_id__in=ids, interval=Interval.D1, open_time=session_open_utc(day))
-        .values_list("instrument_id", "close")
+        Candle.objects.filter(instrument_id__in=ids, interval=Interval.D1, open_time=session_open_utc(day)).values_list(
+            "instrument_id", "close"
+        )
     )
     models = [primary.name, *(p.name for p in peers if any(p.name in v for v in by_instrument.values()))]
     results = []
     for pick in picks:
         votes = {primary.name: (pick.probability_up, pick.rank), **by_instrument.get(pick.instrument_id, {})}
         agree = sum(1 for _, rank in votes.values() if rank <= limit)
-        results.append({
-            "rank": pick.rank,
-            "instrument_id": pick.instrument_id,
-            "symbol": pick.instrument.symbol,
-            "name": pick.instrument.name,
-            "segment": pick.instrument.segment,
-            "close": closes.get(pick.instrument_id),
-            "probability_up": pick.probability_up,
-            "probabilities": {name: p for name, (p, _) in votes.items()},
-            "ranks": {name: r for name, (_, r) in votes.items()},
-            # in the order of "models", None where a model made no prediction for the stock
-            "by_model": [{"model": name, "probability_up": votes.get(name, (None, None))[0],
-                          "rank": votes.get(name, (None, None))[1]} for name in models],
-            "models_agreeing": agree,
-            "models_predicting": len(votes),
-            "agreement": agree / len(votes),
-        })
+        results.append(
+            {
+                "rank": pick.rank,
+                "instrument_id": pick.instrument_id,
+                "symbol": pick.instrument.symbol,
+                "name": pick.instrument.name,
+                "segment": pick.instrument.segment,
+                "close": closes.get(pick.instrument_id),
+                "probability_up": pick.probability_up,
+                "probabilities": {name: p for name, (p, _) in votes.items()},
+                "ranks": {name: r for name, (_, r) in votes.items()},
+                # in the order of "models", None where a model made no prediction for the stock
+                "by_model": [
+                    {
+                        "model": name,
+                        "probability_up": votes.get(name, (None, None))[0],
+                        "rank": votes.get(name, (None, None))[1],
+                    }
+                    for name in models
+                ],
+                "models_agreeing": agree,
+                "models_predicting": len(votes),
+                "agreement": agree / len(votes),
+            }
+        )
     return {"market": board, "date": day, "model": primary.name, "models": models, "results": results}
 
 
-def prediction_scores(*, predictor: Predictor, board_panel: BoardPanel, first: int, last: int) -> tuple[np.ndarray, list[date]]:
+def prediction_scores(
+    *, predictor: Predictor, board_panel: BoardPanel, first: int, last: int
+) -> tuple[np.ndarray, list[date]]:
     """Stored predictions of ``predictor`` on panel rows ``first`` .. ``last`` as scores
     float (T, N), higher = better (minus the rank, so the stored order is kept exactly), NaN
     where nothing was stored; and the sessions in that range with no prediction at all."""

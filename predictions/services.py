@@ -16,12 +16,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.exceptions import DomainError
 from predictions import selectors, sessions
 from predictions.backtest import BacktestParams, run_backtest
 from predictions.features import HORIZON, UP_THRESHOLD, WINDOW
 from predictions.learners import KINDS, file_sha256, library_versions, load_model, train_model
 from predictions.models import Board, Prediction, PredictionBacktest, Predictor
-from core.exceptions import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,13 @@ def load_predictor_model(predictor: Predictor):
     try:
         return _cached_model(predictor.kind, str(path), predictor.artifact_sha256)
     except FileNotFoundError:
-        raise PredictorUnavailable(f"the artifact of {predictor.name} ({predictor.artifact}) is missing", field="model") from None
+        raise PredictorUnavailable(
+            f"the artifact of {predictor.name} ({predictor.artifact}) is missing", field="model"
+        ) from None
     except ImportError:
-        raise PredictorUnavailable(f"{predictor.name} is a CNN and needs PyTorch (pip install torch==2.13.0)", field="model") from None
+        raise PredictorUnavailable(
+            f"{predictor.name} is a CNN and needs PyTorch (pip install torch==2.13.0)", field="model"
+        ) from None
     except ValueError as exc:
         raise PredictorUnavailable(str(exc), field="model") from None
 
@@ -103,8 +107,9 @@ def predictor_train(
     panel = board_panel.panel
     first, last = panel.session_index(days[0]), panel.session_index(days[-1]) - HORIZON
     try:
-        model, report = train_model(kind, panel, first, last, horizon=HORIZON, up_threshold=UP_THRESHOLD,
-                                    progress=progress, **options)
+        model, report = train_model(
+            kind, panel, first, last, horizon=HORIZON, up_threshold=UP_THRESHOLD, progress=progress, **options
+        )
     except ImportError:
         raise DomainError("the CNN needs PyTorch: pip install torch==2.13.0", field="kind") from None
     except ValueError as exc:
@@ -121,11 +126,20 @@ def predictor_train(
         with transaction.atomic():
             Predictor.objects.filter(kind=kind, market=board, active=True).update(active=False)
             predictor = Predictor.objects.create(
-                name=name, kind=kind, market=board, horizon=HORIZON, up_threshold=UP_THRESHOLD, window=WINDOW,
-                features=list(model.feature_names), train_start=days[0], train_end=days[-1],
+                name=name,
+                kind=kind,
+                market=board,
+                horizon=HORIZON,
+                up_threshold=UP_THRESHOLD,
+                window=WINDOW,
+                features=list(model.feature_names),
+                train_start=days[0],
+                train_end=days[-1],
                 metrics={k: v for k, v in asdict(report).items() if k != "params"},
-                params=report.params, library_versions=library_versions(),
-                artifact=path.name, artifact_sha256=file_sha256(path),
+                params=report.params,
+                library_versions=library_versions(),
+                artifact=path.name,
+                artifact_sha256=file_sha256(path),
             )
     except Exception:
         path.unlink(missing_ok=True)  # no row points at it
@@ -172,7 +186,9 @@ def predictions_store(*, predictor: Predictor, start: date, end: date | None = N
         raise DomainError(what, field="date")
     model = load_predictor_model(predictor)
     board_panel = selectors.krx_panel(
-        board=predictor.market, start=sessions.session_offset(days[0], -(predictor.window - 1)), end=days[-1],
+        board=predictor.market,
+        start=sessions.session_offset(days[0], -(predictor.window - 1)),
+        end=days[-1],
         active_only=True,
     )
     panel = board_panel.panel
@@ -183,8 +199,9 @@ def predictions_store(*, predictor: Predictor, start: date, end: date | None = N
     run = PredictionRun(predictor=predictor.name)
     with transaction.atomic():
         for t in range(first, len(panel.sessions)):
-            run.stored[panel.sessions[t].date()] = _store_session(predictor, panel.sessions[t].date(), probabilities[t],
-                                                                  board_panel.instrument_ids)
+            run.stored[panel.sessions[t].date()] = _store_session(
+                predictor, panel.sessions[t].date(), probabilities[t], board_panel.instrument_ids
+            )
     return run
 
 
@@ -193,17 +210,27 @@ def _store_session(predictor: Predictor, day: date, probabilities: np.ndarray, i
     # columns are in symbol order, so a stable sort breaks ties by symbol
     order = scored[np.argsort(-probabilities[scored], kind="stable")]
     rows = [
-        Prediction(predictor=predictor, instrument_id=int(instrument_ids[n]), session_date=day,
-                   horizon=predictor.horizon, probability_up=float(probabilities[n]), rank=rank)
+        Prediction(
+            predictor=predictor,
+            instrument_id=int(instrument_ids[n]),
+            session_date=day,
+            horizon=predictor.horizon,
+            probability_up=float(probabilities[n]),
+            rank=rank,
+        )
         for rank, n in enumerate(order, start=1)
     ]
     Prediction.objects.bulk_create(
-        rows, batch_size=PREDICTION_BATCH_SIZE, update_conflicts=True,
-        unique_fields=["predictor", "instrument", "session_date"], update_fields=["horizon", "probability_up", "rank"],
+        rows,
+        batch_size=PREDICTION_BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["predictor", "instrument", "session_date"],
+        update_fields=["horizon", "probability_up", "rank"],
     )
     # a stock that lost its prediction on a re-run (e.g. deactivated) must not keep a stale rank
     Prediction.objects.filter(predictor=predictor, session_date=day).exclude(
-        instrument_id__in=[row.instrument_id for row in rows]).delete()
+        instrument_id__in=[row.instrument_id for row in rows]
+    ).delete()
     return len(rows)
 
 
@@ -297,9 +324,11 @@ def prediction_backtest_create(
         raise DomainError(f"{len(days)} KRX sessions are too few to hold {hold_sessions} sessions", field="end")
     try:
         params = BacktestParams(
-            top_n=top_n, hold_sessions=hold_sessions,
+            top_n=top_n,
+            hold_sessions=hold_sessions,
             stop_loss_pct=float(stop_loss_pct) if stop_loss_pct is not None else None,
-            buy_fee_pct=float(buy_fee_pct), sell_fee_pct=float(sell_fee_pct),
+            buy_fee_pct=float(buy_fee_pct),
+            sell_fee_pct=float(sell_fee_pct),
             sell_tax_pct=float(sell_tax_pct) if sell_tax_pct is not None else None,
             initial_capital=float(initial_capital),
         )
@@ -322,12 +351,27 @@ def prediction_backtest_create(
         raise DomainError(str(exc), field="sell_tax_pct") from None
     m = result.metrics
     return PredictionBacktest.objects.create(
-        user=user, predictor=predictor, market=market, start=days[0], end=days[-1], top_n=top_n,
-        hold_sessions=hold_sessions, stop_loss_pct=stop_loss_pct, buy_fee_pct=buy_fee_pct, sell_fee_pct=sell_fee_pct,
-        sell_tax_pct=sell_tax_pct, initial_capital=initial_capital, final_equity=_krw(m["final_equity"]),
-        total_return=m["total_return"], cagr=m["cagr"], max_drawdown=m["max_drawdown"], trades=m["trades"],
-        win_rate=m["win_rate"], avg_trade_return=m["avg_trade_return"],
-        benchmark_total_return=m["benchmark_total_return"], benchmark_cagr=m["benchmark_cagr"],
+        user=user,
+        predictor=predictor,
+        market=market,
+        start=days[0],
+        end=days[-1],
+        top_n=top_n,
+        hold_sessions=hold_sessions,
+        stop_loss_pct=stop_loss_pct,
+        buy_fee_pct=buy_fee_pct,
+        sell_fee_pct=sell_fee_pct,
+        sell_tax_pct=sell_tax_pct,
+        initial_capital=initial_capital,
+        final_equity=_krw(m["final_equity"]),
+        total_return=m["total_return"],
+        cagr=m["cagr"],
+        max_drawdown=m["max_drawdown"],
+        trades=m["trades"],
+        win_rate=m["win_rate"],
+        avg_trade_return=m["avg_trade_return"],
+        benchmark_total_return=m["benchmark_total_return"],
+        benchmark_cagr=m["benchmark_cagr"],
         benchmark_max_drawdown=m["benchmark_max_drawdown"],
         curve=[
             {"date": str(day), "equity": int(_krw(e)), "benchmark": int(_krw(b))}

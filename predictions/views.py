@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from predictions import selectors
 from predictions.models import Board
 
+
 def discover_page(request):
     """The top picks of a board for a session (``?market=KOSPI&date=YYYY-MM-DD&limit=20``)."""
     market = request.GET.get("market", Board.KOSPI)
@@ -22,7 +23,9 @@ def discover_page(request):
     except ValueError:
         limit = 20
     data = selectors.discover(board=market, day=day, limit=limit)
-    return render(request, "predictions/discover.html", {"data": data, "boards": Board.values, "market": market, "limit": limit})
+    return render(
+        request, "predictions/discover.html", {"data": data, "boards": Board.values, "market": market, "limit": limit}
+    )
 
 
 @login_required

@@ -31,7 +31,21 @@ class QuestionForm(forms.ModelForm):
 
     class Meta:
         model = Question
-        exclude = ["choices"]
+        # choices is edited as the five choice_N fields above
+        fields = [
+            "text",
+            "kind",
+            "correct_choice",
+            "explanation",
+            "difficulty",
+            "category",
+            "language",
+            "source",
+            "external_id",
+            "attribution",
+            "licence",
+            "active",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,11 +54,20 @@ class QuestionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        choices = [data[f"choice_{n}"].strip() for n in range(1, rules.MC_MAX_CHOICES + 1) if (data.get(f"choice_{n}") or "").strip()]
+        choices = [
+            data[f"choice_{n}"].strip()
+            for n in range(1, rules.MC_MAX_CHOICES + 1)
+            if (data.get(f"choice_{n}") or "").strip()
+        ]
         problems = rules.question_problems(
-            text=data.get("text", ""), kind=data.get("kind", ""), choices=choices, correct_choice=data.get("correct_choice"),
-            explanation=data.get("explanation", ""), difficulty=data.get("difficulty"),
-            category=data.get("category", ""), language=data.get("language", ""),
+            text=data.get("text", ""),
+            kind=data.get("kind", ""),
+            choices=choices,
+            correct_choice=data.get("correct_choice"),
+            explanation=data.get("explanation", ""),
+            difficulty=data.get("difficulty"),
+            category=data.get("category", ""),
+            language=data.get("language", ""),
         )
         for name, message in problems.items():
             if name == "choices":
@@ -57,8 +80,13 @@ class QuestionForm(forms.ModelForm):
 
 class QuestionImportForm(forms.Form):
     format = forms.ChoiceField(
-        choices=[("csv", "Quiz CSV (external_id, language, category, difficulty, kind, text, choice_1..5, answer, explanation)"),
-                 ("mmlu", "MMLU economics/business CSV")],
+        choices=[
+            (
+                "csv",
+                "Quiz CSV (external_id, language, category, difficulty, kind, text, choice_1..5, answer, explanation)",
+            ),
+            ("mmlu", "MMLU economics/business CSV"),
+        ],
     )
     file = forms.FileField(help_text="UTF-8 CSV with a header row")
 
@@ -87,13 +115,40 @@ def deactivate(modeladmin, request, queryset):
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
     form = QuestionForm
-    list_display = ["id", "short_text", "language", "category", "difficulty", "kind", "reward", "answered", "accuracy", "active", "source"]
+    list_display = [
+        "id",
+        "short_text",
+        "language",
+        "category",
+        "difficulty",
+        "kind",
+        "reward",
+        "answered",
+        "accuracy",
+        "active",
+        "source",
+    ]
     list_filter = ["active", "language", "category", "difficulty", "kind", "source"]
     search_fields = ["text", "explanation", "external_id"]
     readonly_fields = ["created_at", "updated_at"]
     actions = [activate, deactivate]
     fieldsets = [
-        (None, {"fields": ["text", "kind", "choice_1", "choice_2", "choice_3", "choice_4", "choice_5", "correct_choice", "explanation"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "text",
+                    "kind",
+                    "choice_1",
+                    "choice_2",
+                    "choice_3",
+                    "choice_4",
+                    "choice_5",
+                    "correct_choice",
+                    "explanation",
+                ]
+            },
+        ),
         ("Serving", {"fields": ["difficulty", "category", "language", "active"]}),
         ("Source", {"fields": ["source", "external_id", "attribution", "licence", "created_at", "updated_at"]}),
     ]
@@ -116,7 +171,9 @@ class QuestionAdmin(admin.ModelAdmin):
     # NULLIF: unanswered questions sort as NULL instead of dividing by zero (PostgreSQL raises)
     @admin.display(description="accuracy", ordering=Cast("correct_answers", FloatField()) / NullIf(F("answered"), 0))
     def accuracy(self, obj):
-        return f"{obj.correct_answers / obj.answered:.0%} ({obj.correct_answers}/{obj.answered})" if obj.answered else "-"
+        return (
+            f"{obj.correct_answers / obj.answered:.0%} ({obj.correct_answers}/{obj.answered})" if obj.answered else "-"
+        )
 
     def get_urls(self):
         return [
@@ -140,7 +197,8 @@ class QuestionAdmin(admin.ModelAdmin):
                 for note in parsed.notes:
                     messages.info(request, note)
                 messages.success(
-                    request, f"Imported {len(parsed.rows)} question(s): {result.created} created, {result.updated} updated, {result.unchanged} unchanged."
+                    request,
+                    f"Imported {len(parsed.rows)} question(s): {result.created} created, {result.updated} updated, {result.unchanged} unchanged.",
                 )
                 return redirect(reverse("admin:quiz_question_changelist"))
         context = {

@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from core.serializers import PlainDecimalField
 from quiz import selectors, services
 from quiz.models import Category, Language, Question
-from core.serializers import PlainDecimalField
 
 
 class QuizAnswerThrottle(UserRateThrottle):
@@ -53,7 +53,18 @@ class ServedQuestionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Question
-        fields = ["id", "text", "kind", "choices", "difficulty", "category", "language", "source", "attribution", "licence"]
+        fields = [
+            "id",
+            "text",
+            "kind",
+            "choices",
+            "difficulty",
+            "category",
+            "language",
+            "source",
+            "attribution",
+            "licence",
+        ]
         read_only_fields = fields
 
 
@@ -76,7 +87,9 @@ class AnswerResultSerializer(serializers.Serializer):
     explanation = serializers.CharField(required=False, help_text="when right")
     correct_choice = serializers.IntegerField(required=False, help_text="when right")
     cash = _krw(help_text="the KRW wallet's cash after the answer")
-    no_reward_reason = serializers.CharField(allow_null=True, help_text='why a right answer paid 0: "answered_before" | "daily_cap"')
+    no_reward_reason = serializers.CharField(
+        allow_null=True, help_text='why a right answer paid 0: "answered_before" | "daily_cap"'
+    )
 
 
 class CategoryStatsSerializer(serializers.Serializer):

@@ -34,11 +34,23 @@ from quiz import rules
 
 MMLU_SOURCE = "mmlu"
 MMLU_ATTRIBUTION = (
-    "MMLU, Hendrycks et al., \"Measuring Massive Multitask Language Understanding\" (ICLR 2021); "
+    'MMLU, Hendrycks et al., "Measuring Massive Multitask Language Understanding" (ICLR 2021); '
     "github.com/hendrycks/test @ f112c7a; (c) 2020 Dan Hendrycks"
 )
 MMLU_LICENCE = "MIT"
-MMLU_COLUMNS = ("id", "source_subject", "topic", "level", "split", "question", "choice_a", "choice_b", "choice_c", "choice_d", "answer")
+MMLU_COLUMNS = (
+    "id",
+    "source_subject",
+    "topic",
+    "level",
+    "split",
+    "question",
+    "choice_a",
+    "choice_b",
+    "choice_c",
+    "choice_d",
+    "answer",
+)
 MMLU_DIFFICULTY = {"high_school": 1, "college": 2, "professional": 3}
 MMLU_CATEGORY = {
     "macroeconomics": "macroeconomics",
@@ -100,8 +112,14 @@ class ParsedQuestions:
 
 def _check(row: QuestionRow, where: str) -> list[RowProblem]:
     problems = rules.question_problems(
-        text=row.text, kind=row.kind, choices=list(row.choices), correct_choice=row.correct_choice,
-        explanation=row.explanation, difficulty=row.difficulty, category=row.category, language=row.language,
+        text=row.text,
+        kind=row.kind,
+        choices=list(row.choices),
+        correct_choice=row.correct_choice,
+        explanation=row.explanation,
+        difficulty=row.difficulty,
+        category=row.category,
+        language=row.language,
     )
     for name, limit in MAX_LENGTHS.items():
         value = getattr(row, name)
@@ -142,10 +160,18 @@ def parse_bank(path: Path | str) -> ParsedQuestions:
             kind = entry.get("kind", "")
             choices = version.get("choices") or (OX_CHOICES[language] if kind == rules.KIND_OX else [])
             row = QuestionRow(
-                source=source, external_id=external_id, text=version.get("text", ""), kind=kind,
-                choices=tuple(choices), correct_choice=entry.get("answer"), explanation=version.get("explanation", ""),
-                difficulty=entry.get("difficulty"), category=entry.get("category", ""), language=language,
-                attribution=data.get("attribution", ""), licence=data.get("licence", ""),
+                source=source,
+                external_id=external_id,
+                text=version.get("text", ""),
+                kind=kind,
+                choices=tuple(choices),
+                correct_choice=entry.get("answer"),
+                explanation=version.get("explanation", ""),
+                difficulty=entry.get("difficulty"),
+                category=entry.get("category", ""),
+                language=language,
+                attribution=data.get("attribution", ""),
+                licence=data.get("licence", ""),
             )
             _add(parsed, row, where, seen)
     return parsed
@@ -182,14 +208,16 @@ def parse_mmlu_csv(lines: Iterable[str]) -> ParsedQuestions:
         if values is None:
             missing = _missing_columns(header, MMLU_COLUMNS)
             if missing:
-                parsed.problems.append(RowProblem(f"line {line}", "header", f"Missing column(s): {', '.join(missing)}."))
+                parsed.problems.append(
+                    RowProblem(f"line {line}", "header", f"Missing column(s): {', '.join(missing)}.")
+                )
                 return parsed
             continue
         where = f"line {line}"
         if len(values) != len(header):
             parsed.problems.append(RowProblem(where, "row", f"Has {len(values)} fields; the header has {len(header)}."))
             continue
-        record = dict(zip(header, values))
+        record = dict(zip(header, values, strict=False))
         choices = tuple(record[f"choice_{c}"].strip() for c in "abcd")
         letter = record["answer"].strip().upper()
         level, topic = record["level"].strip(), record["topic"].strip()
@@ -218,10 +246,18 @@ def parse_mmlu_csv(lines: Iterable[str]) -> ParsedQuestions:
             f"(MMLU subject: {subject}; {record['split'].strip()} split)."
         )
         row = QuestionRow(
-            source=MMLU_SOURCE, external_id=record["id"].strip(), text=record["question"].strip(),
-            kind=rules.KIND_MULTIPLE_CHOICE, choices=choices, correct_choice=index, explanation=explanation,
-            difficulty=MMLU_DIFFICULTY[level], category=MMLU_CATEGORY[topic], language="en",
-            attribution=MMLU_ATTRIBUTION, licence=MMLU_LICENCE,
+            source=MMLU_SOURCE,
+            external_id=record["id"].strip(),
+            text=record["question"].strip(),
+            kind=rules.KIND_MULTIPLE_CHOICE,
+            choices=choices,
+            correct_choice=index,
+            explanation=explanation,
+            difficulty=MMLU_DIFFICULTY[level],
+            category=MMLU_CATEGORY[topic],
+            language="en",
+            attribution=MMLU_ATTRIBUTION,
+            licence=MMLU_LICENCE,
         )
         _add(parsed, row, where, seen)
     if not parsed.rows and not parsed.problems:
@@ -238,28 +274,42 @@ def parse_question_csv(lines: Iterable[str]) -> ParsedQuestions:
             if not any(c in header for c in CSV_CHOICES):
                 missing.append("choice_1..choice_5")
             if missing:
-                parsed.problems.append(RowProblem(f"line {line}", "header", f"Missing column(s): {', '.join(missing)}."))
+                parsed.problems.append(
+                    RowProblem(f"line {line}", "header", f"Missing column(s): {', '.join(missing)}.")
+                )
                 return parsed
             continue
         where = f"line {line}"
         if len(values) != len(header):
             parsed.problems.append(RowProblem(where, "row", f"Has {len(values)} fields; the header has {len(header)}."))
             continue
-        record = {k: (v or "").strip() for k, v in zip(header, values)}
+        record = {k: (v or "").strip() for k, v in zip(header, values, strict=False)}
         kind = record["kind"].lower()
         choices = tuple(record[c] for c in CSV_CHOICES if record.get(c))
         answer = record["answer"].upper()
         if kind == rules.KIND_OX and answer in ("O", "X"):
             answer = "A" if answer == "O" else "B"
         if len(answer) != 1 or answer not in LETTERS:
-            parsed.problems.append(RowProblem(where, "answer", f"Must be a letter A-E (or O/X for O/X questions), not {record['answer']!r}."))
+            parsed.problems.append(
+                RowProblem(
+                    where, "answer", f"Must be a letter A-E (or O/X for O/X questions), not {record['answer']!r}."
+                )
+            )
             continue
         difficulty = int(record["difficulty"]) if record["difficulty"].isdigit() else record["difficulty"]
         row = QuestionRow(
-            source=record.get("source") or CSV_DEFAULT_SOURCE, external_id=record["external_id"], text=record["text"],
-            kind=kind, choices=choices, correct_choice=LETTERS.index(answer), explanation=record["explanation"],
-            difficulty=difficulty, category=record["category"].lower(), language=record["language"].lower(),
-            attribution=record.get("attribution", ""), licence=record.get("licence", ""),
+            source=record.get("source") or CSV_DEFAULT_SOURCE,
+            external_id=record["external_id"],
+            text=record["text"],
+            kind=kind,
+            choices=choices,
+            correct_choice=LETTERS.index(answer),
+            explanation=record["explanation"],
+            difficulty=difficulty,
+            category=record["category"].lower(),
+            language=record["language"].lower(),
+            attribution=record.get("attribution", ""),
+            licence=record.get("licence", ""),
         )
         _add(parsed, row, where, seen)
     if not parsed.rows and not parsed.problems:

@@ -58,12 +58,18 @@ class Question(models.Model):
     kind = models.CharField(max_length=2, choices=Kind.choices, default=Kind.MULTIPLE_CHOICE)
     choices = models.JSONField(default=list, help_text="list of choice texts: 2 for O/X, 3 to 5 for multiple choice")
     correct_choice = models.PositiveSmallIntegerField(help_text="0-based index into choices")
-    explanation = models.TextField(help_text="shown as the hint after a wrong answer and the explanation after a right one")
+    explanation = models.TextField(
+        help_text="shown as the hint after a wrong answer and the explanation after a right one"
+    )
     difficulty = models.PositiveSmallIntegerField(choices=Difficulty.choices, default=Difficulty.EASY)
     category = models.CharField(max_length=20, choices=Category.choices)
     language = models.CharField(max_length=2, choices=Language.choices)
-    source = models.CharField(max_length=30, help_text='where the question comes from, e.g. "tradesite" (original) or "mmlu"')
-    external_id = models.CharField(max_length=100, help_text="the question's id within its source (natural key with source)")
+    source = models.CharField(
+        max_length=30, help_text='where the question comes from, e.g. "tradesite" (original) or "mmlu"'
+    )
+    external_id = models.CharField(
+        max_length=100, help_text="the question's id within its source (natural key with source)"
+    )
     attribution = models.CharField(max_length=300, blank=True, help_text="credit line for imported questions")
     licence = models.CharField(max_length=100, blank=True)
     active = models.BooleanField(default=True, help_text="inactive questions are never served")
@@ -74,10 +80,16 @@ class Question(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], name="quiz_question_natural_key"),
-            models.CheckConstraint(condition=Q(difficulty__gte=1) & Q(difficulty__lte=3), name="quiz_question_difficulty_1_3"),
-            models.CheckConstraint(condition=Q(correct_choice__lt=rules.MC_MAX_CHOICES), name="quiz_question_correct_choice_range"),
+            models.CheckConstraint(
+                condition=Q(difficulty__gte=1) & Q(difficulty__lte=3), name="quiz_question_difficulty_1_3"
+            ),
+            models.CheckConstraint(
+                condition=Q(correct_choice__lt=rules.MC_MAX_CHOICES), name="quiz_question_correct_choice_range"
+            ),
         ]
-        indexes = [models.Index(fields=["active", "language", "category", "difficulty"], name="quiz_question_serving_idx")]
+        indexes = [
+            models.Index(fields=["active", "language", "category", "difficulty"], name="quiz_question_serving_idx")
+        ]
 
     def __str__(self) -> str:
         return f"[{self.language} {self.category} {self.difficulty}] {self.text[:60]}"

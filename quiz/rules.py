@@ -18,14 +18,30 @@ OX_CHOICES = 2
 MC_MIN_CHOICES, MC_MAX_CHOICES = 3, 5
 DIFFICULTIES = (1, 2, 3)
 # the values of quiz.models.Category and Language (a test keeps them equal)
-CATEGORIES = ("markets", "investing", "crypto", "macroeconomics", "microeconomics", "accounting", "econometrics", "business")
+CATEGORIES = (
+    "markets",
+    "investing",
+    "crypto",
+    "macroeconomics",
+    "microeconomics",
+    "accounting",
+    "econometrics",
+    "business",
+)
 LANGUAGES = ("ko", "en")
 MAX_CHOICE_LENGTH = 500
 
 
 def question_problems(
-    *, text: str, kind: str, choices: object, correct_choice: object, explanation: str, difficulty: object,
-    category: str, language: str,
+    *,
+    text: str,
+    kind: str,
+    choices: object,
+    correct_choice: object,
+    explanation: str,
+    difficulty: object,
+    category: str,
+    language: str,
 ) -> dict[str, str]:
     """Every way a question is malformed, as ``{field: message}`` (empty when valid).
 
@@ -58,12 +74,18 @@ def question_problems(
         problems["choices"] = f"A multiple-choice question has {MC_MIN_CHOICES} to {MC_MAX_CHOICES} choices."
     elif len({c.strip() for c in choices}) != len(choices):
         problems["choices"] = "Choices must differ from each other."
-    if isinstance(correct_choice, bool) or not isinstance(correct_choice, int) or not 0 <= correct_choice < len(choices):
+    if (
+        isinstance(correct_choice, bool)
+        or not isinstance(correct_choice, int)
+        or not 0 <= correct_choice < len(choices)
+    ):
         problems["correct_choice"] = f"Must be the 0-based index of one of the {len(choices)} choices."
     return problems
 
 
-def answer_reward(*, correct: bool, first_answer: bool, full_reward: Decimal, remaining_today: Decimal | None) -> Decimal:
+def answer_reward(
+    *, correct: bool, first_answer: bool, full_reward: Decimal, remaining_today: Decimal | None
+) -> Decimal:
     """KRW paid for one answer: the question's reward for a right FIRST answer by this user,
     cut to what is left of today's cap (``None`` = no cap); 0 otherwise.
 

@@ -11,7 +11,9 @@ from quiz import rules
 from quiz.models import Attempt, Question
 
 
-def question_candidates(*, user, difficulty: int | None = None, category: str | None = None, language: str | None = None) -> QuerySet[Question]:
+def question_candidates(
+    *, user, difficulty: int | None = None, category: str | None = None, language: str | None = None
+) -> QuerySet[Question]:
     """Active questions matching the filters (``None`` = any) that ``user`` has not answered
     correctly yet."""
     qs = Question.objects.filter(active=True)
@@ -28,7 +30,9 @@ def question_candidates(*, user, difficulty: int | None = None, category: str | 
 def rewards_on_day(*, user, now: datetime) -> Decimal:
     """KRW the user earned from the quiz on the Asia/Seoul day containing ``now``."""
     start, end = rules.reward_day_bounds(now)
-    total = Attempt.objects.filter(user=user, answered_at__gte=start, answered_at__lt=end, reward__gt=0).aggregate(t=Sum("reward"))["t"]
+    total = Attempt.objects.filter(user=user, answered_at__gte=start, answered_at__lt=end, reward__gt=0).aggregate(
+        t=Sum("reward")
+    )["t"]
     return total or Decimal(0)
 
 
@@ -43,9 +47,13 @@ def reward_remaining_today(*, user, now: datetime) -> Decimal | None:
 def attempt_reward_preview(*, attempt: Attempt, now: datetime) -> Decimal:
     """KRW a right answer to this attempt would pay if given now (0 after an earlier answer
     to the same question, or with today's cap used up)."""
-    answered_before = Attempt.objects.filter(user_id=attempt.user_id, question_id=attempt.question_id, first_answer=True).exists()
+    answered_before = Attempt.objects.filter(
+        user_id=attempt.user_id, question_id=attempt.question_id, first_answer=True
+    ).exists()
     return rules.answer_reward(
-        correct=True, first_answer=not answered_before, full_reward=attempt.question.reward,
+        correct=True,
+        first_answer=not answered_before,
+        full_reward=attempt.question.reward,
         remaining_today=reward_remaining_today(user=attempt.user, now=now),
     )
 

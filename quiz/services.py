@@ -39,14 +39,14 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import status
 
+from core.exceptions import DomainError
+from core.money import quantize_received
 from quiz import rules, selectors
 from quiz.importers import QuestionRow
 from quiz.models import Attempt, Question
 from trading import services as trading_services
 from trading.locks import wallet_qs_select_for_update
 from trading.models import CashEntry, Currency, Wallet
-from core.exceptions import DomainError
-from core.money import quantize_received
 
 REWARD_CURRENCY = Currency.KRW
 
@@ -84,7 +84,12 @@ def _config() -> dict:
 
 @transaction.atomic
 def quiz_attempt_start(
-    *, user, difficulty: int | None = None, category: str | None = None, language: str | None = None, now: datetime | None = None
+    *,
+    user,
+    difficulty: int | None = None,
+    category: str | None = None,
+    language: str | None = None,
+    now: datetime | None = None,
 ) -> Attempt:
     """Serve the user an active question matching the filters that they have not answered
     correctly yet, as an open attempt expiring after ``QUIZ["ATTEMPT_TTL_SECONDS"]``.
@@ -95,16 +100,23 @@ def quiz_attempt_start(
     marked expired on the way. Raises ``NoQuestionLeft`` (404) when nothing matches.
     """
     now = now or timezone.now()
-    Attempt.objects.filter(user=user, status=Attempt.Status.OPEN, expires_at__lte=now).update(status=Attempt.Status.EXPIRED)
+    Attempt.objects.filter(user=user, status=Attempt.Status.OPEN, expires_at__lte=now).update(
+        status=Attempt.Status.EXPIRED
+    )
     candidates = selectors.question_candidates(user=user, difficulty=difficulty, category=category, language=language)
     answered = Attempt.objects.filter(user=user, status__in=Attempt.ANSWERED).values("question_id")
     question = _pick(candidates.exclude(pk__in=answered)) or _pick(candidates)
     if question is None:
         raise NoQuestionLeft("No question left for these filters: you have answered them all correctly.")
-    attempt = Attempt.objects.filter(user=user, question=question, status=Attempt.Status.OPEN).order_by("-expires_at").first()
+    attempt = (
+        Attempt.objects.filter(user=user, question=question, status=Attempt.Status.OPEN).order_by("-expires_at").first()
+    )
     if attempt is None:
         attempt = Attempt.objects.create(
-            user=user, question=question, created_at=now, expires_at=now + timedelta(seconds=_config()["ATTEMPT_TTL_SECONDS"])
+            user=user,
+            question=question,
+            created_at=now,
+            expires_at=now + timedelta(seconds=_config()["ATTEMPT_TTL_SECONDS"]),
         )
     attempt.question = question
     return attempt
@@ -169,12 +181,17 @@ def quiz_attempt_answer(*, user, attempt_id: int, choice: int, now: datetime | N
     correct = choice == question.correct_choice
     first_answer = not Attempt.objects.filter(user=user, question=question, first_answer=True).exists()
     remaining = selectors.reward_remaining_today(user=user, now=now)
-    reward = rules.answer_reward(correct=correct, first_answer=first_answer, full_reward=question.reward, remaining_today=remaining)
+    reward = rules.answer_reward(
+        correct=correct, first_answer=first_answer, full_reward=question.reward, remaining_today=remaining
+    )
     reward = quantize_received(reward, REWARD_CURRENCY)  # whole won, rounded down
 
     closed = {
         "status": Attempt.Status.CORRECT if correct else Attempt.Status.WRONG,
-        "choice": choice, "answered_at": now, "first_answer": first_answer, "reward": reward,
+        "choice": choice,
+        "answered_at": now,
+        "first_answer": first_answer,
+        "reward": reward,
     }
     # Close by compare-and-swap before paying: under the locks it always succeeds, and should
     # a future path ever skip them, an attempt still closes (and pays) only once.
@@ -185,7 +202,11 @@ def quiz_attempt_answer(*, user, attempt_id: int, choice: int, now: datetime | N
     cash = wallet.cash
     if reward > 0:
         entry = trading_services.wallet_credit(
-            user=user, currency=REWARD_CURRENCY, amount=reward, kind=CashEntry.Kind.QUIZ_REWARD, reference=f"quiz attempt {attempt.pk}"
+            user=user,
+            currency=REWARD_CURRENCY,
+            amount=reward,
+            kind=CashEntry.Kind.QUIZ_REWARD,
+            reference=f"quiz attempt {attempt.pk}",
         )
         Attempt.objects.filter(pk=attempt.pk).update(cash_entry=entry)
         attempt.cash_entry, cash = entry, entry.balance_after
@@ -194,7 +215,9 @@ def quiz_attempt_answer(*, user, attempt_id: int, choice: int, now: datetime | N
     reason = None
     if correct and reward == 0:
         reason = "answered_before" if not first_answer else "daily_cap"
-    return AnswerResult(attempt=attempt, correct=correct, reward=reward, text=question.explanation, cash=cash, no_reward_reason=reason)
+    return AnswerResult(
+        attempt=attempt, correct=correct, reward=reward, text=question.explanation, cash=cash, no_reward_reason=reason
+    )
 
 
 # --- the bank ----------------------------------------------------------------------------
@@ -207,7 +230,18 @@ class UpsertResult:
     unchanged: int
 
 
-_ROW_FIELDS = ("text", "kind", "choices", "correct_choice", "explanation", "difficulty", "category", "language", "attribution", "licence")
+_ROW_FIELDS = (
+    "text",
+    "kind",
+    "choices",
+    "correct_choice",
+    "explanation",
+    "difficulty",
+    "category",
+    "language",
+    "attribution",
+    "licence",
+)
 
 
 def _values(row: QuestionRow) -> dict:
@@ -247,4 +281,8 @@ def question_upsert_many(*, rows: list[QuestionRow]) -> UpsertResult:
 @transaction.atomic
 def questions_set_active(*, question_ids, active: bool) -> int:
     """Turn questions on or off for serving; returns how many changed."""
-    return Question.objects.filter(pk__in=list(question_ids)).exclude(active=active).update(active=active, updated_at=timezone.now())
+    return (
+        Question.objects.filter(pk__in=list(question_ids))
+        .exclude(active=active)
+        .update(active=active, updated_at=timezone.now())
+    )

@@ -29,13 +29,22 @@ def test_detail_paths_document_404_and_public_reads_no_401(schema):
 
 def test_account_and_portfolio_are_documented_as_the_objects_they_return(schema):
     account = schema["paths"]["/api/v1/account/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
-    portfolio = schema["paths"]["/api/v1/portfolio/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    portfolio = schema["paths"]["/api/v1/portfolio/"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]
     assert account == {"$ref": "#/components/schemas/Account"}
     assert portfolio == {"$ref": "#/components/schemas/Portfolio"}
     assert set(schema["components"]["schemas"]["Portfolio"]["properties"]) == {"positions", "totals"}
 
 
 def test_candles_are_documented_as_the_page_object_they_return(schema):
-    ok = schema["paths"]["/api/v1/instruments/{id}/candles/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    ok = schema["paths"]["/api/v1/instruments/{id}/candles/"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]
     assert ok == {"$ref": "#/components/schemas/CandlePage"}
-    assert set(schema["components"]["schemas"]["CandlePage"]["properties"]) == {"instrument", "interval", "count", "results"}
+    assert set(schema["components"]["schemas"]["CandlePage"]["properties"]) == {
+        "instrument",
+        "interval",
+        "count",
+        "results",
+    }

@@ -27,6 +27,8 @@ def test_django_setup_imports_no_ccxt():
 
 
 def test_building_a_live_source_imports_ccxt_on_first_use():
-    probe = PROBE.replace('print(",".join', 'from markets.sources import CcxtSource\nCcxtSource("upbit")\nprint(",".join')
+    probe = PROBE.replace(
+        'print(",".join', 'from markets.sources import CcxtSource\nCcxtSource("upbit")\nprint(",".join'
+    )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "ccxt,ccxt.async_support"

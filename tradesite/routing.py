@@ -2,8 +2,8 @@ from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
 from markets.consumers import TickerConsumer
-from trading.consumers import AccountConsumer
 from tradesite.ws_auth import JWTAuthMiddleware
+from trading.consumers import AccountConsumer
 
 websocket_urlpatterns = [
     path("ws/tickers/", TickerConsumer.as_asgi()),

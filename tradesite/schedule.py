@@ -26,7 +26,11 @@ SEOUL_CRON = {"day_of_week": "*", "day_of_month": "*", "month_of_year": "*", "ti
 
 JOBS: list[Job] = [
     Job("trading: expire DAY orders", "trading.tasks.expire_day_orders", every=1, period="minutes"),
-    Job("trading: daily equity snapshot", "trading.tasks.snapshot_equity", crontab={**SEOUL_CRON, "minute": "59", "hour": "23"}),
+    Job(
+        "trading: daily equity snapshot",
+        "trading.tasks.snapshot_equity",
+        crontab={**SEOUL_CRON, "minute": "59", "hour": "23"},
+    ),
     # every 15 s rather than a crontab per day boundary: one schedule serves Bithumb's 00:00 KST,
     # Upbit's 09:00 KST and KRX session opens; a missed check is made up at the next run
     Job("trading: breakout bots (day roll, entries)", "bots.tasks.bots_check", every=15, period="seconds"),
@@ -35,8 +39,11 @@ JOBS: list[Job] = [
     Job("etl: staged trades purge", "etl.tasks.staged_trades_purge", every=1, period="hours"),
     # after the KRX close and the after-hours session, when the day's candles are final;
     # holidays are skipped by the service (XKRX calendar)
-    Job("predictions: daily KRX predictions", "predictions.daily_predictions",
-        crontab={**SEOUL_CRON, "minute": "30", "hour": "18", "day_of_week": "1-5"}),
+    Job(
+        "predictions: daily KRX predictions",
+        "predictions.daily_predictions",
+        crontab={**SEOUL_CRON, "minute": "30", "hour": "18", "day_of_week": "1-5"},
+    ),
 ]
 
 
@@ -60,8 +67,10 @@ def install(jobs: list[Job] = JOBS) -> tuple[int, int]:
                 PeriodicTask.objects.create(name=job.name, task=job.task, enabled=True, **schedule)
                 created += 1
                 continue
-            changed = entry.task != job.task or entry.interval_id != getattr(schedule["interval"], "pk", None) or (
-                entry.crontab_id != getattr(schedule["crontab"], "pk", None)
+            changed = (
+                entry.task != job.task
+                or entry.interval_id != getattr(schedule["interval"], "pk", None)
+                or (entry.crontab_id != getattr(schedule["crontab"], "pk", None))
             )
             if changed:
                 entry.task, entry.interval, entry.crontab = job.task, schedule["interval"], schedule["crontab"]

@@ -116,7 +116,9 @@ if os.environ.get("DATABASE_URL"):
     # Under ASGI, Django runs sync code in per-request threads: persistent connections would
     # pile up one per thread, so they are off unless asked (use a pooler such as PgBouncer).
     DATABASES = {
-        "default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")))
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0"))
+        )
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Django's native pool (psycopg 3): connections are reused across requests and threads
@@ -268,13 +270,20 @@ MARKETS: dict[str, Any] = {
     "BOARD_SIZE": 20,
     # called with the ids of the instruments whose tickers a feed batch updated (sync, after
     # the tickers are committed): limit-order matching, later bot checks
-    "TICK_HANDLERS": ["trading.services.limit_orders_match", "bots.services.bots_on_tick", "alerts.services.alerts_on_tick"],
+    "TICK_HANDLERS": [
+        "trading.services.limit_orders_match",
+        "bots.services.bots_on_tick",
+        "alerts.services.alerts_on_tick",
+    ],
 }
 
 # --- trading ------------------------------------------------------------------------------
 TRADING: dict[str, Any] = {
     # starting cash of a new account, per quote currency, paid in as "deposit" ledger entries
-    "STARTING_CASH": {"KRW": Decimal(os.environ.get("STARTING_CASH_KRW", "10000000")), "USDT": Decimal(os.environ.get("STARTING_CASH_USDT", "10000"))},
+    "STARTING_CASH": {
+        "KRW": Decimal(os.environ.get("STARTING_CASH_KRW", "10000000")),
+        "USDT": Decimal(os.environ.get("STARTING_CASH_USDT", "10000")),
+    },
     # a market order needs a price heard from the feed within this many seconds
     "TICKER_MAX_AGE_SECONDS": int(os.environ.get("TICKER_MAX_AGE_SECONDS", "60")),
     # market orders fill at the last price moved this much against the taker
@@ -282,8 +291,13 @@ TRADING: dict[str, Any] = {
     # commission per exchange in basis points of the traded value (Bithumb 4..25 bps by coupon;
     # Upbit KRW 5; KRX: a typical online broker's 1.5)
     "FEE_BPS": {
-        "bithumb": Decimal("25"), "upbit": Decimal("5"), "binance": Decimal("10"), "binanceusdm": Decimal("5"),
-        "bybit": Decimal("5.5"), "bitmex": Decimal("7.5"), "krx": Decimal("1.5"),
+        "bithumb": Decimal("25"),
+        "upbit": Decimal("5"),
+        "binance": Decimal("10"),
+        "binanceusdm": Decimal("5"),
+        "bybit": Decimal("5.5"),
+        "bitmex": Decimal("7.5"),
+        "krx": Decimal("1.5"),
     },
     # KRX securities transaction tax (incl. the rural special tax) on sells, basis points
     "KRX_SELL_TAX_BPS": Decimal(os.environ.get("KRX_SELL_TAX_BPS", "20")),
@@ -294,7 +308,14 @@ TRADING: dict[str, Any] = {
     # breakout bots: a crypto strategy day starts at this Asia/Seoul time, where the exchange's
     # daily candles open (Bithumb 00:00 KST; Upbit and the UTC-day exchanges 09:00 KST = 00:00
     # UTC); KRX days are sessions, from the session open
-    "BOT_DAY_BOUNDARY": {"default": "00:00", "upbit": "09:00", "binance": "09:00", "binanceusdm": "09:00", "bybit": "09:00", "bitmex": "09:00"},
+    "BOT_DAY_BOUNDARY": {
+        "default": "00:00",
+        "upbit": "09:00",
+        "binance": "09:00",
+        "binanceusdm": "09:00",
+        "bybit": "09:00",
+        "bitmex": "09:00",
+    },
     # a bot takes today's open from the ticker only this soon after the day boundary
     "BOT_OPEN_GRACE_SECONDS": int(os.environ.get("BOT_OPEN_GRACE_SECONDS", "300")),
 }

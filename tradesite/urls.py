@@ -3,9 +3,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.views import signup_page
+from bots.views import backtest_chart
 from markets.views import board
 from quiz.views import quiz_page
-from bots.views import backtest_chart
 from trading.views import portfolio_page
 
 api_v1 = [

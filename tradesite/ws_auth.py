@@ -23,7 +23,10 @@ def _user_for(raw_token: str):
     except TokenError:
         return AnonymousUser()
     user_id = token.get(api_settings.USER_ID_CLAIM)
-    return get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}, is_active=True).first() or AnonymousUser()
+    return (
+        get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}, is_active=True).first()
+        or AnonymousUser()
+    )
 
 
 class JWTAuthMiddleware(BaseMiddleware):

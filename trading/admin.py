@@ -38,7 +38,19 @@ def cancel_orders(modeladmin, request, queryset):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ["id", "user", "instrument", "side", "type", "quantity", "limit_price", "time_in_force", "status", "filled_quantity", "created_at"]
+    list_display = [
+        "id",
+        "user",
+        "instrument",
+        "side",
+        "type",
+        "quantity",
+        "limit_price",
+        "time_in_force",
+        "status",
+        "filled_quantity",
+        "created_at",
+    ]
     list_filter = ["status", "side", "type", "time_in_force", "instrument__exchange"]
     search_fields = ["user__username", "instrument__symbol", "client_order_id"]
     list_select_related = ["user", "instrument"]
@@ -59,7 +71,15 @@ class FillAdmin(ReadOnlyAdmin):
 
 @admin.register(Position)
 class PositionAdmin(ReadOnlyAdmin):
-    list_display = ["user", "instrument", "quantity", "reserved_quantity", "average_entry_price", "realized_pnl", "updated_at"]
+    list_display = [
+        "user",
+        "instrument",
+        "quantity",
+        "reserved_quantity",
+        "average_entry_price",
+        "realized_pnl",
+        "updated_at",
+    ]
     list_filter = ["instrument__exchange", "instrument__market"]
     search_fields = ["user__username", "instrument__symbol"]
     list_select_related = ["user", "instrument"]
@@ -73,4 +93,3 @@ class EquitySnapshotAdmin(ReadOnlyAdmin):
     search_fields = ["user__username"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
-

@@ -8,11 +8,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trading import selectors, services
-from trading.models import EquitySnapshot, Fill, Order, Position
 from core.filters import IdFilter, MomentFilter
 from core.numbers import StrictDecimalField
 from core.serializers import ModelSerializer, PlainDecimalField
+from trading import selectors, services
+from trading.models import EquitySnapshot, Fill, Order, Position
 
 
 class OrderCreateSerializer(serializers.Serializer):
@@ -22,7 +22,9 @@ class OrderCreateSerializer(serializers.Serializer):
     quantity = StrictDecimalField(max_digits=36, decimal_places=12)
     limit_price = StrictDecimalField(max_digits=30, decimal_places=12, required=False, allow_null=True)
     time_in_force = serializers.ChoiceField(choices=Order.TimeInForce.choices, default=Order.TimeInForce.GTC)
-    client_order_id = serializers.RegexField(r"^[A-Za-z0-9_.:-]{1,64}$", required=False, help_text="your idempotency key")
+    client_order_id = serializers.RegexField(
+        r"^[A-Za-z0-9_.:-]{1,64}$", required=False, help_text="your idempotency key"
+    )
 
 
 class OrderSerializer(ModelSerializer):
@@ -33,9 +35,24 @@ class OrderSerializer(ModelSerializer):
     class Meta:
         model = Order
         fields = [
-            "id", "instrument", "exchange", "symbol", "quote", "side", "type", "quantity", "limit_price", "time_in_force",
-            "status", "client_order_id", "filled_quantity", "average_fill_price", "reserved_cash", "expires_at",
-            "created_at", "updated_at",
+            "id",
+            "instrument",
+            "exchange",
+            "symbol",
+            "quote",
+            "side",
+            "type",
+            "quantity",
+            "limit_price",
+            "time_in_force",
+            "status",
+            "client_order_id",
+            "filled_quantity",
+            "average_fill_price",
+            "reserved_cash",
+            "expires_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -49,7 +66,21 @@ class FillSerializer(ModelSerializer):
 
     class Meta:
         model = Fill
-        fields = ["id", "order", "instrument", "exchange", "symbol", "quote", "side", "price", "quantity", "fee", "tax", "realized_pnl", "created_at"]
+        fields = [
+            "id",
+            "order",
+            "instrument",
+            "exchange",
+            "symbol",
+            "quote",
+            "side",
+            "price",
+            "quantity",
+            "fee",
+            "tax",
+            "realized_pnl",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -60,7 +91,17 @@ class PositionSerializer(ModelSerializer):
 
     class Meta:
         model = Position
-        fields = ["id", "instrument", "exchange", "symbol", "quote", "quantity", "reserved_quantity", "average_entry_price", "realized_pnl"]
+        fields = [
+            "id",
+            "instrument",
+            "exchange",
+            "symbol",
+            "quote",
+            "quantity",
+            "reserved_quantity",
+            "average_entry_price",
+            "realized_pnl",
+        ]
         read_only_fields = fields
 
 
@@ -70,7 +111,9 @@ class MarkedPositionSerializer(serializers.Serializer):
     price_time = serializers.DateTimeField(allow_null=True)
     market_value = PlainDecimalField(max_digits=40, decimal_places=12, allow_null=True)
     unrealized_pnl = PlainDecimalField(max_digits=40, decimal_places=12, allow_null=True)
-    unrealized_return = PlainDecimalField(max_digits=30, decimal_places=8, allow_null=True, help_text="fraction of cost basis")
+    unrealized_return = PlainDecimalField(
+        max_digits=30, decimal_places=8, allow_null=True, help_text="fraction of cost basis"
+    )
 
 
 class CurrencyTotalsSerializer(serializers.Serializer):
@@ -112,9 +155,12 @@ class OrderFilter(django_filters.FilterSet):
         model = Order
         fields = ["instrument", "side", "status", "type"]
 
-
     def filter_open(self, queryset, name, value):
-        return queryset.filter(status__in=Order.OPEN_STATUSES) if value else queryset.exclude(status__in=Order.OPEN_STATUSES)
+        return (
+            queryset.filter(status__in=Order.OPEN_STATUSES)
+            if value
+            else queryset.exclude(status__in=Order.OPEN_STATUSES)
+        )
 
 
 class FillFilter(django_filters.FilterSet):
@@ -220,7 +266,13 @@ class AccountView(APIView):
     def get(self, request):
         _, totals = selectors.portfolio(user=request.user)
         rows = [
-            {"currency": t.currency, "cash": t.cash, "reserved": t.reserved, "available": t.cash - t.reserved, "equity": t.equity}
+            {
+                "currency": t.currency,
+                "cash": t.cash,
+                "reserved": t.reserved,
+                "available": t.cash - t.reserved,
+                "equity": t.equity,
+            }
             for t in totals
         ]
         return Response({"wallets": WalletSerializer(rows, many=True).data})

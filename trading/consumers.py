@@ -8,8 +8,8 @@ the change committed. Unauthenticated connections are closed with code 4401.
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from trading.services import account_group
 from core.websocket import SafeJsonReceiveMixin
+from trading.services import account_group
 
 
 class AccountConsumer(SafeJsonReceiveMixin, AsyncJsonWebsocketConsumer):

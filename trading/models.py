@@ -125,7 +125,8 @@ class Order(models.Model):
             models.UniqueConstraint(fields=["user", "client_order_id"], name="order_user_client_order_id_uniq"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),
             models.CheckConstraint(
-                condition=Q(filled_quantity__gte=0) & Q(filled_quantity__lte=F("quantity")), name="order_filled_within_quantity"
+                condition=Q(filled_quantity__gte=0) & Q(filled_quantity__lte=F("quantity")),
+                name="order_filled_within_quantity",
             ),
             models.CheckConstraint(condition=Q(reserved_cash__gte=0), name="order_reserved_cash_non_negative"),
             models.CheckConstraint(
@@ -216,3 +217,5 @@ class EquitySnapshot(models.Model):
         ordering = ["user", "currency", "date"]
         constraints = [models.UniqueConstraint(fields=["user", "currency", "date"], name="equity_snapshot_uniq")]
 
+    def __str__(self) -> str:
+        return f"{self.user} {self.date} {self.currency} equity {self.equity}"

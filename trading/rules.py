@@ -14,6 +14,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from zoneinfo import ZoneInfo
 
 from markets.calendars import SEOUL, krx_is_open, krx_session_close  # noqa: F401  (re-exported)
+
 BPS = Decimal("0.0001")
 COIN_LOT = Decimal("0.00000001")
 SHARE_LOT = Decimal("1")

@@ -72,12 +72,17 @@ def portfolio(*, user) -> tuple[list[PositionValue], list[CurrencyTotals]]:
     for wallet in wallet_list(user=user):
         mine = [m for m in marked if m.position.instrument.quote == wallet.currency]
         positions_value = sum(
-            (m.market_value if m.market_value is not None else m.position.average_entry_price * m.position.quantity for m in mine),
+            (
+                m.market_value if m.market_value is not None else m.position.average_entry_price * m.position.quantity
+                for m in mine
+            ),
             Decimal(0),
         )
         contributions = _contributions(wallet)
         equity = wallet.cash + positions_value
-        realized = Position.objects.filter(user=user, instrument__quote=wallet.currency).aggregate(total=Sum("realized_pnl"))["total"]
+        realized = Position.objects.filter(user=user, instrument__quote=wallet.currency).aggregate(
+            total=Sum("realized_pnl")
+        )["total"]
         totals.append(
             CurrencyTotals(
                 currency=wallet.currency,
@@ -124,7 +129,9 @@ def ledger_mismatches() -> list[str]:
     reset_at: dict[int, datetime] = {}
     for wallet in Wallet.objects.select_related("user"):
         if wallet.cash != (sums.get(wallet.pk) or Decimal(0)):
-            problems.append(f"wallet {wallet.pk} ({wallet.user}, {wallet.currency}): cash {wallet.cash} != ledger sum {sums.get(wallet.pk) or 0}")
+            problems.append(
+                f"wallet {wallet.pk} ({wallet.user}, {wallet.currency}): cash {wallet.cash} != ledger sum {sums.get(wallet.pk) or 0}"
+            )
         if wallet.reserved != (held.get((wallet.user_id, wallet.currency)) or Decimal(0)):
             problems.append(
                 f"wallet {wallet.pk} ({wallet.user}, {wallet.currency}): reserved {wallet.reserved} != open buy orders {held.get((wallet.user_id, wallet.currency)) or 0}"
@@ -139,11 +146,18 @@ def ledger_mismatches() -> list[str]:
         bought = fills.filter(order__side=Order.Side.BUY).aggregate(q=Sum("quantity"))["q"] or Decimal(0)
         sold = fills.filter(order__side=Order.Side.SELL).aggregate(q=Sum("quantity"))["q"] or Decimal(0)
         if position.quantity != bought - sold:
-            problems.append(f"position {position.pk} ({position.user}, {position.instrument}): quantity {position.quantity} != fills {bought - sold}")
+            problems.append(
+                f"position {position.pk} ({position.user}, {position.instrument}): quantity {position.quantity} != fills {bought - sold}"
+            )
         open_sells = Order.objects.filter(
-            user_id=position.user_id, instrument_id=position.instrument_id, side=Order.Side.SELL, status__in=Order.OPEN_STATUSES
+            user_id=position.user_id,
+            instrument_id=position.instrument_id,
+            side=Order.Side.SELL,
+            status__in=Order.OPEN_STATUSES,
         )
         unfilled = sum((o.quantity - o.filled_quantity for o in open_sells), Decimal(0))
         if position.reserved_quantity != unfilled:
-            problems.append(f"position {position.pk} ({position.user}, {position.instrument}): reserved {position.reserved_quantity} != open sells {unfilled}")
+            problems.append(
+                f"position {position.pk} ({position.user}, {position.instrument}): reserved {position.reserved_quantity} != open sells {unfilled}"
+            )
     return problems

@@ -87,7 +87,9 @@ def _push(user_id: int, event: dict) -> None:
 
     def send():
         try:
-            async_to_sync(get_channel_layer().group_send)(account_group(user_id), {"type": "account.event", "event": event})
+            async_to_sync(get_channel_layer().group_send)(
+                account_group(user_id), {"type": "account.event", "event": event}
+            )
         except Exception:  # a push is best effort; the books are already committed
             logger.exception("account push to user %s failed", user_id)
 
@@ -102,7 +104,9 @@ def _ledger(*, wallet: Wallet, kind: str, amount: Decimal, fill: Fill | None = N
     return _ledger_many(wallet=wallet, movements=[(kind, amount)], fill=fill, reference=reference)[0]
 
 
-def _ledger_many(*, wallet: Wallet, movements: list[tuple[str, Decimal]], fill: Fill | None = None, reference: str = "") -> list[CashEntry]:
+def _ledger_many(
+    *, wallet: Wallet, movements: list[tuple[str, Decimal]], fill: Fill | None = None, reference: str = ""
+) -> list[CashEntry]:
     """Apply ``(kind, signed amount)`` movements in order to a locked wallet: one wallet write
     and one insert for all entries, each entry with the balance after it."""
     entries = []
@@ -110,7 +114,11 @@ def _ledger_many(*, wallet: Wallet, movements: list[tuple[str, Decimal]], fill: 
         if not amount:
             continue
         wallet.cash += amount
-        entries.append(CashEntry(wallet=wallet, kind=kind, amount=amount, balance_after=wallet.cash, fill=fill, reference=reference))
+        entries.append(
+            CashEntry(
+                wallet=wallet, kind=kind, amount=amount, balance_after=wallet.cash, fill=fill, reference=reference
+            )
+        )
     wallet.save(update_fields=["cash", "reserved", "reset_at", "updated_at"])
     return CashEntry.objects.bulk_create(entries)
 
@@ -135,7 +143,9 @@ def _lock_wallet(*, user, currency: str) -> Wallet:
         account_open(user=user)
         wallet = wallet_qs_select_for_update(user_id=user.pk, currency=currency).first()
     if wallet is None:
-        raise InvalidOrder(f"There is no {currency} wallet: instruments quoted in {currency} cannot be traded.", field="instrument")
+        raise InvalidOrder(
+            f"There is no {currency} wallet: instruments quoted in {currency} cannot be traded.", field="instrument"
+        )
     return wallet
 
 
@@ -154,7 +164,16 @@ def wallet_credit(*, user, currency: str, amount: Decimal, kind: str, reference:
         raise DomainError("A credit must be positive.", field="amount")
     wallet = _lock_wallet(user=user, currency=currency)
     entry = _ledger(wallet=wallet, kind=kind, amount=Decimal(amount), reference=reference)
-    _push(user.pk, {"type": "cash", "currency": currency, "cash": _json_decimal(wallet.cash), "kind": kind, "amount": _json_decimal(amount)})
+    _push(
+        user.pk,
+        {
+            "type": "cash",
+            "currency": currency,
+            "cash": _json_decimal(wallet.cash),
+            "kind": kind,
+            "amount": _json_decimal(amount),
+        },
+    )
     return entry
 
 
@@ -172,7 +191,9 @@ def _parse_decimal(value, field: str) -> Decimal:
     max_digits, decimal_places = decimal_precision(Order, "quantity" if field == "quantity" else "limit_price")
     max_significant = SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None
     try:
-        return parse_plain_decimal(value, max_digits=max_digits, decimal_places=decimal_places, max_significant=max_significant)
+        return parse_plain_decimal(
+            value, max_digits=max_digits, decimal_places=decimal_places, max_significant=max_significant
+        )
     except ValueError as exc:
         raise InvalidOrder(str(exc), field=field) from None
 
@@ -201,7 +222,9 @@ def _expiry(instrument: Instrument, *, now: datetime) -> datetime:
 
 
 def _tick(instrument: Instrument, price: Decimal) -> Decimal | None:
-    return rules.tick_size(exchange=instrument.exchange, quote=instrument.quote, price=price, instrument_tick=instrument.tick_size)
+    return rules.tick_size(
+        exchange=instrument.exchange, quote=instrument.quote, price=price, instrument_tick=instrument.tick_size
+    )
 
 
 def _fee_bps(instrument: Instrument) -> Decimal:
@@ -212,14 +235,17 @@ def _check_min_value(instrument: Instrument, *, price: Decimal, quantity: Decima
     minimum = _config()["MIN_ORDER_VALUE"].get(instrument.quote)
     if minimum is not None and price * quantity < minimum:
         raise InvalidOrder(
-            f"The order value {_plain(price * quantity)} {instrument.quote} is below the minimum of {_plain(minimum)}.", field="quantity"
+            f"The order value {_plain(price * quantity)} {instrument.quote} is below the minimum of {_plain(minimum)}.",
+            field="quantity",
         )
 
 
 # --- placing and filling ------------------------------------------------------------------
 
 
-def _apply_fill(*, order: Order, wallet: Wallet, position: Position, price: Decimal, quantity: Decimal, from_reservation: bool) -> Fill:
+def _apply_fill(
+    *, order: Order, wallet: Wallet, position: Position, price: Decimal, quantity: Decimal, from_reservation: bool
+) -> Fill:
     """Execute ``quantity`` of a locked order at ``price`` against its locked wallet and position.
 
     ``from_reservation``: the order was resting, so its held cash or quantity is released as
@@ -246,19 +272,24 @@ def _apply_fill(*, order: Order, wallet: Wallet, position: Position, price: Deci
         fill = Fill(price=price, quantity=quantity, fee=fee)
         movements: list[tuple[str, Decimal]] = [(CashEntry.Kind.BUY, -cost), (CashEntry.Kind.FEE, -fee)]
         held = position.quantity
-        position.average_entry_price = ((held * position.average_entry_price + cost + fee) / (held + quantity)).quantize(
-            AVERAGE_PRICE_EXPONENT, rounding=ROUND_HALF_EVEN
-        )
+        position.average_entry_price = (
+            (held * position.average_entry_price + cost + fee) / (held + quantity)
+        ).quantize(AVERAGE_PRICE_EXPONENT, rounding=ROUND_HALF_EVEN)
         position.quantity = held + quantity
     else:
         if from_reservation:
             position.reserved_quantity -= quantity
         if position.quantity - position.reserved_quantity < quantity:
             raise InsufficientPosition(
-                f"Holding {_plain(position.quantity - position.reserved_quantity)} available; cannot sell {_plain(quantity)}.", field="quantity"
+                f"Holding {_plain(position.quantity - position.reserved_quantity)} available; cannot sell {_plain(quantity)}.",
+                field="quantity",
             )
         proceeds = quantize_received(notional, currency)
-        tax = quantize_paid(rules.bps_of(notional, _config()["KRX_SELL_TAX_BPS"]), currency) if instrument.market == Market.KRX else Decimal(0)
+        tax = (
+            quantize_paid(rules.bps_of(notional, _config()["KRX_SELL_TAX_BPS"]), currency)
+            if instrument.market == Market.KRX
+            else Decimal(0)
+        )
         realized = proceeds - fee - tax - position.average_entry_price * quantity
         fill = Fill(price=price, quantity=quantity, fee=fee, tax=tax, realized_pnl=realized)
         movements = [(CashEntry.Kind.SELL, proceeds), (CashEntry.Kind.FEE, -fee), (CashEntry.Kind.TAX, -tax)]
@@ -278,7 +309,16 @@ def _apply_fill(*, order: Order, wallet: Wallet, position: Position, price: Deci
     fill.save()
     _ledger_many(wallet=wallet, movements=movements, fill=fill)
     position.save()
-    _push(order.user_id, {"type": "fill", "order_id": order.pk, "price": _json_decimal(price), "quantity": _json_decimal(quantity), "fee": _json_decimal(fee)})
+    _push(
+        order.user_id,
+        {
+            "type": "fill",
+            "order_id": order.pk,
+            "price": _json_decimal(price),
+            "quantity": _json_decimal(quantity),
+            "fee": _json_decimal(fee),
+        },
+    )
     return fill
 
 
@@ -307,7 +347,9 @@ def order_place(
     if client_order_id:  # a retry is only possible with the client's own id
         existing = Order.objects.filter(user=user, client_order_id=client_order_id).first()
         if existing is not None:
-            return _same_order(existing, instrument_id=instrument_id, side=side, type=type, quantity=quantity, limit_price=limit_price), False
+            return _same_order(
+                existing, instrument_id=instrument_id, side=side, type=type, quantity=quantity, limit_price=limit_price
+            ), False
     client_order_id = client_order_id or uuid.uuid4().hex
     instrument = Instrument.objects.filter(pk=instrument_id, active=True).select_related("ticker").first()
     if instrument is None:
@@ -330,12 +372,19 @@ def order_place(
         if limit_price not in (None, ""):
             raise InvalidOrder("A market order takes no limit price.", field="limit_price")
         if not _session_open(instrument, now=now):
-            raise MarketClosed("KRX is outside its regular session (09:00-15:30 Asia/Seoul on trading days).", field="instrument")
+            raise MarketClosed(
+                "KRX is outside its regular session (09:00-15:30 Asia/Seoul on trading days).", field="instrument"
+            )
         if ticker is None:
-            raise PriceUnavailable("No fresh price for this instrument; try again when the feed is live.", field="instrument")
+            raise PriceUnavailable(
+                "No fresh price for this instrument; try again when the feed is live.", field="instrument"
+            )
         time_in_force = Order.TimeInForce.IOC
         price = rules.market_fill_price(
-            last=ticker.last_price, side=side, slippage_bps=_config()["SLIPPAGE_BPS"], tick=_tick(instrument, ticker.last_price)
+            last=ticker.last_price,
+            side=side,
+            slippage_bps=_config()["SLIPPAGE_BPS"],
+            tick=_tick(instrument, ticker.last_price),
         )
         _check_min_value(instrument, price=price, quantity=quantity)
     else:
@@ -347,14 +396,21 @@ def order_place(
             raise InvalidOrder("Must be greater than zero.", field="limit_price")
         tick = _tick(instrument, limit)
         if tick is not None and not rules.is_multiple(limit, tick):
-            raise InvalidOrder(f"Must be a multiple of the tick size {_plain(tick)} at this price.", field="limit_price")
+            raise InvalidOrder(
+                f"Must be a multiple of the tick size {_plain(tick)} at this price.", field="limit_price"
+            )
         _check_min_value(instrument, price=limit, quantity=quantity)
         price = None
-        if ticker is not None and _session_open(instrument, now=now) and (
-            ticker.last_price <= limit if side == Order.Side.BUY else ticker.last_price >= limit
+        if (
+            ticker is not None
+            and _session_open(instrument, now=now)
+            and (ticker.last_price <= limit if side == Order.Side.BUY else ticker.last_price >= limit)
         ):  # the limit crosses the last price: it fills now, at no worse than the limit
             slipped = rules.market_fill_price(
-                last=ticker.last_price, side=side, slippage_bps=_config()["SLIPPAGE_BPS"], tick=_tick(instrument, ticker.last_price)
+                last=ticker.last_price,
+                side=side,
+                slippage_bps=_config()["SLIPPAGE_BPS"],
+                tick=_tick(instrument, ticker.last_price),
             )
             price = min(slipped, limit) if side == Order.Side.BUY else max(slipped, limit)
 
@@ -364,8 +420,16 @@ def order_place(
         raise InvalidOrder(f"The order's value must be below {MAX_ORDER_VALUE:.0e}.", field="quantity")
     try:
         order = _place_locked(
-            user=user, instrument=instrument, side=side, type=type, quantity=quantity, limit_price=limit_price,
-            time_in_force=time_in_force, client_order_id=client_order_id, price=price, now=now,
+            user=user,
+            instrument=instrument,
+            side=side,
+            type=type,
+            quantity=quantity,
+            limit_price=limit_price,
+            time_in_force=time_in_force,
+            client_order_id=client_order_id,
+            price=price,
+            now=now,
         )
     except InvalidOperation:
         raise InvalidOrder("The order's value is beyond what an account can hold.", field="quantity") from None
@@ -374,30 +438,42 @@ def order_place(
         existing = Order.objects.filter(user=user, client_order_id=client_order_id).first()
         if existing is None:
             raise
-        return _same_order(existing, instrument_id=instrument_id, side=side, type=type, quantity=quantity, limit_price=limit_price), False
+        return _same_order(
+            existing, instrument_id=instrument_id, side=side, type=type, quantity=quantity, limit_price=limit_price
+        ), False
     return order, True
 
 
 def _same_order(order: Order, *, instrument_id, side, type, quantity, limit_price) -> Order:
     """``order`` when a retry asks for the same thing; a reused ``client_order_id`` with other
     parameters is a client bug, refused rather than answered with an unrelated order."""
+
     def number(value):
         try:
             return Decimal(str(value)) if value not in (None, "") else None
         except InvalidOperation:
             return value
 
-    asked = (int(instrument_id), side, type, number(quantity), number(limit_price) if type == Order.Type.LIMIT else None)
+    asked = (
+        int(instrument_id),
+        side,
+        type,
+        number(quantity),
+        number(limit_price) if type == Order.Type.LIMIT else None,
+    )
     placed = (order.instrument_id, order.side, order.type, order.quantity, order.limit_price)
     if asked != placed:
         raise ClientOrderIdReused(
-            f"client_order_id {order.client_order_id!r} was used for another order (#{order.pk}).", field="client_order_id"
+            f"client_order_id {order.client_order_id!r} was used for another order (#{order.pk}).",
+            field="client_order_id",
         )
     return order
 
 
 @transaction.atomic
-def _place_locked(*, user, instrument, side, type, quantity, limit_price, time_in_force, client_order_id, price, now) -> Order:
+def _place_locked(
+    *, user, instrument, side, type, quantity, limit_price, time_in_force, client_order_id, price, now
+) -> Order:
     """The write half of ``order_place``: lock wallet then position, create, fill or reserve."""
     wallet = _lock_wallet(user=user, currency=instrument.quote)
     position = _lock_position(user=user, instrument=instrument)
@@ -414,7 +490,9 @@ def _place_locked(*, user, instrument, side, type, quantity, limit_price, time_i
     )
     # the order is inserted once, in its final state (filled, canceled, or resting)
     if price is not None:
-        _apply_fill(order=order, wallet=wallet, position=position, price=price, quantity=quantity, from_reservation=False)
+        _apply_fill(
+            order=order, wallet=wallet, position=position, price=price, quantity=quantity, from_reservation=False
+        )
     elif time_in_force == Order.TimeInForce.IOC:
         order.status = Order.Status.CANCELED
         order.save()
@@ -430,10 +508,13 @@ def _reserve(*, order: Order, wallet: Wallet, position: Position) -> None:
     quantity (sells)."""
     if order.side == Order.Side.BUY:
         notional = order.limit * order.quantity
-        need = quantize_paid(notional, wallet.currency) + quantize_paid(rules.bps_of(notional, _fee_bps(order.instrument)), wallet.currency)
+        need = quantize_paid(notional, wallet.currency) + quantize_paid(
+            rules.bps_of(notional, _fee_bps(order.instrument)), wallet.currency
+        )
         if wallet.cash - wallet.reserved < need:
             raise InsufficientFunds(
-                f"Needs {_plain(need)} {wallet.currency} reserved; {_plain(wallet.cash - wallet.reserved)} available.", field="quantity"
+                f"Needs {_plain(need)} {wallet.currency} reserved; {_plain(wallet.cash - wallet.reserved)} available.",
+                field="quantity",
             )
         wallet.reserved += need
         wallet.save(update_fields=["reserved", "updated_at"])
@@ -442,7 +523,8 @@ def _reserve(*, order: Order, wallet: Wallet, position: Position) -> None:
     else:
         if position.quantity - position.reserved_quantity < order.quantity:
             raise InsufficientPosition(
-                f"Holding {_plain(position.quantity - position.reserved_quantity)} available; cannot sell {_plain(order.quantity)}.", field="quantity"
+                f"Holding {_plain(position.quantity - position.reserved_quantity)} available; cannot sell {_plain(order.quantity)}.",
+                field="quantity",
             )
         position.reserved_quantity += order.quantity
         position.save(update_fields=["reserved_quantity", "updated_at"])
@@ -463,7 +545,9 @@ def _lock_order_books(order_id: int) -> tuple[Order, Wallet, Position]:
     order = Order.objects.select_related("instrument", "user").get(pk=order_id)
     wallet = _lock_wallet(user=order.user, currency=order.instrument.quote)
     position = _lock_position(user=order.user, instrument=order.instrument)
-    locked = order_qs_select_for_update(pk=order_id).select_related("instrument", "user").get()  # locks the order row only
+    locked = (
+        order_qs_select_for_update(pk=order_id).select_related("instrument", "user").get()
+    )  # locks the order row only
     return locked, wallet, position
 
 
@@ -491,7 +575,9 @@ def orders_expire(*, now: datetime | None = None) -> int:
     transaction, so one failure does not hold the others."""
     now = now or timezone.now()
     expired = 0
-    for order_id in Order.objects.filter(status__in=Order.OPEN_STATUSES, expires_at__lte=now).values_list("pk", flat=True):
+    for order_id in Order.objects.filter(status__in=Order.OPEN_STATUSES, expires_at__lte=now).values_list(
+        "pk", flat=True
+    ):
         try:
             with transaction.atomic():
                 _close(order_id, status_to=Order.Status.EXPIRED)
@@ -508,7 +594,9 @@ def limit_orders_match(*, instrument_ids) -> int:
     filled = 0
     last = F("instrument__ticker__last_price")
     crossing = (
-        Order.objects.filter(instrument_id__in=list(instrument_ids), type=Order.Type.LIMIT, status__in=Order.OPEN_STATUSES)
+        Order.objects.filter(
+            instrument_id__in=list(instrument_ids), type=Order.Type.LIMIT, status__in=Order.OPEN_STATUSES
+        )
         .filter(Q(side=Order.Side.BUY, limit_price__gte=last) | Q(side=Order.Side.SELL, limit_price__lte=last))
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -520,8 +608,12 @@ def limit_orders_match(*, instrument_ids) -> int:
                 continue
             try:
                 _apply_fill(
-                    order=order, wallet=wallet, position=position, price=order.limit,
-                    quantity=order.quantity - order.filled_quantity, from_reservation=True,
+                    order=order,
+                    wallet=wallet,
+                    position=position,
+                    price=order.limit,
+                    quantity=order.quantity - order.filled_quantity,
+                    from_reservation=True,
                 )
             except (InsufficientFunds, InsufficientPosition):
                 logger.exception("resting order %s could not fill", order_id)
@@ -545,7 +637,9 @@ def account_reset(*, user) -> list[Wallet]:
         order.reserved_cash = Decimal(0)
         order.save(update_fields=["status", "reserved_cash", "updated_at"])
     for position in positions:
-        position.quantity = position.reserved_quantity = position.average_entry_price = position.realized_pnl = Decimal(0)
+        position.quantity = position.reserved_quantity = position.average_entry_price = position.realized_pnl = Decimal(
+            0
+        )
         position.save()
     for wallet in wallets:
         wallet.reserved = Decimal(0)
@@ -571,7 +665,14 @@ def equity_snapshot_all(*, now: datetime | None = None) -> int:
         _, totals = portfolio(user=user)
         EquitySnapshot.objects.bulk_create(
             [
-                EquitySnapshot(user=user, currency=t.currency, date=day, cash=t.cash, positions_value=t.positions_value, equity=t.equity)
+                EquitySnapshot(
+                    user=user,
+                    currency=t.currency,
+                    date=day,
+                    cash=t.cash,
+                    positions_value=t.positions_value,
+                    equity=t.equity,
+                )
                 for t in totals
             ],
             update_conflicts=True,

@@ -15,4 +15,3 @@ def expire_day_orders() -> int:
 def snapshot_equity() -> int:
     """Record every user's end-of-day equity (beat: daily, 23:59 Asia/Seoul)."""
     return services.equity_snapshot_all()
-

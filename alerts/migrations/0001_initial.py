@@ -7,82 +7,176 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('markets', '0001_initial'),
+        ("markets", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('condition', models.CharField(choices=[('crossing', 'Crossing'), ('crossing_up', 'Crossing Up'), ('crossing_down', 'Crossing Down'), ('greater_than', 'Greater Than'), ('less_than', 'Less Than'), ('entering_channel', 'Entering Channel'), ('exiting_channel', 'Exiting Channel'), ('inside_channel', 'Inside Channel'), ('outside_channel', 'Outside Channel'), ('moving_up', 'Moving Up'), ('moving_down', 'Moving Down'), ('moving_up_pct', 'Moving Up Pct'), ('moving_down_pct', 'Moving Down Pct')], max_length=20)),
-                ('level', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('level2', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('value', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('window_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('trigger', models.CharField(choices=[('once', 'Once'), ('once_per_bar', 'Once Per Bar'), ('once_per_bar_close', 'Once Per Bar Close'), ('every_time', 'Every Time')], default='once', max_length=20)),
-                ('bar_seconds', models.PositiveIntegerField(default=60)),
-                ('cooldown_seconds', models.PositiveIntegerField(default=0)),
-                ('expires_at', models.DateTimeField(blank=True, default=alerts.models.default_expiry, null=True)),
-                ('channels', models.JSONField(blank=True, default=list, help_text='delivery channels, e.g. ["app"]')),
-                ('message', models.CharField(blank=True, max_length=200)),
-                ('state', models.CharField(choices=[('active', 'Active'), ('paused', 'Paused'), ('triggered', 'Triggered'), ('expired', 'Expired')], default='active', max_length=10)),
-                ('last_price', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('last_tick_at', models.DateTimeField(blank=True, null=True)),
-                ('last_fired_at', models.DateTimeField(blank=True, null=True)),
-                ('last_fired_bar', models.DateTimeField(blank=True, null=True)),
-                ('last_bar_close', models.DecimalField(blank=True, decimal_places=12, help_text='close of the bar before the last one (once_per_bar_close)', max_digits=30, null=True)),
-                ('history', models.JSONField(blank=True, default=list, help_text='[[epoch seconds, price], ...] within the window (moving_*)')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='markets.instrument')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "condition",
+                    models.CharField(
+                        choices=[
+                            ("crossing", "Crossing"),
+                            ("crossing_up", "Crossing Up"),
+                            ("crossing_down", "Crossing Down"),
+                            ("greater_than", "Greater Than"),
+                            ("less_than", "Less Than"),
+                            ("entering_channel", "Entering Channel"),
+                            ("exiting_channel", "Exiting Channel"),
+                            ("inside_channel", "Inside Channel"),
+                            ("outside_channel", "Outside Channel"),
+                            ("moving_up", "Moving Up"),
+                            ("moving_down", "Moving Down"),
+                            ("moving_up_pct", "Moving Up Pct"),
+                            ("moving_down_pct", "Moving Down Pct"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("level", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                ("level2", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                ("value", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                ("window_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("once", "Once"),
+                            ("once_per_bar", "Once Per Bar"),
+                            ("once_per_bar_close", "Once Per Bar Close"),
+                            ("every_time", "Every Time"),
+                        ],
+                        default="once",
+                        max_length=20,
+                    ),
+                ),
+                ("bar_seconds", models.PositiveIntegerField(default=60)),
+                ("cooldown_seconds", models.PositiveIntegerField(default=0)),
+                ("expires_at", models.DateTimeField(blank=True, default=alerts.models.default_expiry, null=True)),
+                ("channels", models.JSONField(blank=True, default=list, help_text='delivery channels, e.g. ["app"]')),
+                ("message", models.CharField(blank=True, max_length=200)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("paused", "Paused"),
+                            ("triggered", "Triggered"),
+                            ("expired", "Expired"),
+                        ],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("last_price", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                ("last_tick_at", models.DateTimeField(blank=True, null=True)),
+                ("last_fired_at", models.DateTimeField(blank=True, null=True)),
+                ("last_fired_bar", models.DateTimeField(blank=True, null=True)),
+                (
+                    "last_bar_close",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=12,
+                        help_text="close of the bar before the last one (once_per_bar_close)",
+                        max_digits=30,
+                        null=True,
+                    ),
+                ),
+                (
+                    "history",
+                    models.JSONField(
+                        blank=True, default=list, help_text="[[epoch seconds, price], ...] within the window (moving_*)"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="alerts", to="markets.instrument"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="alerts", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AlertEvent',
+            name="AlertEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('price', models.DecimalField(decimal_places=12, max_digits=30)),
-                ('previous_price', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('tick_time', models.DateTimeField()),
-                ('idempotency_key', models.CharField(max_length=120, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('alert', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='alerts.alert')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("price", models.DecimalField(decimal_places=12, max_digits=30)),
+                ("previous_price", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                ("tick_time", models.DateTimeField()),
+                ("idempotency_key", models.CharField(max_length=120, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="alerts.alert"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-tick_time', '-id'],
+                "ordering": ["-tick_time", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('alert', 'Alert'), ('order', 'Order'), ('bot', 'Bot'), ('quiz', 'Quiz')], max_length=10)),
-                ('text', models.CharField(max_length=300)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('event', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notification', to='alerts.alertevent')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("alert", "Alert"), ("order", "Order"), ("bot", "Bot"), ("quiz", "Quiz")],
+                        max_length=10,
+                    ),
+                ),
+                ("text", models.CharField(max_length=300)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "event",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notification",
+                        to="alerts.alertevent",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['instrument', 'state'], name='alert_instrument_state'),
+            model_name="alert",
+            index=models.Index(fields=["instrument", "state"], name="alert_instrument_state"),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['user', 'read_at'], name='notification_user_unread'),
+            model_name="notification",
+            index=models.Index(fields=["user", "read_at"], name="notification_user_unread"),
         ),
     ]

@@ -5,115 +5,237 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CoverageSpan',
+            name="CoverageSpan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exchange', models.CharField(choices=[('bithumb', 'Bithumb'), ('upbit', 'Upbit'), ('binance', 'Binance spot'), ('binanceusdm', 'Binance USD-M'), ('bybit', 'Bybit'), ('bitmex', 'BitMEX'), ('krx', 'KRX')], max_length=20)),
-                ('symbol', models.CharField(max_length=40)),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('first_trade_id', models.CharField(blank=True, max_length=64)),
-                ('last_trade_id', models.CharField(blank=True, max_length=64)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "exchange",
+                    models.CharField(
+                        choices=[
+                            ("bithumb", "Bithumb"),
+                            ("upbit", "Upbit"),
+                            ("binance", "Binance spot"),
+                            ("binanceusdm", "Binance USD-M"),
+                            ("bybit", "Bybit"),
+                            ("bitmex", "BitMEX"),
+                            ("krx", "KRX"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("symbol", models.CharField(max_length=40)),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("first_trade_id", models.CharField(blank=True, max_length=64)),
+                ("last_trade_id", models.CharField(blank=True, max_length=64)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['exchange', 'symbol', 'start'],
-                'indexes': [models.Index(fields=['exchange', 'symbol', 'start'], name='etl_coverag_exchang_49eea1_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end__gte', models.F('start'))), name='coveragespan_end_after_start')],
+                "ordering": ["exchange", "symbol", "start"],
+                "indexes": [
+                    models.Index(fields=["exchange", "symbol", "start"], name="etl_coverag_exchang_49eea1_idx")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("end__gte", models.F("start"))), name="coveragespan_end_after_start"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IngestRun',
+            name="IngestRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exchange', models.CharField(choices=[('bithumb', 'Bithumb'), ('upbit', 'Upbit'), ('binance', 'Binance spot'), ('binanceusdm', 'Binance USD-M'), ('bybit', 'Bybit'), ('bitmex', 'BitMEX'), ('krx', 'KRX')], max_length=20)),
-                ('symbol', models.CharField(max_length=40)),
-                ('kind', models.CharField(choices=[('file', 'File'), ('live', 'Live')], max_length=10)),
-                ('source', models.CharField(help_text='file path or endpoint', max_length=500)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('ok', 'OK'), ('failed', 'Failed')], default='running', max_length=10)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('trades_read', models.PositiveIntegerField(default=0)),
-                ('duplicates', models.PositiveIntegerField(default=0, help_text='rows repeating a trade id within the input')),
-                ('trades_staged', models.PositiveIntegerField(default=0)),
-                ('minutes_written', models.PositiveIntegerField(default=0)),
-                ('first_trade_time', models.DateTimeField(blank=True, null=True)),
-                ('last_trade_time', models.DateTimeField(blank=True, null=True)),
-                ('requests', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "exchange",
+                    models.CharField(
+                        choices=[
+                            ("bithumb", "Bithumb"),
+                            ("upbit", "Upbit"),
+                            ("binance", "Binance spot"),
+                            ("binanceusdm", "Binance USD-M"),
+                            ("bybit", "Bybit"),
+                            ("bitmex", "BitMEX"),
+                            ("krx", "KRX"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("symbol", models.CharField(max_length=40)),
+                ("kind", models.CharField(choices=[("file", "File"), ("live", "Live")], max_length=10)),
+                ("source", models.CharField(help_text="file path or endpoint", max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "Running"), ("ok", "OK"), ("failed", "Failed")],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("trades_read", models.PositiveIntegerField(default=0)),
+                (
+                    "duplicates",
+                    models.PositiveIntegerField(default=0, help_text="rows repeating a trade id within the input"),
+                ),
+                ("trades_staged", models.PositiveIntegerField(default=0)),
+                ("minutes_written", models.PositiveIntegerField(default=0)),
+                ("first_trade_time", models.DateTimeField(blank=True, null=True)),
+                ("last_trade_time", models.DateTimeField(blank=True, null=True)),
+                ("requests", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-started_at', '-pk'],
-                'indexes': [models.Index(fields=['exchange', 'symbol', '-started_at'], name='etl_ingestr_exchang_a94fa2_idx')],
+                "ordering": ["-started_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["exchange", "symbol", "-started_at"], name="etl_ingestr_exchang_a94fa2_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StagedTrade',
+            name="StagedTrade",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exchange', models.CharField(choices=[('bithumb', 'Bithumb'), ('upbit', 'Upbit'), ('binance', 'Binance spot'), ('binanceusdm', 'Binance USD-M'), ('bybit', 'Bybit'), ('bitmex', 'BitMEX'), ('krx', 'KRX')], max_length=20)),
-                ('symbol', models.CharField(max_length=40)),
-                ('trade_id', models.CharField(max_length=100)),
-                ('time', models.DateTimeField()),
-                ('minute', models.DateTimeField()),
-                ('is_buy', models.BooleanField(help_text='the taker bought')),
-                ('base_units', models.BigIntegerField()),
-                ('base_scale', models.PositiveSmallIntegerField()),
-                ('quote_units', models.BigIntegerField()),
-                ('quote_scale', models.PositiveSmallIntegerField()),
-                ('loaded_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "exchange",
+                    models.CharField(
+                        choices=[
+                            ("bithumb", "Bithumb"),
+                            ("upbit", "Upbit"),
+                            ("binance", "Binance spot"),
+                            ("binanceusdm", "Binance USD-M"),
+                            ("bybit", "Bybit"),
+                            ("bitmex", "BitMEX"),
+                            ("krx", "KRX"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("symbol", models.CharField(max_length=40)),
+                ("trade_id", models.CharField(max_length=100)),
+                ("time", models.DateTimeField()),
+                ("minute", models.DateTimeField()),
+                ("is_buy", models.BooleanField(help_text="the taker bought")),
+                ("base_units", models.BigIntegerField()),
+                ("base_scale", models.PositiveSmallIntegerField()),
+                ("quote_units", models.BigIntegerField()),
+                ("quote_scale", models.PositiveSmallIntegerField()),
+                ("loaded_at", models.DateTimeField()),
             ],
             options={
-                'indexes': [models.Index(fields=['exchange', 'symbol', 'minute'], name='etl_stagedt_exchang_4afc76_idx'), models.Index(fields=['loaded_at'], name='etl_stagedt_loaded__1826a4_idx')],
-                'constraints': [models.UniqueConstraint(fields=('exchange', 'symbol', 'trade_id'), name='stagedtrade_exchange_symbol_id_uniq')],
+                "indexes": [
+                    models.Index(fields=["exchange", "symbol", "minute"], name="etl_stagedt_exchang_4afc76_idx"),
+                    models.Index(fields=["loaded_at"], name="etl_stagedt_loaded__1826a4_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("exchange", "symbol", "trade_id"), name="stagedtrade_exchange_symbol_id_uniq"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TakerVolume',
+            name="TakerVolume",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exchange', models.CharField(choices=[('bithumb', 'Bithumb'), ('upbit', 'Upbit'), ('binance', 'Binance spot'), ('binanceusdm', 'Binance USD-M'), ('bybit', 'Bybit'), ('bitmex', 'BitMEX'), ('krx', 'KRX')], max_length=20)),
-                ('symbol', models.CharField(help_text="the exchange's own symbol, e.g. BTCUSDT, XBTUSD, BTC_KRW", max_length=40)),
-                ('minute', models.DateTimeField(help_text='start of the minute, UTC')),
-                ('quote', models.CharField(max_length=10)),
-                ('taker_buy_volume', models.DecimalField(decimal_places=12, help_text='base asset', max_digits=36)),
-                ('taker_sell_volume', models.DecimalField(decimal_places=12, help_text='base asset', max_digits=36)),
-                ('taker_buy_value', models.DecimalField(decimal_places=12, help_text='quote currency', max_digits=36)),
-                ('taker_sell_value', models.DecimalField(decimal_places=12, help_text='quote currency', max_digits=36)),
-                ('trade_count', models.PositiveIntegerField()),
-                ('is_complete', models.BooleanField(help_text='every trade of the minute was seen')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "exchange",
+                    models.CharField(
+                        choices=[
+                            ("bithumb", "Bithumb"),
+                            ("upbit", "Upbit"),
+                            ("binance", "Binance spot"),
+                            ("binanceusdm", "Binance USD-M"),
+                            ("bybit", "Bybit"),
+                            ("bitmex", "BitMEX"),
+                            ("krx", "KRX"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "symbol",
+                    models.CharField(
+                        help_text="the exchange's own symbol, e.g. BTCUSDT, XBTUSD, BTC_KRW", max_length=40
+                    ),
+                ),
+                ("minute", models.DateTimeField(help_text="start of the minute, UTC")),
+                ("quote", models.CharField(max_length=10)),
+                ("taker_buy_volume", models.DecimalField(decimal_places=12, help_text="base asset", max_digits=36)),
+                ("taker_sell_volume", models.DecimalField(decimal_places=12, help_text="base asset", max_digits=36)),
+                ("taker_buy_value", models.DecimalField(decimal_places=12, help_text="quote currency", max_digits=36)),
+                ("taker_sell_value", models.DecimalField(decimal_places=12, help_text="quote currency", max_digits=36)),
+                ("trade_count", models.PositiveIntegerField()),
+                ("is_complete", models.BooleanField(help_text="every trade of the minute was seen")),
             ],
             options={
-                'verbose_name': 'taker volume minute',
-                'ordering': ['exchange', 'symbol', '-minute'],
-                'constraints': [models.UniqueConstraint(fields=('exchange', 'symbol', 'minute'), name='takervolume_exchange_symbol_minute_uniq'), models.CheckConstraint(condition=models.Q(('taker_buy_volume__gte', 0), ('taker_sell_volume__gte', 0), ('taker_buy_value__gte', 0), ('taker_sell_value__gte', 0)), name='takervolume_non_negative')],
+                "verbose_name": "taker volume minute",
+                "ordering": ["exchange", "symbol", "-minute"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("exchange", "symbol", "minute"), name="takervolume_exchange_symbol_minute_uniq"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("taker_buy_volume__gte", 0),
+                            ("taker_sell_volume__gte", 0),
+                            ("taker_buy_value__gte", 0),
+                            ("taker_sell_value__gte", 0),
+                        ),
+                        name="takervolume_non_negative",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PairState',
+            name="PairState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exchange', models.CharField(choices=[('bithumb', 'Bithumb'), ('upbit', 'Upbit'), ('binance', 'Binance spot'), ('binanceusdm', 'Binance USD-M'), ('bybit', 'Bybit'), ('bitmex', 'BitMEX'), ('krx', 'KRX')], max_length=20)),
-                ('symbol', models.CharField(max_length=40)),
-                ('last_trade_id', models.CharField(blank=True, max_length=100)),
-                ('last_trade_time', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True, help_text='of the last failed run; cleared by a good one')),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('last_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='etl.ingestrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "exchange",
+                    models.CharField(
+                        choices=[
+                            ("bithumb", "Bithumb"),
+                            ("upbit", "Upbit"),
+                            ("binance", "Binance spot"),
+                            ("binanceusdm", "Binance USD-M"),
+                            ("bybit", "Bybit"),
+                            ("bitmex", "BitMEX"),
+                            ("krx", "KRX"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("symbol", models.CharField(max_length=40)),
+                ("last_trade_id", models.CharField(blank=True, max_length=100)),
+                ("last_trade_time", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True, help_text="of the last failed run; cleared by a good one")),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "last_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="etl.ingestrun",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'pair cursor',
-                'ordering': ['exchange', 'symbol'],
-                'constraints': [models.UniqueConstraint(fields=('exchange', 'symbol'), name='pairstate_exchange_symbol_uniq')],
+                "verbose_name": "pair cursor",
+                "ordering": ["exchange", "symbol"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("exchange", "symbol"), name="pairstate_exchange_symbol_uniq")
+                ],
             },
         ),
     ]

@@ -5,105 +5,162 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Candle',
+            name="Candle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('interval', models.CharField(choices=[('1m', '1 minute'), ('5m', '5 minutes'), ('10m', '10 minutes'), ('15m', '15 minutes'), ('30m', '30 minutes'), ('1h', '1 hour'), ('4h', '4 hours'), ('1d', '1 day')], max_length=4)),
-                ('open_time', models.DateTimeField(help_text='candle open time, UTC')),
-                ('open', models.DecimalField(decimal_places=12, max_digits=30)),
-                ('high', models.DecimalField(decimal_places=12, max_digits=30)),
-                ('low', models.DecimalField(decimal_places=12, max_digits=30)),
-                ('close', models.DecimalField(decimal_places=12, max_digits=30)),
-                ('volume', models.DecimalField(decimal_places=12, max_digits=36)),
-                ('quote_volume', models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "interval",
+                    models.CharField(
+                        choices=[
+                            ("1m", "1 minute"),
+                            ("5m", "5 minutes"),
+                            ("10m", "10 minutes"),
+                            ("15m", "15 minutes"),
+                            ("30m", "30 minutes"),
+                            ("1h", "1 hour"),
+                            ("4h", "4 hours"),
+                            ("1d", "1 day"),
+                        ],
+                        max_length=4,
+                    ),
+                ),
+                ("open_time", models.DateTimeField(help_text="candle open time, UTC")),
+                ("open", models.DecimalField(decimal_places=12, max_digits=30)),
+                ("high", models.DecimalField(decimal_places=12, max_digits=30)),
+                ("low", models.DecimalField(decimal_places=12, max_digits=30)),
+                ("close", models.DecimalField(decimal_places=12, max_digits=30)),
+                ("volume", models.DecimalField(decimal_places=12, max_digits=36)),
+                ("quote_volume", models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
             ],
             options={
-                'ordering': ['instrument', 'interval', 'open_time'],
+                "ordering": ["instrument", "interval", "open_time"],
             },
         ),
         migrations.CreateModel(
-            name='Instrument',
+            name="Instrument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('market', models.CharField(choices=[('crypto', 'Crypto'), ('krx', 'KRX stock')], max_length=10)),
-                ('exchange', models.CharField(choices=[('bithumb', 'Bithumb'), ('upbit', 'Upbit'), ('binance', 'Binance spot'), ('binanceusdm', 'Binance USD-M'), ('bybit', 'Bybit'), ('bitmex', 'BitMEX'), ('krx', 'KRX')], max_length=20)),
-                ('symbol', models.CharField(max_length=40)),
-                ('base', models.CharField(max_length=20)),
-                ('quote', models.CharField(max_length=10)),
-                ('segment', models.CharField(blank=True, max_length=20)),
-                ('name_ko', models.CharField(blank=True, max_length=100, verbose_name='Korean name')),
-                ('name_en', models.CharField(blank=True, max_length=100, verbose_name='English name')),
-                ('tick_size', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('lot_size', models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
-                ('min_notional', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True, verbose_name='minimum order value')),
-                ('active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("market", models.CharField(choices=[("crypto", "Crypto"), ("krx", "KRX stock")], max_length=10)),
+                (
+                    "exchange",
+                    models.CharField(
+                        choices=[
+                            ("bithumb", "Bithumb"),
+                            ("upbit", "Upbit"),
+                            ("binance", "Binance spot"),
+                            ("binanceusdm", "Binance USD-M"),
+                            ("bybit", "Bybit"),
+                            ("bitmex", "BitMEX"),
+                            ("krx", "KRX"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("symbol", models.CharField(max_length=40)),
+                ("base", models.CharField(max_length=20)),
+                ("quote", models.CharField(max_length=10)),
+                ("segment", models.CharField(blank=True, max_length=20)),
+                ("name_ko", models.CharField(blank=True, max_length=100, verbose_name="Korean name")),
+                ("name_en", models.CharField(blank=True, max_length=100, verbose_name="English name")),
+                ("tick_size", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                ("lot_size", models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
+                (
+                    "min_notional",
+                    models.DecimalField(
+                        blank=True, decimal_places=12, max_digits=30, null=True, verbose_name="minimum order value"
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['exchange', 'symbol'],
+                "ordering": ["exchange", "symbol"],
             },
         ),
         migrations.CreateModel(
-            name='Ticker',
+            name="Ticker",
             fields=[
-                ('instrument', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='ticker', serialize=False, to='markets.instrument')),
-                ('last_price', models.DecimalField(decimal_places=12, max_digits=30)),
-                ('change', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('change_rate', models.DecimalField(blank=True, decimal_places=10, max_digits=20, null=True)),
-                ('volume_24h', models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
-                ('traded_value_24h', models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
-                ('time', models.DateTimeField()),
-                ('source', models.CharField(max_length=20)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "instrument",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="ticker",
+                        serialize=False,
+                        to="markets.instrument",
+                    ),
+                ),
+                ("last_price", models.DecimalField(decimal_places=12, max_digits=30)),
+                ("change", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                ("change_rate", models.DecimalField(blank=True, decimal_places=10, max_digits=20, null=True)),
+                ("volume_24h", models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
+                ("traded_value_24h", models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
+                ("time", models.DateTimeField()),
+                ("source", models.CharField(max_length=20)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-traded_value_24h'],
+                "ordering": ["-traded_value_24h"],
             },
         ),
         migrations.AddIndex(
-            model_name='instrument',
-            index=models.Index(fields=['market', 'exchange'], name='markets_ins_market_b3c8a2_idx'),
+            model_name="instrument",
+            index=models.Index(fields=["market", "exchange"], name="markets_ins_market_b3c8a2_idx"),
         ),
         migrations.AddConstraint(
-            model_name='instrument',
-            constraint=models.UniqueConstraint(fields=('exchange', 'symbol'), name='instrument_exchange_symbol_uniq'),
+            model_name="instrument",
+            constraint=models.UniqueConstraint(fields=("exchange", "symbol"), name="instrument_exchange_symbol_uniq"),
         ),
         migrations.AddConstraint(
-            model_name='instrument',
-            constraint=models.CheckConstraint(condition=models.Q(('tick_size__isnull', True), ('tick_size__gt', 0), _connector='OR'), name='instrument_tick_size_positive'),
+            model_name="instrument",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("tick_size__isnull", True), ("tick_size__gt", 0), _connector="OR"),
+                name="instrument_tick_size_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='instrument',
-            constraint=models.CheckConstraint(condition=models.Q(('lot_size__isnull', True), ('lot_size__gt', 0), _connector='OR'), name='instrument_lot_size_positive'),
+            model_name="instrument",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("lot_size__isnull", True), ("lot_size__gt", 0), _connector="OR"),
+                name="instrument_lot_size_positive",
+            ),
         ),
         migrations.AddField(
-            model_name='candle',
-            name='instrument',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='candles', to='markets.instrument'),
+            model_name="candle",
+            name="instrument",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="candles", to="markets.instrument"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticker',
-            constraint=models.CheckConstraint(condition=models.Q(('last_price__gt', 0)), name='ticker_last_price_positive'),
+            model_name="ticker",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("last_price__gt", 0)), name="ticker_last_price_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='candle',
-            constraint=models.UniqueConstraint(fields=('instrument', 'interval', 'open_time'), name='candle_instrument_interval_open_time_uniq'),
+            model_name="candle",
+            constraint=models.UniqueConstraint(
+                fields=("instrument", "interval", "open_time"), name="candle_instrument_interval_open_time_uniq"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='candle',
-            constraint=models.CheckConstraint(condition=models.Q(('high__gte', models.F('low'))), name='candle_high_gte_low'),
+            model_name="candle",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("high__gte", models.F("low"))), name="candle_high_gte_low"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='candle',
-            constraint=models.CheckConstraint(condition=models.Q(('low__gte', 0), ('close__gt', 0), ('volume__gte', 0)), name='candle_non_negative'),
+            model_name="candle",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("low__gte", 0), ("close__gt", 0), ("volume__gte", 0)), name="candle_non_negative"
+            ),
         ),
     ]

@@ -4,45 +4,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('markets', '0001_initial'),
+        ("markets", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='instrument',
-            name='expiry',
-            field=models.DateField(blank=True, help_text='last trading day (KRX calendar)', null=True),
+            model_name="instrument",
+            name="expiry",
+            field=models.DateField(blank=True, help_text="last trading day (KRX calendar)", null=True),
         ),
         migrations.AddField(
-            model_name='instrument',
-            name='kind',
-            field=models.CharField(choices=[('spot', 'Spot (coin, stock)'), ('future', 'Future'), ('option', 'Option')], default='spot', max_length=10),
+            model_name="instrument",
+            name="kind",
+            field=models.CharField(
+                choices=[("spot", "Spot (coin, stock)"), ("future", "Future"), ("option", "Option")],
+                default="spot",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='instrument',
-            name='multiplier',
-            field=models.DecimalField(blank=True, decimal_places=12, help_text='KRW per index point', max_digits=30, null=True),
+            model_name="instrument",
+            name="multiplier",
+            field=models.DecimalField(
+                blank=True, decimal_places=12, help_text="KRW per index point", max_digits=30, null=True
+            ),
         ),
         migrations.AddField(
-            model_name='instrument',
-            name='right',
-            field=models.CharField(blank=True, choices=[('call', 'Call'), ('put', 'Put')], max_length=4),
+            model_name="instrument",
+            name="right",
+            field=models.CharField(blank=True, choices=[("call", "Call"), ("put", "Put")], max_length=4),
         ),
         migrations.AddField(
-            model_name='instrument',
-            name='strike',
-            field=models.DecimalField(blank=True, decimal_places=12, help_text='index points', max_digits=30, null=True),
+            model_name="instrument",
+            name="strike",
+            field=models.DecimalField(
+                blank=True, decimal_places=12, help_text="index points", max_digits=30, null=True
+            ),
         ),
         migrations.AddField(
-            model_name='instrument',
-            name='underlying',
-            field=models.CharField(blank=True, help_text='e.g. KOSPI200', max_length=20),
+            model_name="instrument",
+            name="underlying",
+            field=models.CharField(blank=True, help_text="e.g. KOSPI200", max_length=20),
         ),
         migrations.AlterField(
-            model_name='instrument',
-            name='market',
-            field=models.CharField(choices=[('crypto', 'Crypto'), ('krx', 'KRX stock'), ('krx_derivatives', 'KRX derivatives')], max_length=20),
+            model_name="instrument",
+            name="market",
+            field=models.CharField(
+                choices=[("crypto", "Crypto"), ("krx", "KRX stock"), ("krx_derivatives", "KRX derivatives")],
+                max_length=20,
+            ),
         ),
     ]

@@ -5,36 +5,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('markets', '0002_instrument_derivatives'),
+        ("markets", "0002_instrument_derivatives"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Tick',
+            name="Tick",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('trade', 'Execution'), ('quote', 'Best bid/ask')], max_length=5)),
-                ('session_date', models.DateField()),
-                ('sequence', models.BigIntegerField()),
-                ('exchange_time', models.DateTimeField()),
-                ('received_time', models.DateTimeField()),
-                ('price', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('size', models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
-                ('side', models.CharField(blank=True, max_length=4)),
-                ('bid', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('ask', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('bid_size', models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
-                ('ask_size', models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
-                ('source', models.CharField(help_text='kis, kis_recording...', max_length=20)),
-                ('extra', models.JSONField(blank=True, default=dict)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ticks', to='markets.instrument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("trade", "Execution"), ("quote", "Best bid/ask")], max_length=5)),
+                ("session_date", models.DateField()),
+                ("sequence", models.BigIntegerField()),
+                ("exchange_time", models.DateTimeField()),
+                ("received_time", models.DateTimeField()),
+                ("price", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                ("size", models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
+                ("side", models.CharField(blank=True, max_length=4)),
+                ("bid", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                ("ask", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                ("bid_size", models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
+                ("ask_size", models.DecimalField(blank=True, decimal_places=12, max_digits=36, null=True)),
+                ("source", models.CharField(help_text="kis, kis_recording...", max_length=20)),
+                ("extra", models.JSONField(blank=True, default=dict)),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ticks", to="markets.instrument"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['instrument', 'exchange_time', 'sequence'],
-                'indexes': [models.Index(fields=['instrument', 'kind', 'exchange_time'], name='markets_tic_instrum_c2e477_idx'), models.Index(fields=['exchange_time'], name='markets_tic_exchang_f90470_idx')],
-                'constraints': [models.UniqueConstraint(fields=('instrument', 'kind', 'session_date', 'sequence'), name='tick_instrument_session_sequence_uniq'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'trade'), _negated=True), models.Q(('price__gt', 0), ('size__gt', 0)), _connector='OR'), name='tick_trade_has_price_size')],
+                "ordering": ["instrument", "exchange_time", "sequence"],
+                "indexes": [
+                    models.Index(fields=["instrument", "kind", "exchange_time"], name="markets_tic_instrum_c2e477_idx"),
+                    models.Index(fields=["exchange_time"], name="markets_tic_exchang_f90470_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("instrument", "kind", "session_date", "sequence"),
+                        name="tick_instrument_session_sequence_uniq",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "trade"), _negated=True),
+                            models.Q(("price__gt", 0), ("size__gt", 0)),
+                            _connector="OR",
+                        ),
+                        name="tick_trade_has_price_size",
+                    ),
+                ],
             },
         ),
     ]

@@ -24,7 +24,14 @@ INTERVALS: tuple[str, ...] = ("1m", "5m", "10m", "15m", "30m", "1h", "4h", "1d")
 """Candle intervals the project uses; ``MarketSource.ohlcv`` rejects anything else."""
 
 INTERVAL_SECONDS: dict[str, int] = {
-    "1m": 60, "5m": 300, "10m": 600, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400,
+    "1m": 60,
+    "5m": 300,
+    "10m": 600,
+    "15m": 900,
+    "30m": 1800,
+    "1h": 3600,
+    "4h": 14400,
+    "1d": 86400,
 }
 
 

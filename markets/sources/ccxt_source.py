@@ -96,8 +96,15 @@ class CcxtSource(MarketSource):
                     raise
                 delay = self.backoff_base * 2**attempt
                 attempt += 1
-                log.warning("%s.%s network error (%s); retry %d/%d in %.1fs",
-                            self.name, method, exc, attempt, self.max_retries, delay)
+                log.warning(
+                    "%s.%s network error (%s); retry %d/%d in %.1fs",
+                    self.name,
+                    method,
+                    exc,
+                    attempt,
+                    self.max_retries,
+                    delay,
+                )
                 self._sleep(delay)
             except ccxt.BaseError as exc:
                 raise SourceError(f"{method} failed: {exc}", exchange=self.name) from exc
@@ -171,8 +178,15 @@ class CcxtSource(MarketSource):
             page_limit = None if limit is None else limit - produced
             rows = self._call("fetch_ohlcv", symbol, interval, cursor, page_limit)
             fresh = sorted(
-                (r for r in rows or [] if r and r[0] is not None and None not in r[1:5]
-                 and (newest is None or r[0] > newest) and (since_ms is None or r[0] >= since_ms)),
+                (
+                    r
+                    for r in rows or []
+                    if r
+                    and r[0] is not None
+                    and None not in r[1:5]
+                    and (newest is None or r[0] > newest)
+                    and (since_ms is None or r[0] >= since_ms)
+                ),
                 key=lambda r: r[0],
             )
             if not fresh:

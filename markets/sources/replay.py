@@ -176,12 +176,17 @@ class ReplaySource(MarketSource):
         for r in df.itertuples(index=False):
             quote, _, base = r.market.partition("-")  # Upbit ids are QUOTE-BASE: KRW-BTC
             opened = datetime.strptime(r.candle_open_kst, "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST)
-            candles[f"{base}/{quote}"].append(Bar(
-                open_time=opened.astimezone(UTC),
-                open=Decimal(r.open), high=Decimal(r.high), low=Decimal(r.low), close=Decimal(r.close),
-                volume=Decimal(r.volume_base),
-                quote_volume=Decimal(r.value_krw) if r.value_krw else None,
-            ))
+            candles[f"{base}/{quote}"].append(
+                Bar(
+                    open_time=opened.astimezone(UTC),
+                    open=Decimal(r.open),
+                    high=Decimal(r.high),
+                    low=Decimal(r.low),
+                    close=Decimal(r.close),
+                    volume=Decimal(r.volume_base),
+                    quote_volume=Decimal(r.value_krw) if r.value_krw else None,
+                )
+            )
         return {s: sorted(bars, key=lambda b: b.open_time) for s, bars in candles.items()}
 
     @staticmethod
@@ -192,7 +197,9 @@ class ReplaySource(MarketSource):
             raise SourceError(f"{path.name}: Bithumb status {payload.get('status')!r}", exchange="bithumb")
         bars: dict[datetime, Bar] = {}
         for ts, o, c, h, lo, vol in payload["data"]:  # NB Bithumb order: close BEFORE high/low
-            bar = Bar(ms_to_utc(ts), Decimal(str(o)), Decimal(str(h)), Decimal(str(lo)), Decimal(str(c)), Decimal(str(vol)))
+            bar = Bar(
+                ms_to_utc(ts), Decimal(str(o)), Decimal(str(h)), Decimal(str(lo)), Decimal(str(c)), Decimal(str(vol))
+            )
             bars[bar.open_time] = bar  # the API sometimes repeats a row: keep one per open time
         return {"BTC/KRW": sorted(bars.values(), key=lambda b: b.open_time)}
 
@@ -218,12 +225,18 @@ class ReplaySource(MarketSource):
                 for symbol, bar in group:
                     price = self.ohlc_path(bar)[k]
                     change = price - first_open[symbol]
-                    batch.append(TickerSnapshot(
-                        exchange=self.exchange_id, symbol=symbol, last_price=price,
-                        change=change, change_rate=change / first_open[symbol] if first_open[symbol] else None,
-                        volume_24h=volume[symbol], traded_value_24h=value[symbol] if with_value else None,
-                        time=when,
-                    ))
+                    batch.append(
+                        TickerSnapshot(
+                            exchange=self.exchange_id,
+                            symbol=symbol,
+                            last_price=price,
+                            change=change,
+                            change_rate=change / first_open[symbol] if first_open[symbol] else None,
+                            volume_24h=volume[symbol],
+                            traded_value_24h=value[symbol] if with_value else None,
+                            time=when,
+                        )
+                    )
                 gap = step_s if prev_time is None else (when - prev_time).total_seconds()
                 steps.append(_Step(gap, tuple(batch)))
                 prev_time = when
@@ -257,11 +270,23 @@ class ReplaySource(MarketSource):
                 # (different market, clock skew) is emitted without waiting.
                 gap = TRADES_RESTART_GAP if prev_ms is None else max(0.0, (ms - prev_ms) / 1000)
                 prev_ms = ms
-                steps.append(_Step(gap, (TickerSnapshot(
-                    exchange=self.exchange_id, symbol=symbol, last_price=price,
-                    change=change, change_rate=change / prev_close if prev_close else None,
-                    volume_24h=volume[symbol], traded_value_24h=value[symbol], time=ms_to_utc(ms),
-                ),)))
+                steps.append(
+                    _Step(
+                        gap,
+                        (
+                            TickerSnapshot(
+                                exchange=self.exchange_id,
+                                symbol=symbol,
+                                last_price=price,
+                                change=change,
+                                change_rate=change / prev_close if prev_close else None,
+                                volume_24h=volume[symbol],
+                                traded_value_24h=value[symbol],
+                                time=ms_to_utc(ms),
+                            ),
+                        ),
+                    )
+                )
         return steps
 
     def _read_krx(self, path: Path) -> list[_Step]:
@@ -285,11 +310,18 @@ class ReplaySource(MarketSource):
                 candles[r.code].append(Bar(opened, o, h, lo, c, Decimal(r.volume)))
                 ref = prev_close.get(r.code)
                 change = c - ref if ref is not None else None
-                batch.append(TickerSnapshot(
-                    exchange="krx", symbol=r.code, last_price=c,
-                    change=change, change_rate=(c - ref) / ref if ref else None,
-                    volume_24h=Decimal(r.volume), traded_value_24h=None, time=closed,
-                ))
+                batch.append(
+                    TickerSnapshot(
+                        exchange="krx",
+                        symbol=r.code,
+                        last_price=c,
+                        change=change,
+                        change_rate=(c - ref) / ref if ref else None,
+                        volume_24h=Decimal(r.volume),
+                        traded_value_24h=None,
+                        time=closed,
+                    )
+                )
                 prev_close[r.code] = c
             steps.append(_Step(SESSION_SECONDS, tuple(batch)))
         self._candles = dict(candles)
@@ -307,11 +339,23 @@ class ReplaySource(MarketSource):
     def instruments(self) -> list[InstrumentInfo]:
         """Instruments seen in the recording (KRX: code as symbol and base, KRW quote, Korean name)."""
         if self.exchange_id == "krx":
-            return [InstrumentInfo(exchange="krx", symbol=code, base=code, quote="KRW", market="krx",
-                                   name_ko=self._names.get(code, "")) for code in sorted(self._names)]
+            return [
+                InstrumentInfo(
+                    exchange="krx", symbol=code, base=code, quote="KRW", market="krx", name_ko=self._names.get(code, "")
+                )
+                for code in sorted(self._names)
+            ]
         symbols = sorted({t.symbol for step in self._steps for t in step.tickers})
-        return [InstrumentInfo(exchange=self.exchange_id, symbol=s, base=_split_symbol(s)[0],
-                               quote=_split_symbol(s)[1], market="crypto") for s in symbols]
+        return [
+            InstrumentInfo(
+                exchange=self.exchange_id,
+                symbol=s,
+                base=_split_symbol(s)[0],
+                quote=_split_symbol(s)[1],
+                market="crypto",
+            )
+            for s in symbols
+        ]
 
     def ohlcv(
         self,

@@ -6,91 +6,160 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('markets', '0001_initial'),
+        ("markets", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Predictor',
+            name="Predictor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=80, unique=True)),
-                ('kind', models.CharField(choices=[('gbm', 'gradient boosting on 20-session features'), ('cnn', 'CNN on 20-candle chart images')], max_length=10)),
-                ('market', models.CharField(choices=[('KOSPI', 'KOSPI'), ('KOSDAQ', 'KOSDAQ')], max_length=10, verbose_name='board')),
-                ('horizon', models.PositiveSmallIntegerField(help_text='sessions ahead')),
-                ('up_threshold', models.FloatField(help_text='up = close[t+h] >= (1 + this) * close[t]')),
-                ('window', models.PositiveSmallIntegerField(help_text='sessions of history per prediction')),
-                ('features', models.JSONField(help_text='feature names, in model order')),
-                ('train_start', models.DateField()),
-                ('train_end', models.DateField()),
-                ('metrics', models.JSONField(default=dict)),
-                ('params', models.JSONField(default=dict)),
-                ('library_versions', models.JSONField(default=dict)),
-                ('artifact', models.CharField(help_text="file name under PREDICTIONS['ARTIFACT_DIR']", max_length=200)),
-                ('artifact_sha256', models.CharField(max_length=64)),
-                ('active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.SlugField(max_length=80, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("gbm", "gradient boosting on 20-session features"),
+                            ("cnn", "CNN on 20-candle chart images"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "market",
+                    models.CharField(
+                        choices=[("KOSPI", "KOSPI"), ("KOSDAQ", "KOSDAQ")], max_length=10, verbose_name="board"
+                    ),
+                ),
+                ("horizon", models.PositiveSmallIntegerField(help_text="sessions ahead")),
+                ("up_threshold", models.FloatField(help_text="up = close[t+h] >= (1 + this) * close[t]")),
+                ("window", models.PositiveSmallIntegerField(help_text="sessions of history per prediction")),
+                ("features", models.JSONField(help_text="feature names, in model order")),
+                ("train_start", models.DateField()),
+                ("train_end", models.DateField()),
+                ("metrics", models.JSONField(default=dict)),
+                ("params", models.JSONField(default=dict)),
+                ("library_versions", models.JSONField(default=dict)),
+                ("artifact", models.CharField(help_text="file name under PREDICTIONS['ARTIFACT_DIR']", max_length=200)),
+                ("artifact_sha256", models.CharField(max_length=64)),
+                ("active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('train_end__gte', models.F('train_start'))), name='predictor_train_period_ordered')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("train_end__gte", models.F("train_start"))),
+                        name="predictor_train_period_ordered",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PredictionBacktest',
+            name="PredictionBacktest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('market', models.CharField(choices=[('KOSPI', 'KOSPI'), ('KOSDAQ', 'KOSDAQ')], max_length=10, verbose_name='board')),
-                ('start', models.DateField()),
-                ('end', models.DateField()),
-                ('top_n', models.PositiveSmallIntegerField()),
-                ('hold_sessions', models.PositiveSmallIntegerField(default=5)),
-                ('stop_loss_pct', models.DecimalField(blank=True, decimal_places=3, max_digits=6, null=True)),
-                ('buy_fee_pct', models.DecimalField(decimal_places=4, max_digits=6)),
-                ('sell_fee_pct', models.DecimalField(decimal_places=4, max_digits=6)),
-                ('sell_tax_pct', models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
-                ('initial_capital', models.DecimalField(decimal_places=0, max_digits=20)),
-                ('final_equity', models.DecimalField(decimal_places=0, max_digits=20)),
-                ('total_return', models.FloatField()),
-                ('cagr', models.FloatField(null=True)),
-                ('max_drawdown', models.FloatField()),
-                ('trades', models.PositiveIntegerField()),
-                ('win_rate', models.FloatField(null=True)),
-                ('avg_trade_return', models.FloatField(null=True)),
-                ('benchmark_total_return', models.FloatField()),
-                ('benchmark_cagr', models.FloatField(null=True)),
-                ('benchmark_max_drawdown', models.FloatField()),
-                ('curve', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prediction_backtests', to=settings.AUTH_USER_MODEL)),
-                ('predictor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='backtests', to='predictions.predictor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "market",
+                    models.CharField(
+                        choices=[("KOSPI", "KOSPI"), ("KOSDAQ", "KOSDAQ")], max_length=10, verbose_name="board"
+                    ),
+                ),
+                ("start", models.DateField()),
+                ("end", models.DateField()),
+                ("top_n", models.PositiveSmallIntegerField()),
+                ("hold_sessions", models.PositiveSmallIntegerField(default=5)),
+                ("stop_loss_pct", models.DecimalField(blank=True, decimal_places=3, max_digits=6, null=True)),
+                ("buy_fee_pct", models.DecimalField(decimal_places=4, max_digits=6)),
+                ("sell_fee_pct", models.DecimalField(decimal_places=4, max_digits=6)),
+                ("sell_tax_pct", models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
+                ("initial_capital", models.DecimalField(decimal_places=0, max_digits=20)),
+                ("final_equity", models.DecimalField(decimal_places=0, max_digits=20)),
+                ("total_return", models.FloatField()),
+                ("cagr", models.FloatField(null=True)),
+                ("max_drawdown", models.FloatField()),
+                ("trades", models.PositiveIntegerField()),
+                ("win_rate", models.FloatField(null=True)),
+                ("avg_trade_return", models.FloatField(null=True)),
+                ("benchmark_total_return", models.FloatField()),
+                ("benchmark_cagr", models.FloatField(null=True)),
+                ("benchmark_max_drawdown", models.FloatField()),
+                ("curve", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prediction_backtests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "predictor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="backtests",
+                        to="predictions.predictor",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end__gte', models.F('start'))), name='prediction_backtest_period_ordered'), models.CheckConstraint(condition=models.Q(('top_n__gte', 1), ('hold_sessions__gte', 1)), name='prediction_backtest_sizes_positive')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("end__gte", models.F("start"))), name="prediction_backtest_period_ordered"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("top_n__gte", 1), ("hold_sessions__gte", 1)),
+                        name="prediction_backtest_sizes_positive",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Prediction',
+            name="Prediction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_date', models.DateField()),
-                ('horizon', models.PositiveSmallIntegerField()),
-                ('probability_up', models.FloatField()),
-                ('rank', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='markets.instrument')),
-                ('predictor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='predictions.predictor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("session_date", models.DateField()),
+                ("horizon", models.PositiveSmallIntegerField()),
+                ("probability_up", models.FloatField()),
+                ("rank", models.PositiveIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="predictions", to="markets.instrument"
+                    ),
+                ),
+                (
+                    "predictor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="predictions",
+                        to="predictions.predictor",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session_date', 'predictor', 'rank'],
-                'indexes': [models.Index(fields=['predictor', 'session_date', 'rank'], name='predictions_predict_367e63_idx')],
-                'constraints': [models.UniqueConstraint(fields=('predictor', 'instrument', 'session_date'), name='prediction_predictor_instrument_date_uniq'), models.CheckConstraint(condition=models.Q(('probability_up__gte', 0), ('probability_up__lte', 1)), name='prediction_probability_range'), models.CheckConstraint(condition=models.Q(('rank__gte', 1)), name='prediction_rank_positive')],
+                "ordering": ["session_date", "predictor", "rank"],
+                "indexes": [
+                    models.Index(fields=["predictor", "session_date", "rank"], name="predictions_predict_367e63_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("predictor", "instrument", "session_date"),
+                        name="prediction_predictor_instrument_date_uniq",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("probability_up__gte", 0), ("probability_up__lte", 1)),
+                        name="prediction_probability_range",
+                    ),
+                    models.CheckConstraint(condition=models.Q(("rank__gte", 1)), name="prediction_rank_positive"),
+                ],
             },
         ),
     ]

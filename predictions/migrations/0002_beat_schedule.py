@@ -10,8 +10,14 @@ from django.utils import timezone
 
 NAME = "predictions: daily KRX predictions"
 TASK = "predictions.daily_predictions"
-SCHEDULE = {"minute": "30", "hour": "18", "day_of_week": "1-5", "day_of_month": "*", "month_of_year": "*",
-            "timezone": "Asia/Seoul"}
+SCHEDULE = {
+    "minute": "30",
+    "hour": "18",
+    "day_of_week": "1-5",
+    "day_of_month": "*",
+    "month_of_year": "*",
+    "timezone": "Asia/Seoul",
+}
 
 
 def _beat_changed(apps):

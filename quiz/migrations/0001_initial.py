@@ -7,60 +7,184 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('trading', '0001_initial'),  # CashEntry; the first migration that has it
+        ("trading", "0001_initial"),  # CashEntry; the first migration that has it
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField()),
-                ('kind', models.CharField(choices=[('ox', 'O/X'), ('mc', 'Multiple choice')], default='mc', max_length=2)),
-                ('choices', models.JSONField(default=list, help_text='list of choice texts: 2 for O/X, 3 to 5 for multiple choice')),
-                ('correct_choice', models.PositiveSmallIntegerField(help_text='0-based index into choices')),
-                ('explanation', models.TextField(help_text='shown as the hint after a wrong answer and the explanation after a right one')),
-                ('difficulty', models.PositiveSmallIntegerField(choices=[(1, '1 easy'), (2, '2 medium'), (3, '3 hard')], default=1)),
-                ('category', models.CharField(choices=[('markets', 'Markets'), ('investing', 'Investing'), ('crypto', 'Crypto'), ('macroeconomics', 'Macroeconomics'), ('microeconomics', 'Microeconomics'), ('accounting', 'Accounting'), ('econometrics', 'Econometrics'), ('business', 'Business (marketing, management, ethics)')], max_length=20)),
-                ('language', models.CharField(choices=[('ko', '한국어'), ('en', 'English')], max_length=2)),
-                ('source', models.CharField(help_text='where the question comes from, e.g. "tradesite" (original) or "mmlu"', max_length=30)),
-                ('external_id', models.CharField(help_text="the question's id within its source (natural key with source)", max_length=100)),
-                ('attribution', models.CharField(blank=True, help_text='credit line for imported questions', max_length=300)),
-                ('licence', models.CharField(blank=True, max_length=100)),
-                ('active', models.BooleanField(default=True, help_text='inactive questions are never served')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("text", models.TextField()),
+                (
+                    "kind",
+                    models.CharField(choices=[("ox", "O/X"), ("mc", "Multiple choice")], default="mc", max_length=2),
+                ),
+                (
+                    "choices",
+                    models.JSONField(
+                        default=list, help_text="list of choice texts: 2 for O/X, 3 to 5 for multiple choice"
+                    ),
+                ),
+                ("correct_choice", models.PositiveSmallIntegerField(help_text="0-based index into choices")),
+                (
+                    "explanation",
+                    models.TextField(
+                        help_text="shown as the hint after a wrong answer and the explanation after a right one"
+                    ),
+                ),
+                (
+                    "difficulty",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "1 easy"), (2, "2 medium"), (3, "3 hard")], default=1
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("markets", "Markets"),
+                            ("investing", "Investing"),
+                            ("crypto", "Crypto"),
+                            ("macroeconomics", "Macroeconomics"),
+                            ("microeconomics", "Microeconomics"),
+                            ("accounting", "Accounting"),
+                            ("econometrics", "Econometrics"),
+                            ("business", "Business (marketing, management, ethics)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("language", models.CharField(choices=[("ko", "한국어"), ("en", "English")], max_length=2)),
+                (
+                    "source",
+                    models.CharField(
+                        help_text='where the question comes from, e.g. "tradesite" (original) or "mmlu"', max_length=30
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(
+                        help_text="the question's id within its source (natural key with source)", max_length=100
+                    ),
+                ),
+                (
+                    "attribution",
+                    models.CharField(blank=True, help_text="credit line for imported questions", max_length=300),
+                ),
+                ("licence", models.CharField(blank=True, max_length=100)),
+                ("active", models.BooleanField(default=True, help_text="inactive questions are never served")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['id'],
-                'indexes': [models.Index(fields=['active', 'language', 'category', 'difficulty'], name='quiz_question_serving_idx')],
-                'constraints': [models.UniqueConstraint(fields=('source', 'external_id'), name='quiz_question_natural_key'), models.CheckConstraint(condition=models.Q(('difficulty__gte', 1), ('difficulty__lte', 3)), name='quiz_question_difficulty_1_3'), models.CheckConstraint(condition=models.Q(('correct_choice__lt', 5)), name='quiz_question_correct_choice_range')],
+                "ordering": ["id"],
+                "indexes": [
+                    models.Index(
+                        fields=["active", "language", "category", "difficulty"], name="quiz_question_serving_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("source", "external_id"), name="quiz_question_natural_key"),
+                    models.CheckConstraint(
+                        condition=models.Q(("difficulty__gte", 1), ("difficulty__lte", 3)),
+                        name="quiz_question_difficulty_1_3",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("correct_choice__lt", 5)), name="quiz_question_correct_choice_range"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Attempt',
+            name="Attempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('correct', 'Correct'), ('wrong', 'Wrong'), ('expired', 'Expired')], default='open', max_length=10)),
-                ('choice', models.PositiveSmallIntegerField(blank=True, help_text='0-based index the user answered', null=True)),
-                ('first_answer', models.BooleanField(default=False)),
-                ('reward', models.DecimalField(decimal_places=8, default=0, help_text='KRW paid', max_digits=30)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('cash_entry', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='quiz_attempt', to='trading.cashentry')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quiz_attempts', to=settings.AUTH_USER_MODEL)),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attempts', to='quiz.question')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("correct", "Correct"), ("wrong", "Wrong"), ("expired", "Expired")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "choice",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="0-based index the user answered", null=True
+                    ),
+                ),
+                ("first_answer", models.BooleanField(default=False)),
+                ("reward", models.DecimalField(decimal_places=8, default=0, help_text="KRW paid", max_digits=30)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "cash_entry",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="quiz_attempt",
+                        to="trading.cashentry",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quiz_attempts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="attempts", to="quiz.question"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['user', 'status'], name='quiz_attempt_user_status_idx'), models.Index(fields=['user', 'answered_at'], name='quiz_attempt_user_answered_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('first_answer', True)), fields=('user', 'question'), name='quiz_attempt_one_first_answer'), models.CheckConstraint(condition=models.Q(('reward', 0), models.Q(('first_answer', True), ('reward__gt', 0), ('status', 'correct')), _connector='OR'), name='quiz_attempt_pays_only_first_right_answer'), models.CheckConstraint(condition=models.Q(models.Q(('answered_at__isnull', True), ('choice__isnull', True), ('status__in', ['open', 'expired'])), models.Q(('answered_at__isnull', False), ('choice__isnull', False), ('status__in', ['correct', 'wrong'])), _connector='OR'), name='quiz_attempt_answered_iff_closed')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["user", "status"], name="quiz_attempt_user_status_idx"),
+                    models.Index(fields=["user", "answered_at"], name="quiz_attempt_user_answered_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("first_answer", True)),
+                        fields=("user", "question"),
+                        name="quiz_attempt_one_first_answer",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("reward", 0),
+                            models.Q(("first_answer", True), ("reward__gt", 0), ("status", "correct")),
+                            _connector="OR",
+                        ),
+                        name="quiz_attempt_pays_only_first_right_answer",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("answered_at__isnull", True),
+                                ("choice__isnull", True),
+                                ("status__in", ["open", "expired"]),
+                            ),
+                            models.Q(
+                                ("answered_at__isnull", False),
+                                ("choice__isnull", False),
+                                ("status__in", ["correct", "wrong"]),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="quiz_attempt_answered_iff_closed",
+                    ),
+                ],
             },
         ),
     ]

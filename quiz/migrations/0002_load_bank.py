@@ -20,9 +20,16 @@ def load_bank(apps, schema_editor):
             source=row.source,
             external_id=row.external_id,
             defaults={
-                "text": row.text, "kind": row.kind, "choices": list(row.choices), "correct_choice": row.correct_choice,
-                "explanation": row.explanation, "difficulty": row.difficulty, "category": row.category,
-                "language": row.language, "attribution": row.attribution, "licence": row.licence,
+                "text": row.text,
+                "kind": row.kind,
+                "choices": list(row.choices),
+                "correct_choice": row.correct_choice,
+                "explanation": row.explanation,
+                "difficulty": row.difficulty,
+                "category": row.category,
+                "language": row.language,
+                "attribution": row.attribution,
+                "licence": row.licence,
             },
         )
 

@@ -38,7 +38,12 @@ def test_register_creates_user_with_hashed_password(api_client):
 
 @pytest.mark.parametrize(
     "password, expected",
-    [("short1", "too short"), ("password123", "too common"), ("8675309241", "entirely numeric"), ("minji@example", "too similar")],
+    [
+        ("short1", "too short"),
+        ("password123", "too common"),
+        ("8675309241", "entirely numeric"),
+        ("minji@example", "too similar"),
+    ],
 )
 def test_register_with_weak_password_is_rejected_naming_the_field_and_creates_nothing(api_client, password, expected):
     response = _register(api_client, password=password)
@@ -148,7 +153,9 @@ def test_token_and_register_endpoints_are_throttled(api_client, user, monkeypatc
 
 
 def test_signup_page_creates_the_user_logs_in_and_opens_the_account(client):
-    response = client.post("/accounts/signup/", {"username": "jisoo", "email": "jisoo@example.com", "password": PASSWORD})
+    response = client.post(
+        "/accounts/signup/", {"username": "jisoo", "email": "jisoo@example.com", "password": PASSWORD}
+    )
 
     assert response.status_code == 302 and response["Location"] == "/portfolio/"
     user = User.objects.get(username="jisoo")
@@ -157,7 +164,9 @@ def test_signup_page_creates_the_user_logs_in_and_opens_the_account(client):
 
 
 def test_signup_page_with_a_weak_password_shows_the_error_and_creates_nothing(client):
-    response = client.post("/accounts/signup/", {"username": "jisoo", "email": "jisoo@example.com", "password": "12345678"})
+    response = client.post(
+        "/accounts/signup/", {"username": "jisoo", "email": "jisoo@example.com", "password": "12345678"}
+    )
 
     assert response.status_code == 200
     assert b"entirely numeric" in response.content

@@ -22,4 +22,8 @@ def btc_series():
     """[(aware datetime, Decimal-able str close)] of KRW-BTC from the Upbit 15-min replay CSV."""
     path = settings.MARKETS["DATA_DIR"] / "coins_intraday" / "upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv"
     with open(path) as fh:
-        return [(datetime.fromisoformat(r["candle_open_kst"]).replace(tzinfo=SEOUL), r["close"]) for r in csv.DictReader(fh) if r["market"] == "KRW-BTC"]
+        return [
+            (datetime.fromisoformat(r["candle_open_kst"]).replace(tzinfo=SEOUL), r["close"])
+            for r in csv.DictReader(fh)
+            if r["market"] == "KRW-BTC"
+        ]

@@ -27,10 +27,25 @@ def fields(resp):
 
 
 def test_crud_and_isolation(auth_client, user, other, btc):
-    r = auth_client.post("/api/v1/alerts/", {"instrument": btc.pk, "condition": "crossing_up", "level": "100000000", "trigger": "every_time", "cooldown_seconds": 60}, format="json")
+    r = auth_client.post(
+        "/api/v1/alerts/",
+        {
+            "instrument": btc.pk,
+            "condition": "crossing_up",
+            "level": "100000000",
+            "trigger": "every_time",
+            "cooldown_seconds": 60,
+        },
+        format="json",
+    )
     assert r.status_code == 201, r.json()
     body = r.json()
-    assert body["symbol"] == "BTC/KRW" and body["level"] == "100000000" and body["state"] == "active" and body["expires_at"]
+    assert (
+        body["symbol"] == "BTC/KRW"
+        and body["level"] == "100000000"
+        and body["state"] == "active"
+        and body["expires_at"]
+    )
     aid = body["id"]
     assert [a["id"] for a in auth_client.get("/api/v1/alerts/").json()["results"]] == [aid]
     r = auth_client.patch(f"/api/v1/alerts/{aid}/", {"state": "paused", "level": "95000000"}, format="json")
@@ -48,7 +63,12 @@ def test_crud_and_isolation(auth_client, user, other, btc):
 
 def test_anonymous_is_refused(api_client, btc):
     assert api_client.get("/api/v1/alerts/").status_code == 401
-    assert api_client.post("/api/v1/alerts/", {"instrument": btc.pk, "condition": "crossing", "level": "1"}, format="json").status_code == 401
+    assert (
+        api_client.post(
+            "/api/v1/alerts/", {"instrument": btc.pk, "condition": "crossing", "level": "1"}, format="json"
+        ).status_code
+        == 401
+    )
     assert api_client.get("/api/v1/notifications/").status_code == 401
     assert not Alert.objects.exists()
 
@@ -74,7 +94,9 @@ def test_validation_400_names_the_field(auth_client, btc, payload, field):
 
 
 def test_unknown_instrument_is_400(auth_client, db):
-    r = auth_client.post("/api/v1/alerts/", {"instrument": 999999, "condition": "crossing", "level": "1"}, format="json")
+    r = auth_client.post(
+        "/api/v1/alerts/", {"instrument": 999999, "condition": "crossing", "level": "1"}, format="json"
+    )
     assert r.status_code == 400 and "instrument" in fields(r)
 
 
@@ -99,10 +121,15 @@ def test_events_and_notifications_with_mark_read(auth_client, user, other, btc, 
     _, oc = other
     assert oc.get("/api/v1/notifications/").json()["unread_count"] == 0
     mine = body["results"][0]["id"]
-    assert oc.post("/api/v1/notifications/mark-read/", {"ids": [mine]}, format="json").json()["marked"] == 0  # not theirs
+    assert (
+        oc.post("/api/v1/notifications/mark-read/", {"ids": [mine]}, format="json").json()["marked"] == 0
+    )  # not theirs
     r = auth_client.post("/api/v1/notifications/mark-read/", {"ids": [mine]}, format="json")
     assert r.json() == {"marked": 1, "unread_count": n - 1}
     assert auth_client.get("/api/v1/notifications/?unread=true").json()["unread_count"] == n - 1
     assert len(auth_client.get("/api/v1/notifications/?unread=true").json()["results"]) == n - 1
-    assert auth_client.post("/api/v1/notifications/mark-read/", {}, format="json").json() == {"marked": n - 1, "unread_count": 0}
+    assert auth_client.post("/api/v1/notifications/mark-read/", {}, format="json").json() == {
+        "marked": n - 1,
+        "unread_count": 0,
+    }
     assert Notification.objects.filter(read_at__isnull=True).count() == 0

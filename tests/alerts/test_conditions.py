@@ -131,9 +131,14 @@ def test_vectorized_batch_equals_one_alert_at_a_time():
         t, p = series[m]
         for cond in conditions.CONDITIONS:
             lv = float(rng.choice(p))
-            rows.append((cond, p[5], p[4], lv, float(rng.choice(p)), abs(p[5] - p[3]) * float(rng.uniform(0.5, 1.5)), p[3]))
-    cond, price, prev, lv, lv2, val, ref = zip(*rows)
-    val = [v if c in conditions.MOVING and not c.endswith("pct") else (0.1 if c.endswith("pct") else v) for c, v in zip(cond, val)]
+            rows.append(
+                (cond, p[5], p[4], lv, float(rng.choice(p)), abs(p[5] - p[3]) * float(rng.uniform(0.5, 1.5)), p[3])
+            )
+    cond, price, prev, lv, lv2, val, ref = zip(*rows, strict=False)
+    val = [
+        v if c in conditions.MOVING and not c.endswith("pct") else (0.1 if c.endswith("pct") else v)
+        for c, v in zip(cond, val, strict=False)
+    ]
     mask = conditions.evaluate(conditions.codes(cond), price, prev, lv, lv2, val, ref)
     assert mask.shape == (len(rows),)
     for i, row in enumerate(rows):

@@ -28,9 +28,13 @@ def times(alert):
     return sorted(e.tick_time for e in AlertEvent.objects.filter(alert=alert))
 
 
-def test_every_time_fires_at_the_series_fire_times_with_notifications(user, btc, btc_series, django_capture_on_commit_callbacks):
+def test_every_time_fires_at_the_series_fire_times_with_notifications(
+    user, btc, btc_series, django_capture_on_commit_callbacks
+):
     level = Decimal(btc_series[10][1])
-    a = services.alert_create(user=user, instrument_id=btc.pk, condition="crossing", level=level, trigger="every_time", expires_at=None)
+    a = services.alert_create(
+        user=user, instrument_id=btc.pk, condition="crossing", level=level, trigger="every_time", expires_at=None
+    )
     with django_capture_on_commit_callbacks() as pushes:
         feed(btc, btc_series)
     want = [btc_series[k][0] for k in expected("crossing", btc_series, level=float(level))]
@@ -53,8 +57,17 @@ def test_once_fires_once_and_stops(user, btc, btc_series):
 def test_cooldown_and_once_per_bar(user, btc, btc_series):
     level = Decimal(btc_series[0][1])
     gt = [btc_series[k][0] for k in expected("greater_than", btc_series, level=float(level))]
-    cool = services.alert_create(user=user, instrument_id=btc.pk, condition="greater_than", level=level, trigger="every_time", cooldown_seconds=3600)
-    bar = services.alert_create(user=user, instrument_id=btc.pk, condition="greater_than", level=level, trigger="once_per_bar", bar_seconds=3600)
+    cool = services.alert_create(
+        user=user,
+        instrument_id=btc.pk,
+        condition="greater_than",
+        level=level,
+        trigger="every_time",
+        cooldown_seconds=3600,
+    )
+    bar = services.alert_create(
+        user=user, instrument_id=btc.pk, condition="greater_than", level=level, trigger="once_per_bar", bar_seconds=3600
+    )
     feed(btc, btc_series)
     want_cool, last = [], None
     for t in gt:
@@ -73,7 +86,14 @@ def test_cooldown_and_once_per_bar(user, btc, btc_series):
 
 
 def test_moving_pct_in_a_window(user, btc, btc_series):
-    a = services.alert_create(user=user, instrument_id=btc.pk, condition="moving_down_pct", value=Decimal("0.1"), window_minutes=60, trigger="every_time")
+    a = services.alert_create(
+        user=user,
+        instrument_id=btc.pk,
+        condition="moving_down_pct",
+        value=Decimal("0.1"),
+        window_minutes=60,
+        trigger="every_time",
+    )
     feed(btc, btc_series)
     want = [btc_series[k][0] for k in expected("moving_down_pct", btc_series, value=0.1, window_seconds=3600)]
     assert times(a) == want
@@ -92,7 +112,9 @@ def test_overlapping_batches_write_each_event_once(user, btc, btc_series):
 
 
 def test_crossing_never_fires_at_creation(user, btc, btc_series):
-    a = services.alert_create(user=user, instrument_id=btc.pk, condition="crossing_up", level=Decimal("1"))  # already far above
+    a = services.alert_create(
+        user=user, instrument_id=btc.pk, condition="crossing_up", level=Decimal("1")
+    )  # already far above
     feed(btc, btc_series[:3])
     assert not AlertEvent.objects.filter(alert=a).exists()
 
@@ -115,7 +137,9 @@ def test_paused_alert_does_not_fire(user, btc, btc_series):
 def test_default_expiry_is_30_days_and_open_ended_allowed(user, btc):
     a = services.alert_create(user=user, instrument_id=btc.pk, condition="greater_than", level=Decimal("1"))
     assert abs((a.expires_at - timezone.now()) - timedelta(days=30)) < timedelta(minutes=1)
-    b = services.alert_create(user=user, instrument_id=btc.pk, condition="greater_than", level=Decimal("1"), expires_at=None)
+    b = services.alert_create(
+        user=user, instrument_id=btc.pk, condition="greater_than", level=Decimal("1"), expires_at=None
+    )
     assert b.expires_at is None
 
 
@@ -141,14 +165,25 @@ def test_once_per_bar_close_evaluates_each_closed_bar(user, btc, btc_series):
     """Hourly bars over the 15-min closes: at the first tick of each new hour the finished bar's
     close is compared with the close of the bar before it."""
     level = Decimal(btc_series[10][1])
-    a = services.alert_create(user=user, instrument_id=btc.pk, condition="crossing", level=level, trigger="once_per_bar_close", bar_seconds=3600)
+    a = services.alert_create(
+        user=user,
+        instrument_id=btc.pk,
+        condition="crossing",
+        level=level,
+        trigger="once_per_bar_close",
+        bar_seconds=3600,
+    )
     feed(btc, btc_series)
     closes, ends = [], []  # (close of each finished hour, its end)
     for k in range(1, len(btc_series)):
         if btc_series[k][0].hour != btc_series[k - 1][0].hour:
             closes.append(Decimal(btc_series[k - 1][1]))
             ends.append(btc_series[k][0].replace(minute=0))
-    want = [ends[i] for i in range(1, len(closes)) if (closes[i - 1] < level <= closes[i]) or (closes[i - 1] > level >= closes[i])]
+    want = [
+        ends[i]
+        for i in range(1, len(closes))
+        if (closes[i - 1] < level <= closes[i]) or (closes[i - 1] > level >= closes[i])
+    ]
     assert times(a) == want
     for e in AlertEvent.objects.filter(alert=a):
         assert e.price in closes
@@ -163,8 +198,14 @@ def test_push_reaches_the_account_group(user, btc, btc_series, django_capture_on
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(services.account_group(user.pk), channel)
-    services.alert_create(user=user, instrument_id=btc.pk, condition="greater_than", level=Decimal("1"), expires_at=None)
+    services.alert_create(
+        user=user, instrument_id=btc.pk, condition="greater_than", level=Decimal("1"), expires_at=None
+    )
     with django_capture_on_commit_callbacks(execute=True):
         feed(btc, btc_series[:1])
     msg = async_to_sync(asyncio.wait_for)(layer.receive(channel), 5)
-    assert msg["type"] == "account.event" and msg["event"]["type"] == "alert" and Decimal(msg["event"]["price"]) == Decimal(btc_series[0][1])
+    assert (
+        msg["type"] == "account.event"
+        and msg["event"]["type"] == "alert"
+        and Decimal(msg["event"]["price"]) == Decimal(btc_series[0][1])
+    )

@@ -44,7 +44,9 @@ def load_days(path: Path | str, fmt: str, **options) -> dict[tuple[str, str], li
     parsed = CANDLE_FORMATS[fmt](Path(path), **options)
     return {
         (exchange, symbol): [
-            Day(bar.open_time.astimezone(KST).date(), float(bar.open), float(bar.high), float(bar.low), float(bar.close))
+            Day(
+                bar.open_time.astimezone(KST).date(), float(bar.open), float(bar.high), float(bar.low), float(bar.close)
+            )
             for bar in bars
         ]
         for (exchange, symbol, _interval), bars in parsed.groups.items()
@@ -59,9 +61,19 @@ def krx_sessions() -> list[date]:
     return [ts.date() for ts in calendar.sessions]
 
 
-def plain_backtest(days: list[Day], *, k: float | None, lookback: int = 20, ma: int = 0, fee_bps: float = 0.0,
-                   slippage_bps: float = 0.0, tax_bps: float = 0.0, first: int = 0, initial: float = 1.0,
-                   sessions: list[date] | None = None) -> dict:
+def plain_backtest(
+    days: list[Day],
+    *,
+    k: float | None,
+    lookback: int = 20,
+    ma: int = 0,
+    fee_bps: float = 0.0,
+    slippage_bps: float = 0.0,
+    tax_bps: float = 0.0,
+    first: int = 0,
+    initial: float = 1.0,
+    sessions: list[date] | None = None,
+) -> dict:
     """Volatility breakout, one day at a time. ``k=None`` picks each day's best K from ``GRID``
     over the ``lookback`` previous days. Returns ``{"k": [k of each day or None], "trades":
     [(entry_date, entry_price, exit_date, exit_price, k, factor)], "equity": [equity at each
@@ -98,7 +110,9 @@ def plain_backtest(days: list[Day], *, k: float | None, lookback: int = 20, ma: 
         return 1.0, None
 
     # each day's trade factor for each k of the grid, judged once, oldest day first
-    factors = {kk: [None if (t := trade(d, kk)) is None else t[0] for d in range(n)] for kk in GRID} if k is None else {}
+    factors = (
+        {kk: [None if (t := trade(d, kk)) is None else t[0] for d in range(n)] for kk in GRID} if k is None else {}
+    )
 
     def best_k(d: int):
         if d - lookback < 0:

@@ -21,10 +21,10 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from tests.accounts.factories import UserFactory
-from tests.markets.conftest import upbit_daily  # noqa: F401  (fixture)
-from tests.bots.breakout_reference import load_days, plain_backtest
 from bots.models import Backtest
+from tests.accounts.factories import UserFactory
+from tests.bots.breakout_reference import load_days, plain_backtest
+from tests.markets.conftest import upbit_daily  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,20 @@ def factor(entry, exit_):
     return exit_ * 0.9995 * 0.9995 / (entry * 1.0005 * 1.0005)
 
 
-SPAN = ["--symbol", "BTC/KRW", "--exchange", "upbit", "--start", "2025-09-15", "--end", "2025-09-27", "--k", "0.5", "--ma", "0"]
+SPAN = [
+    "--symbol",
+    "BTC/KRW",
+    "--exchange",
+    "upbit",
+    "--start",
+    "2025-09-15",
+    "--end",
+    "2025-09-27",
+    "--k",
+    "0.5",
+    "--ma",
+    "0",
+]
 
 
 def test_command_reports_the_hand_checked_trades_and_figures(upbit_daily):  # noqa: F811
@@ -62,10 +75,19 @@ def test_command_reports_the_hand_checked_trades_and_figures(upbit_daily):  # no
         ("2025-09-24", 161_021_000, "2025-09-25", 160_700_000, 0.5),
     ]
     assert result["trades"][3]["return"] == pytest.approx(0.99601245278013799 - 1, rel=1e-12)
-    growth = factor(160_988_500, 160_705_000) * factor(161_850_500, 162_200_000) * factor(162_863_000, 162_478_000) * factor(161_021_000, 160_700_000)
+    growth = (
+        factor(160_988_500, 160_705_000)
+        * factor(161_850_500, 162_200_000)
+        * factor(162_863_000, 162_478_000)
+        * factor(161_021_000, 160_700_000)
+    )
     assert result["total_return"] == pytest.approx(growth - 1, rel=1e-12)  # -1.19 %, a fraction
     assert result["final_equity"] == pytest.approx(10_000_000 * growth, abs=0.005)
-    assert (result["fee_bps"], result["slippage_bps"], result["tax_bps"]) == (5.0, 5.0, 0.0)  # Upbit's fee, the order slippage
+    assert (result["fee_bps"], result["slippage_bps"], result["tax_bps"]) == (
+        5.0,
+        5.0,
+        0.0,
+    )  # Upbit's fee, the order slippage
     assert result["number_of_trades"] == 4 and result["win_rate"] == 0.25
     assert result["exposure"] == pytest.approx(4 / 12)  # 4 of the 12 days whose exit falls in the span
     assert result["max_drawdown"] == pytest.approx(1 - growth)  # it only fell
@@ -79,7 +101,9 @@ def test_command_reports_the_hand_checked_trades_and_figures(upbit_daily):  # no
 
 def test_candles_before_the_start_warm_up_best_k_and_the_filter(upbit_daily):  # noqa: F811
     whole = backtest_json("--symbol", "BTC/KRW", "--exchange", "upbit", "--k", "auto", "--ma", "5")
-    late = backtest_json("--symbol", "BTC/KRW", "--exchange", "upbit", "--k", "auto", "--ma", "5", "--start", "2025-06-01")
+    late = backtest_json(
+        "--symbol", "BTC/KRW", "--exchange", "upbit", "--k", "auto", "--ma", "5", "--start", "2025-06-01"
+    )
 
     assert late["first_day"] == "2025-06-01" and late["trades"][0]["entry_date"] >= "2025-06-01"
     # the same trades as the whole run from that day: K and the average saw the days before
@@ -87,15 +111,37 @@ def test_candles_before_the_start_warm_up_best_k_and_the_filter(upbit_daily):  #
     assert whole["trades"][0]["entry_date"] >= "2024-10-21"  # day 25: the first complete 20-day window after MA5
 
 
-@pytest.mark.skipif(not BITHUMB_FILE.exists(), reason=f"{BITHUMB_FILE} is absent (the recorded data set beside the repo)")
+@pytest.mark.skipif(
+    not BITHUMB_FILE.exists(), reason=f"{BITHUMB_FILE} is absent (the recorded data set beside the repo)"
+)
 def test_command_on_bithumb_2013_2022_equals_a_plain_daily_loop_to_the_cent():
-    call_command("import_candles", "--format", "bithumb_daily_csv", str(BITHUMB_FILE), "--symbol", "BTC/KRW", verbosity=0)
+    call_command(
+        "import_candles", "--format", "bithumb_daily_csv", str(BITHUMB_FILE), "--symbol", "BTC/KRW", verbosity=0
+    )
     days = load_days(BITHUMB_FILE, "bithumb_daily_csv", symbol="BTC/KRW")[("bithumb", "BTC/KRW")]
     days = [d for d in days if d.date <= date(2022, 3, 3)]
     first = next(i for i, d in enumerate(days) if d.date >= date(2015, 1, 1))
 
-    result = backtest_json("--symbol", "BTC/KRW", "--exchange", "bithumb", "--start", "2015-01-01", "--end", "2022-03-03",
-                           "--k", "auto", "--lookback", "20", "--ma", "5", "--fee-bps", "25", "--slippage-bps", "5")
+    result = backtest_json(
+        "--symbol",
+        "BTC/KRW",
+        "--exchange",
+        "bithumb",
+        "--start",
+        "2015-01-01",
+        "--end",
+        "2022-03-03",
+        "--k",
+        "auto",
+        "--lookback",
+        "20",
+        "--ma",
+        "5",
+        "--fee-bps",
+        "25",
+        "--slippage-bps",
+        "5",
+    )
     loop = plain_backtest(days, k=None, lookback=20, ma=5, fee_bps=25, slippage_bps=5, first=first, initial=10_000_000)
 
     trades = [(t["entry_date"], t["entry_price"], t["exit_date"], t["exit_price"], t["k"]) for t in result["trades"]]
@@ -120,8 +166,14 @@ BAD_ARGS = [
     (["--symbol", "DOGE/KRW", "--exchange", "bithumb"], "symbol: No instrument DOGE/KRW on bithumb"),
     (["--symbol", "BTC/KRW", "--exchange", "upbit", "--k", "1.5"], 'k: k must be "auto" or a number from 0 to 1'),
     (["--symbol", "BTC/KRW", "--exchange", "upbit", "--ma", "-1"], "ma: ma must be a whole number of days"),
-    (["--symbol", "BTC/KRW", "--exchange", "upbit", "--start", "2025-09-27", "--end", "2025-09-01"], "start: start must not be after end"),
-    (["--symbol", "BTC/KRW", "--exchange", "upbit", "--start", "2026-01-01"], "start: No daily candles of upbit:BTC/KRW"),
+    (
+        ["--symbol", "BTC/KRW", "--exchange", "upbit", "--start", "2025-09-27", "--end", "2025-09-01"],
+        "start: start must not be after end",
+    ),
+    (
+        ["--symbol", "BTC/KRW", "--exchange", "upbit", "--start", "2026-01-01"],
+        "start: No daily candles of upbit:BTC/KRW",
+    ),
     (["--symbol", "BTC/KRW", "--exchange", "upbit", "--fee-bps", "abc"], "fee_bps: A number of basis points"),
     (["--symbol", "BTC/KRW", "--exchange", "upbit", "--start", "27.09.2025"], "is not a date"),
 ]
@@ -198,16 +250,27 @@ def test_bad_backtest_input_is_400_naming_the_field_and_stores_nothing(auth_clie
 
 
 def test_krx_backtest_charges_the_commission_and_the_sell_tax(auth_client):
-    call_command("import_candles", "--format", "krx_daily", str(Path(settings.MARKETS["DATA_DIR"]) / "krx_daily" / "krx_daily_ohlcv_top50.csv.gz"), verbosity=0)
+    call_command(
+        "import_candles",
+        "--format",
+        "krx_daily",
+        str(Path(settings.MARKETS["DATA_DIR"]) / "krx_daily" / "krx_daily_ohlcv_top50.csv.gz"),
+        verbosity=0,
+    )
 
-    body = auth_client.post(BACKTESTS, {"exchange": "krx", "symbol": "012450", "k": "auto", "ma": 5}, format="json").json()
+    body = auth_client.post(
+        BACKTESTS, {"exchange": "krx", "symbol": "012450", "k": "auto", "ma": 5}, format="json"
+    ).json()
 
     result = body["result"]
     assert (result["fee_bps"], result["tax_bps"]) == (1.5, 20.0)
     # the trading halt 2024-08-29 .. 09-26: no trade sells into it or buys right after it
     assert not any(t["entry_date"] in ("2024-08-28", "2024-09-27") for t in result["trades"])
     # sessions, not calendar days: Friday's trade exits at Monday's open
-    assert any(date.fromisoformat(t["exit_date"]).weekday() == 0 and date.fromisoformat(t["entry_date"]).weekday() == 4 for t in result["trades"])
+    assert any(
+        date.fromisoformat(t["exit_date"]).weekday() == 0 and date.fromisoformat(t["entry_date"]).weekday() == 4
+        for t in result["trades"]
+    )
 
 
 def test_chart_page_draws_equity_against_buy_and_hold_for_the_owner_only(client, user, upbit_daily):  # noqa: F811

@@ -27,6 +27,10 @@ from django.conf import settings
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from bots import breakout, tasks
+from bots import selectors as bot_selectors
+from bots import services as bot_services
+from bots.models import Bot, BotDecision
 from markets.feed import store_batch
 from markets.importers import parse_upbit_csv
 from markets.models import Instrument, Ticker
@@ -34,8 +38,6 @@ from markets.services import candles_import
 from markets.sources.base import TickerSnapshot
 from tests.accounts.factories import UserFactory
 from tests.markets.conftest import UPBIT_DAILY_10
-from bots import breakout, selectors as bot_selectors, services as bot_services, tasks
-from bots.models import Bot, BotDecision
 from trading.models import Fill, Order, Position, Wallet
 from trading.selectors import ledger_mismatches
 
@@ -87,8 +89,14 @@ def tick(clock, when: datetime, price) -> None:
     """A ticker update of BTC/KRW at ``when`` through the feed's store step (runs the bots)."""
     clock.now = when
     snapshot = TickerSnapshot(
-        exchange="upbit", symbol="BTC/KRW", last_price=Decimal(price), change=None, change_rate=None,
-        volume_24h=None, traded_value_24h=None, time=when,
+        exchange="upbit",
+        symbol="BTC/KRW",
+        last_price=Decimal(price),
+        change=None,
+        change_rate=None,
+        volume_24h=None,
+        traded_value_24h=None,
+        time=when,
     )
     store_batch(batch=[snapshot], source="replay")
 
@@ -98,7 +106,9 @@ def actions(bot) -> list[str]:
 
 
 def make_bot(user, btc, **settings) -> Bot:
-    return bot_services.bot_create(user=user, instrument_id=btc.pk, **{"k_mode": "fixed", "k": "0.5", "ma_window": 0, **settings})
+    return bot_services.bot_create(
+        user=user, instrument_id=btc.pk, **{"k_mode": "fixed", "k": "0.5", "ma_window": 0, **settings}
+    )
 
 
 # --- day roll, entry, exit ------------------------------------------------------------------
@@ -110,7 +120,12 @@ def test_day_roll_arms_the_bot_with_the_backtesters_target(clock, user, btc):
     tick(clock, kst("2025-09-24"), "159680000")  # the day's open, 5 s after the boundary
 
     bot.refresh_from_db()
-    assert (bot.state, bot.day.isoformat(), bot.k_today, bot.target) == ("armed", "2025-09-24", Decimal("0.5"), Decimal("161021000"))
+    assert (bot.state, bot.day.isoformat(), bot.k_today, bot.target) == (
+        "armed",
+        "2025-09-24",
+        Decimal("0.5"),
+        Decimal("161021000"),
+    )
     decision = bot.decisions.get()
     assert decision.action == "arm" and decision.target == Decimal("161021000") and decision.k == Decimal("0.5")
     assert decision.reason == "target = open 159680000 + k 0.5 x range 2682000 of 2025-09-23"
@@ -133,7 +148,11 @@ def test_bot_enters_once_per_day_however_many_ticks_reach_the_target(clock, user
     assert Fill.objects.filter(order__user=user).count() == 1
     assert Wallet.objects.get(user=user, currency="KRW").cash == Decimal("5000002")  # cost 4,997,499 + fee 2,499
     bot.refresh_from_db()
-    assert (bot.state, bot.holding_quantity, bot.holding_day.isoformat()) == ("holding", Decimal("0.03098628"), "2025-09-24")
+    assert (bot.state, bot.holding_quantity, bot.holding_day.isoformat()) == (
+        "holding",
+        Decimal("0.03098628"),
+        "2025-09-24",
+    )
     assert actions(bot) == ["arm", "enter", "enter"]  # the second: the re-check found the day's order again
     entry = bot.decisions.filter(action="enter").order_by("id").first()
     assert entry.order == order and entry.price == Decimal("161281000")
@@ -155,9 +174,16 @@ def test_bot_sells_yesterdays_entry_at_the_next_days_open_and_arms_again(clock, 
     assert Wallet.objects.get(user=user, currency="KRW").cash == Decimal("9974498")
     bot.refresh_from_db()
     # 160,700,000 + 0.5 x (161,200,000 - 159,001,000)
-    assert (bot.state, bot.day.isoformat(), bot.target, bot.holding_quantity) == ("armed", "2025-09-25", Decimal("161799500"), 0)
+    assert (bot.state, bot.day.isoformat(), bot.target, bot.holding_quantity) == (
+        "armed",
+        "2025-09-25",
+        Decimal("161799500"),
+        0,
+    )
     assert actions(bot) == ["arm", "enter", "exit", "arm"]
-    assert bot.decisions.get(action="exit").reason == "sold the 0.03098628 bought on 2025-09-24 at the open of 2025-09-25"
+    assert (
+        bot.decisions.get(action="exit").reason == "sold the 0.03098628 bought on 2025-09-24 at the open of 2025-09-25"
+    )
     assert ledger_mismatches() == []
 
 
@@ -167,8 +193,17 @@ def test_bot_trades_the_days_the_backtester_trades_with_the_same_k_and_target(cl
     backtest's (which saw whole days: the bot only ever knows the past and today's open)."""
     bot = make_bot(user, btc, k_mode="auto", lookback=20, ma_window=5, fraction="0.3")
     bars = bot_selectors.daily_bars(instrument=btc)
-    sig = breakout.signals(bars.open, bars.high, bars.low, bars.close, k=None, lookback=20, follows=bars.follows,
-                           ma_window=5, costs=bot_services.instrument_costs(btc))
+    sig = breakout.signals(
+        bars.open,
+        bars.high,
+        bars.low,
+        bars.close,
+        k=None,
+        lookback=20,
+        follows=bars.follows,
+        ma_window=5,
+        costs=bot_services.instrument_costs(btc),
+    )
     days = [str(d) for d in bars.dates]
 
     entered = []
@@ -176,7 +211,9 @@ def test_bot_trades_the_days_the_backtester_trades_with_the_same_k_and_target(cl
         row = days.index(day)
         tick(clock, kst(day), repr(float(bars.open[row])))
         bot.refresh_from_db()
-        assert bot.k_today == Decimal(repr(float(sig.k[row]))) and bot.target == Decimal(repr(float(sig.target[row]))), day
+        assert bot.k_today == Decimal(repr(float(sig.k[row]))) and bot.target == Decimal(
+            repr(float(sig.target[row]))
+        ), day
         assert bot.state == ("armed" if sig.allowed[row] else "out"), day
         tick(clock, kst(day, "15:00:00"), repr(float(bars.high[row])))
         if Order.objects.filter(client_order_id=f"bot{bot.pk}-{day}-entry").exists():
@@ -190,7 +227,11 @@ def test_bot_trades_the_days_the_backtester_trades_with_the_same_k_and_target(cl
     assert ledger_mismatches() == []
 
 
-UPBIT_15M = Path(settings.MARKETS["SHARED_DATA_DIR"]) / "coins_intraday" / "upbit_KRW_15min_ADA_BTC_DOGE_ETH_XRP_2023-12-29_2025-09-29.csv.gz"
+UPBIT_15M = (
+    Path(settings.MARKETS["SHARED_DATA_DIR"])
+    / "coins_intraday"
+    / "upbit_KRW_15min_ADA_BTC_DOGE_ETH_XRP_2023-12-29_2025-09-29.csv.gz"
+)
 
 
 @pytest.mark.skipif(not UPBIT_15M.exists(), reason=f"{UPBIT_15M} is absent (the recorded data set beside the repo)")
@@ -198,7 +239,11 @@ def test_a_real_day_of_15_minute_prices_makes_one_entry_and_one_exit(clock, user
     """Replay KRW-BTC 2025-09-24 09:00 .. 09-25 09:15 KST, each recorded 15-minute candle as two
     ticks, its open and its high: 196 ticks, ten of them at or above the target."""
     bars = pd.read_csv(UPBIT_15M, dtype=str)
-    bars = bars[(bars.market == "KRW-BTC") & (bars.candle_open_kst >= "2025-09-24 09:00:00") & (bars.candle_open_kst <= "2025-09-25 09:15:00")]
+    bars = bars[
+        (bars.market == "KRW-BTC")
+        & (bars.candle_open_kst >= "2025-09-24 09:00:00")
+        & (bars.candle_open_kst <= "2025-09-25 09:15:00")
+    ]
     bot = make_bot(user, btc)
 
     crossing = None
@@ -212,12 +257,17 @@ def test_a_real_day_of_15_minute_prices_makes_one_entry_and_one_exit(clock, user
     above = sum(Decimal(price) >= Decimal("161021000") for price in bars.high)
     assert len(bars) == 98 and crossing is not None and above == 10
     buy, sell = Order.objects.filter(user=user).order_by("id")
-    assert buy.client_order_id == f"bot{bot.pk}-2025-09-24-entry" and sell.client_order_id == f"bot{bot.pk}-2025-09-24-exit"
+    assert (
+        buy.client_order_id == f"bot{bot.pk}-2025-09-24-entry"
+        and sell.client_order_id == f"bot{bot.pk}-2025-09-24-exit"
+    )
     entry = bot.decisions.get(action="enter")
     assert entry.time == datetime.fromisoformat(crossing[0]).replace(tzinfo=SEOUL) + timedelta(minutes=7, seconds=5)
     assert entry.reason.startswith(f"last {crossing[1].normalize():f} reached the target 161021000")
     exit_ = bot.decisions.get(action="exit")
-    assert exit_.time == kst("2025-09-25") and sell.average_fill_price == Decimal("160619000")  # the open 160,700,000 - 5 bps
+    assert exit_.time == kst("2025-09-25") and sell.average_fill_price == Decimal(
+        "160619000"
+    )  # the open 160,700,000 - 5 bps
     assert actions(bot) == ["arm", "enter", "exit", "arm"]
     assert ledger_mismatches() == []
 
@@ -311,7 +361,9 @@ def test_late_start_without_todays_candle_sits_the_day_out(clock, user, btc):
 
     bot.refresh_from_db()
     assert bot.state == "out" and actions(bot) == ["skip"]
-    assert bot.state_reason.startswith("today's open is unknown: no candle of 2025-09-28 is stored and the day began 360 min ago")
+    assert bot.state_reason.startswith(
+        "today's open is unknown: no candle of 2025-09-28 is stored and the day began 360 min ago"
+    )
 
 
 def test_missing_candle_of_yesterday_makes_the_bot_wait(clock, user, btc):
@@ -336,7 +388,13 @@ def test_missing_candle_of_yesterday_makes_the_bot_wait(clock, user, btc):
         ("krx", "krx", "2025-06-17T08:59:00", "2025-06-16", "2025-06-16T09:00:00"),  # before the open: still Monday
         ("krx", "krx", "2025-06-17T09:00:00", "2025-06-17", "2025-06-17T09:00:00"),
         ("krx", "krx", "2025-06-15T12:00:00", "2025-06-13", "2025-06-13T09:00:00"),  # Sunday: Friday's session
-        ("krx", "krx", "2025-01-02T09:30:00", "2024-12-30", "2024-12-30T09:00:00"),  # the year's first session opens 10:00
+        (
+            "krx",
+            "krx",
+            "2025-01-02T09:30:00",
+            "2024-12-30",
+            "2024-12-30T09:00:00",
+        ),  # the year's first session opens 10:00
     ],
 )
 def test_strategy_day_follows_each_markets_boundary(exchange, market, when, day, starts):
@@ -362,14 +420,26 @@ def test_beat_runs_the_bot_checks(clock, user, btc):
 
 
 def test_bot_api_creates_lists_updates_and_deletes_the_users_bots(auth_client, user, btc):
-    created = auth_client.post(BOTS, {"instrument": btc.pk, "k_mode": "auto", "lookback": 10, "ma_window": 0, "fraction": "0.25"}, format="json")
+    created = auth_client.post(
+        BOTS,
+        {"instrument": btc.pk, "k_mode": "auto", "lookback": 10, "ma_window": 0, "fraction": "0.25"},
+        format="json",
+    )
 
     assert created.status_code == 201, created.json()
     body = created.json()
-    assert (body["symbol"], body["k_mode"], body["lookback"], body["fraction"], body["state"]) == ("BTC/KRW", "auto", 10, "0.25", "waiting")
+    assert (body["symbol"], body["k_mode"], body["lookback"], body["fraction"], body["state"]) == (
+        "BTC/KRW",
+        "auto",
+        10,
+        "0.25",
+        "waiting",
+    )
     assert [b["id"] for b in auth_client.get(BOTS).json()["results"]] == [body["id"]]
 
-    patched = auth_client.patch(f"{BOTS}{body['id']}/", {"k_mode": "fixed", "k": "0.4", "enabled": False}, format="json")
+    patched = auth_client.patch(
+        f"{BOTS}{body['id']}/", {"k_mode": "fixed", "k": "0.4", "enabled": False}, format="json"
+    )
     assert patched.status_code == 200 and (patched.json()["k"], patched.json()["enabled"]) == ("0.4", False)
     moved = auth_client.patch(f"{BOTS}{body['id']}/", {"instrument": btc.pk + 1}, format="json")
     assert moved.status_code == 400 and "instrument" in moved.json()["error"]["fields"]
@@ -442,7 +512,12 @@ def test_admin_lists_bots_decisions_and_backtests_and_checks_a_bot(client, user,
     clock.now = kst("2025-09-24")
     Ticker.objects.create(instrument=btc, last_price=Decimal("159680000"), time=clock.now, source="replay")
 
-    for url in ("/admin/bots/bot/", "/admin/bots/botdecision/", "/admin/bots/backtest/", f"/admin/bots/bot/{bot.pk}/change/"):
+    for url in (
+        "/admin/bots/bot/",
+        "/admin/bots/botdecision/",
+        "/admin/bots/backtest/",
+        f"/admin/bots/bot/{bot.pk}/change/",
+    ):
         assert client.get(url).status_code == 200, url
     response = client.post("/admin/bots/bot/", {"action": "check_bots", "_selected_action": [bot.pk]})
 

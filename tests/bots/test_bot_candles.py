@@ -8,10 +8,10 @@ import responses
 from django.conf import settings
 from django.core.management import call_command
 
+from bots import services as bot_services
 from markets.models import Candle, Instrument
 from markets.sources import CcxtSource
 from tests.markets.test_sources import BITHUMB, BITHUMB_LEGACY, add_legacy_markets, load_json
-from bots import services as bot_services
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +19,11 @@ pytestmark = pytest.mark.django_db
 def test_refresh_stores_the_recent_daily_candles_of_the_bots_instruments(user):
     payload = load_json("bithumb/z3rosmith_mocks/public_candlestick_BTC_KRW_24h.json")  # skips without ../shared
     call_command(
-        "import_instruments", "--format", "bithumb_ticker",
-        str(settings.MARKETS["DATA_DIR"] / "bithumb" / "public_ticker_ALL_KRW.json"), verbosity=0,
+        "import_instruments",
+        "--format",
+        "bithumb_ticker",
+        str(settings.MARKETS["DATA_DIR"] / "bithumb" / "public_ticker_ALL_KRW.json"),
+        verbosity=0,
     )
     btc = Instrument.objects.get(exchange="bithumb", symbol="BTC/KRW")
     bot_services.bot_create(user=user, instrument_id=btc.pk)

@@ -8,7 +8,11 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("trading", "0005_refresh_candles_beat"), ("markets", "0003_tick_store"), ("contenttypes", "0002_remove_content_type_name")]
+BEFORE = [
+    ("trading", "0005_refresh_candles_beat"),
+    ("markets", "0003_tick_store"),
+    ("contenttypes", "0002_remove_content_type_name"),
+]
 
 
 def migrate(targets):
@@ -31,7 +35,9 @@ def test_a_database_from_before_the_move_keeps_its_bots_and_content_types():
     user = User.objects.create(username="before-the-move")
     instrument = Instrument.objects.create(exchange="upbit", symbol="BTC/KRW", base="BTC", quote="KRW", market="crypto")
     bot = Bot.objects.create(user=user, instrument=instrument, k=Decimal("0.4"), fraction=Decimal("0.5"))
-    BotDecision.objects.create(bot=bot, time="2025-06-17T01:00:00Z", day="2025-06-17", action="arm", reason="target set")
+    BotDecision.objects.create(
+        bot=bot, time="2025-06-17T01:00:00Z", day="2025-06-17", action="arm", reason="target set"
+    )
     bot_type = ContentType.objects.get_or_create(app_label="trading", model="bot")[0]
 
     new = migrate(head)

@@ -52,8 +52,11 @@ class RefTrade:
 def binance_csv_trades(path: Path = BINANCE_CSV) -> list[RefTrade]:
     """Rows of the Binance CSV with a taker (execType MARKET)."""
     with gzip.open(path, "rt", newline="") as fh:
-        return [RefTrade(r["id"], int(r["time"]) * 1000, r["isBuyerMaker"] == "false", r["price"], r["qty"])
-                for r in csv.DictReader(fh) if r["execType"] == "MARKET"]
+        return [
+            RefTrade(r["id"], int(r["time"]) * 1000, r["isBuyerMaker"] == "false", r["price"], r["qty"])
+            for r in csv.DictReader(fh)
+            if r["execType"] == "MARKET"
+        ]
 
 
 def recv_messages(path: Path) -> list[dict]:
@@ -68,7 +71,10 @@ def bitmex_trades(rows: list[dict]) -> list[RefTrade]:
     def us(text):
         when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         return int((when - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
-    return [RefTrade(r["trdMatchID"], us(r["timestamp"]), r["side"] == "Buy", str(r["price"]), str(r["size"])) for r in rows]
+
+    return [
+        RefTrade(r["trdMatchID"], us(r["timestamp"]), r["side"] == "Buy", str(r["price"]), str(r["size"])) for r in rows
+    ]
 
 
 def bybit_v5_ws_rows(path: Path = BYBIT_V5_WS) -> list[dict]:
@@ -81,8 +87,18 @@ def reference_minutes(trades: list[RefTrade], *, inverse: bool = False) -> dict[
     Straightforward: one Decimal step per trade, de-duplicated by trade id. Inverse: value =
     contracts (1 USD each), volume = contracts / price rounded half-even to 1e-12 BTC.
     """
-    seen, out = set(), defaultdict(lambda: {"buy_volume": Decimal(0), "sell_volume": Decimal(0),
-                                             "buy_value": Decimal(0), "sell_value": Decimal(0), "count": 0})
+    seen, out = (
+        set(),
+        defaultdict(
+            lambda: {
+                "buy_volume": Decimal(0),
+                "sell_volume": Decimal(0),
+                "buy_value": Decimal(0),
+                "sell_value": Decimal(0),
+                "count": 0,
+            }
+        ),
+    )
     for t in trades:
         if t.trade_id in seen:
             continue
@@ -114,7 +130,7 @@ def split_csv(path: Path, cuts: list[int], out_dir: Path) -> list[Path]:
     header, rows = lines[0], lines[1:]
     bounds = [0, *cuts, len(rows)]
     files = []
-    for n, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+    for n, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=False)):
         part = out_dir / f"part{n}.csv"
         part.write_text("\n".join([header, *rows[lo:hi]]) + "\n")
         files.append(part)

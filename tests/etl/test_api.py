@@ -42,7 +42,13 @@ def test_minutes_come_newest_first_with_the_stored_values(api_client, binance):
 
     assert response.status_code == 200
     body = response.json()
-    assert (body["exchange"], body["symbol"], body["window"], body["quote"], body["count"]) == ("binance", "BTCUSDT", "min", "USDT", 18)
+    assert (body["exchange"], body["symbol"], body["window"], body["quote"], body["count"]) == (
+        "binance",
+        "BTCUSDT",
+        "min",
+        "USDT",
+        18,
+    )
     stamps = [r["timestamp"] for r in body["results"]]
     assert stamps == sorted(stamps, reverse=True)
     stored = minute_rows("binanceusdm", "BTCUSDT")
@@ -54,7 +60,11 @@ def test_minutes_come_newest_first_with_the_stored_values(api_client, binance):
         assert d(row["taker_total_volume"]) == db.taker_buy_volume + db.taker_sell_volume
         assert row["trade_count"] == db.trade_count and row["is_complete"] == db.is_complete
     first = body["results"][-1]  # 2023-04-04 23:58, the first (partial) minute
-    assert (first["datetime"], first["taker_buy_volume"], first["is_complete"]) == ("2023-04-04T23:58:00Z", "54.202", False)
+    assert (first["datetime"], first["taker_buy_volume"], first["is_complete"]) == (
+        "2023-04-04T23:58:00Z",
+        "54.202",
+        False,
+    )
 
 
 def test_ratios_follow_the_volumes_and_are_null_without_a_denominator(api_client, binance):
@@ -75,23 +85,36 @@ def test_ratios_follow_the_volumes_and_are_null_without_a_denominator(api_client
 def test_limit_keeps_the_newest_rows(api_client, binance):
     body = api_client.get(URL, {"exchange": "binance", "limit": 3}).json()
 
-    assert [r["datetime"] for r in body["results"]] == ["2024-07-19T00:05:00Z", "2024-07-19T00:04:00Z", "2024-07-19T00:03:00Z"]
+    assert [r["datetime"] for r in body["results"]] == [
+        "2024-07-19T00:05:00Z",
+        "2024-07-19T00:04:00Z",
+        "2024-07-19T00:03:00Z",
+    ]
 
 
-@pytest.mark.parametrize(("start", "end"), [
-    ("1680652800", "1680652980"),  # unix seconds
-    ("2023-04-05T00:00:00", "2023-04-05T00:03:00"),  # ISO without offset = UTC
-    ("2023-04-05T09:00:00+09:00", "2023-04-05T00:03:00Z"),  # with offsets
-])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("1680652800", "1680652980"),  # unix seconds
+        ("2023-04-05T00:00:00", "2023-04-05T00:03:00"),  # ISO without offset = UTC
+        ("2023-04-05T09:00:00+09:00", "2023-04-05T00:03:00Z"),  # with offsets
+    ],
+)
 def test_from_is_inclusive_and_to_exclusive(api_client, binance, start, end):
     body = api_client.get(URL, {"exchange": "binance", "from": start, "to": end}).json()
 
-    assert [r["datetime"] for r in body["results"]] == ["2023-04-05T00:02:00Z", "2023-04-05T00:01:00Z", "2023-04-05T00:00:00Z"]
+    assert [r["datetime"] for r in body["results"]] == [
+        "2023-04-05T00:02:00Z",
+        "2023-04-05T00:01:00Z",
+        "2023-04-05T00:00:00Z",
+    ]
     assert body["from"] == "2023-04-05T00:00:00Z" and body["to"] == "2023-04-05T00:03:00Z"
 
 
 def test_hour_window_sums_its_minutes_and_is_incomplete_when_minutes_are_missing(api_client, binance):
-    body = api_client.get(URL, {"exchange": "binance", "window": "hour", "from": "2023-04-05T00:00:00Z", "to": "2023-04-05T01:00:00Z"}).json()
+    body = api_client.get(
+        URL, {"exchange": "binance", "window": "hour", "from": "2023-04-05T00:00:00Z", "to": "2023-04-05T01:00:00Z"}
+    ).json()
 
     (row,) = body["results"]
     minutes = [r for m, r in minute_rows("binanceusdm", "BTCUSDT").items() if m.date() == datetime(2023, 4, 5).date()]
@@ -105,7 +128,12 @@ def test_hour_window_sums_its_minutes_and_is_incomplete_when_minutes_are_missing
 def test_day_window_groups_utc_days(api_client, binance):
     body = api_client.get(URL, {"exchange": "binance", "window": "day"}).json()
 
-    assert [r["datetime"] for r in body["results"]] == ["2024-07-19T00:00:00Z", "2024-07-18T00:00:00Z", "2023-04-05T00:00:00Z", "2023-04-04T00:00:00Z"]
+    assert [r["datetime"] for r in body["results"]] == [
+        "2024-07-19T00:00:00Z",
+        "2024-07-18T00:00:00Z",
+        "2023-04-05T00:00:00Z",
+        "2023-04-04T00:00:00Z",
+    ]
     assert sum(r["trade_count"] for r in body["results"]) == 23635
     assert not any(r["is_complete"] for r in body["results"])
 
@@ -123,8 +151,10 @@ def test_csv_has_a_header_and_the_json_values(api_client, binance):
 
 
 def test_all_exchange_sums_the_usd_perpetuals_and_names_who_contributed(api_client, bybit_both):
-    body = api_client.get(URL, {"exchange": "all_exchange", "symbol": "BTCUSDT", "from": "2023-08-16T05:12:00Z",
-                                "to": "2023-08-16T05:19:00Z"}).json()
+    body = api_client.get(
+        URL,
+        {"exchange": "all_exchange", "symbol": "BTCUSDT", "from": "2023-08-16T05:12:00Z", "to": "2023-08-16T05:19:00Z"},
+    ).json()
 
     assert body["quote"] == "USD" and body["count"] == 7
     linear, inverse = minute_rows("bybit", "BTCUSDT"), minute_rows("bybit", "BTCUSD")
@@ -132,14 +162,25 @@ def test_all_exchange_sums_the_usd_perpetuals_and_names_who_contributed(api_clie
         minute = datetime.fromtimestamp(row["timestamp"], UTC)
         assert row["exchanges"] == ["bybit:BTCUSD", "bybit:BTCUSDT"]
         assert row["trade_count"] == linear[minute].trade_count + inverse[minute].trade_count
-        assert d(row["taker_buy_value"]) == pytest.approx(linear[minute].taker_buy_value + inverse[minute].taker_buy_value, rel=Decimal("1E-14"))
-        assert d(row["taker_sell_volume"]) == pytest.approx(linear[minute].taker_sell_volume + inverse[minute].taker_sell_volume, abs=Decimal("1E-11"))
-    earlier = api_client.get(URL, {"exchange": "all_exchange", "to": "2023-08-16T05:00:00Z", "limit": 1}).json()["results"][0]
+        assert d(row["taker_buy_value"]) == pytest.approx(
+            linear[minute].taker_buy_value + inverse[minute].taker_buy_value, rel=Decimal("1E-14")
+        )
+        assert d(row["taker_sell_volume"]) == pytest.approx(
+            linear[minute].taker_sell_volume + inverse[minute].taker_sell_volume, abs=Decimal("1E-11")
+        )
+    earlier = api_client.get(URL, {"exchange": "all_exchange", "to": "2023-08-16T05:00:00Z", "limit": 1}).json()[
+        "results"
+    ][0]
     assert earlier["exchanges"] == ["bybit:BTCUSD"]  # before the linear recording starts
 
 
 def test_all_exchange_is_the_usd_and_usdt_perpetuals_only():
-    assert [p.label for p in usd_perpetuals("BTC")] == ["binance:BTCUSDT", "bybit:BTCUSDT", "bybit:BTCUSD", "bitmex:XBTUSD"]
+    assert [p.label for p in usd_perpetuals("BTC")] == [
+        "binance:BTCUSDT",
+        "bybit:BTCUSDT",
+        "bybit:BTCUSD",
+        "bitmex:XBTUSD",
+    ]
 
 
 def test_no_rows_in_range_is_an_empty_200(api_client, binance):
@@ -148,22 +189,25 @@ def test_no_rows_in_range_is_an_empty_200(api_client, binance):
     assert body["count"] == 0 and body["results"] == [] and body["symbol"] == "BTC_KRW"
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({}, "exchange"),
-    ({"exchange": "nyse"}, "exchange"),
-    ({"exchange": "binance", "symbol": "ETHUSDT"}, "symbol"),
-    ({"exchange": "all_exchange", "symbol": "ETH"}, "symbol"),
-    ({"exchange": "binance", "window": "week"}, "window"),
-    ({"exchange": "binance", "from": "yesterday"}, "from"),
-    ({"exchange": "binance", "to": "2023-13-01"}, "to"),
-    ({"exchange": "binance", "from": "1680652980", "to": "1680652800"}, "to"),
-    ({"exchange": "binance", "limit": "0"}, "limit"),
-    ({"exchange": "binance", "limit": "100001"}, "limit"),
-    ({"exchange": "binance", "limit": "ten"}, "limit"),
-    ({"exchange": "binance", "format": "xml"}, "format"),
-    ({"exchange": "binance", "to": "9999-12-31T23:59:30Z"}, "to"),  # once a 500: window arithmetic overflowed
-    ({"exchange": "binance", "from": "9999-12-31T23:30:00Z", "window": "hour"}, "from"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({}, "exchange"),
+        ({"exchange": "nyse"}, "exchange"),
+        ({"exchange": "binance", "symbol": "ETHUSDT"}, "symbol"),
+        ({"exchange": "all_exchange", "symbol": "ETH"}, "symbol"),
+        ({"exchange": "binance", "window": "week"}, "window"),
+        ({"exchange": "binance", "from": "yesterday"}, "from"),
+        ({"exchange": "binance", "to": "2023-13-01"}, "to"),
+        ({"exchange": "binance", "from": "1680652980", "to": "1680652800"}, "to"),
+        ({"exchange": "binance", "limit": "0"}, "limit"),
+        ({"exchange": "binance", "limit": "100001"}, "limit"),
+        ({"exchange": "binance", "limit": "ten"}, "limit"),
+        ({"exchange": "binance", "format": "xml"}, "format"),
+        ({"exchange": "binance", "to": "9999-12-31T23:59:30Z"}, "to"),  # once a 500: window arithmetic overflowed
+        ({"exchange": "binance", "from": "9999-12-31T23:30:00Z", "window": "hour"}, "from"),
+    ],
+)
 def test_a_bad_parameter_is_a_400_naming_it(api_client, params, field):
     response = api_client.get(URL, params)
 

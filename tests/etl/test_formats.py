@@ -28,11 +28,20 @@ from tests.etl.conftest import (
 )
 
 
-@pytest.mark.parametrize(("path", "fmt"), [
-    (BINANCE_CSV, "binance_csv"), (BINANCE_WS, "binance_ws"), (BINANCE_REST, "binance_rest"),
-    (BYBIT_LINEAR_REST, "bybit_rest"), (BYBIT_INVERSE_REST, "bybit_rest"), (BYBIT_V2_WS, "bybit_ws"),
-    (BYBIT_V5_WS, "bybit_ws"), (BITMEX_WS, "bitmex_ws"), (BITHUMB_WS, "bithumb_ws"),
-])
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        (BINANCE_CSV, "binance_csv"),
+        (BINANCE_WS, "binance_ws"),
+        (BINANCE_REST, "binance_rest"),
+        (BYBIT_LINEAR_REST, "bybit_rest"),
+        (BYBIT_INVERSE_REST, "bybit_rest"),
+        (BYBIT_V2_WS, "bybit_ws"),
+        (BYBIT_V5_WS, "bybit_ws"),
+        (BITMEX_WS, "bitmex_ws"),
+        (BITHUMB_WS, "bithumb_ws"),
+    ],
+)
 def test_format_is_detected_from_the_content(path, fmt):
     assert formats.detect_format(path) == fmt
 
@@ -43,14 +52,21 @@ def test_binance_csv_maps_buyer_maker_true_to_a_taker_sell_and_flags_the_insuran
 
     # first row: 3535186032,28145.10,0.002,56.2902,1680652700452,true -> the buyer made, the taker sold
     first = frame.loc[3535186032]
-    assert (first.ts_us, bool(first.is_buy), first.price, first.amount) == (1680652700452000, False, "28145.10", "0.002")
+    assert (first.ts_us, bool(first.is_buy), first.price, first.amount) == (
+        1680652700452000,
+        False,
+        "28145.10",
+        "0.002",
+    )
     assert len(frame) == 23636
     assert parsed.skipped == {formats.NO_TAKER: 1}
     assert frame.loc[3535191080, "no_taker"]  # execType INSURANCE_FUND: no aggressor
     taker = frame[~frame["no_taker"]]
     expected = binance_csv_trades()
     assert sum(taker["is_buy"]) == sum(t.is_buy for t in expected)
-    assert sum(Decimal(q) for q in taker.loc[taker["is_buy"], "amount"]) == sum(Decimal(t.amount) for t in expected if t.is_buy)
+    assert sum(Decimal(q) for q in taker.loc[taker["is_buy"], "amount"]) == sum(
+        Decimal(t.amount) for t in expected if t.is_buy
+    )
 
 
 def test_binance_ws_messages_hold_the_same_trades_as_the_csv():
@@ -58,7 +74,10 @@ def test_binance_ws_messages_hold_the_same_trades_as_the_csv():
     ws_frame = formats.read_trades(BINANCE_WS).frame
 
     assert ws_frame["trade_id"].tolist() == csv_frame["trade_id"].tolist()
-    assert (ws_frame[["ts_us", "is_buy", "price", "amount"]].to_numpy() == csv_frame[["ts_us", "is_buy", "price", "amount"]].to_numpy()).all()
+    assert (
+        ws_frame[["ts_us", "is_buy", "price", "amount"]].to_numpy()
+        == csv_frame[["ts_us", "is_buy", "price", "amount"]].to_numpy()
+    ).all()
 
 
 def test_binance_dump_layout_without_header_is_read(tmp_path):
@@ -143,8 +162,12 @@ def test_bithumb_ws_buysellgb_2_is_a_taker_buy_as_documented_and_as_the_prices_s
     prices = [Decimal(r["contPrice"]) for r in burst]
     assert prices == sorted(prices) and prices[0] < prices[-1]  # 7.523 -> 7.525: lifting the asks
 
-    ccxws = [r for line in BITHUMB_WS_CCXWS.read_text().splitlines() if '"transaction"' in line
-             for r in json.loads(line)["content"]["list"]]
+    ccxws = [
+        r
+        for line in BITHUMB_WS_CCXWS.read_text().splitlines()
+        if '"transaction"' in line
+        for r in json.loads(line)["content"]["list"]
+    ]
     sell, buy = ccxws  # ETH_KRW, one second apart
     assert (sell["buySellGb"], buy["buySellGb"]) == ("1", "2")
     assert Decimal(sell["contPrice"]) < Decimal(buy["contPrice"])  # the sell at the bid, the buy at the ask
@@ -186,7 +209,9 @@ def test_bithumb_rest_bids_walk_up_the_book_in_the_recorded_history():
     prices = [int(r["price"]) for r in last_second]
     assert prices == sorted(prices) and prices[0] < prices[-1]  # 47,204,000 -> 47,206,000 within the second
     (ask,) = [r for r in rows if r["type"] == "ask"]
-    assert int(ask["price"]) < min(int(r["price"]) for r in rows if r["type"] == "bid" and r["transaction_date"] < "2022-02-25 13:16:10")
+    assert int(ask["price"]) < min(
+        int(r["price"]) for r in rows if r["type"] == "bid" and r["transaction_date"] < "2022-02-25 13:16:10"
+    )
 
 
 def test_unknown_side_value_is_a_format_error():

@@ -15,7 +15,7 @@ import responses
 from responses import matchers
 
 from etl import services
-from etl.extract import BinanceUsdmFeed, BitmexFeed, BithumbFeed, BybitFeed, ExtractNetworkError
+from etl.extract import BinanceUsdmFeed, BithumbFeed, BitmexFeed, BybitFeed, ExtractNetworkError
 from etl.models import CoverageSpan, IngestRun, PairState, StagedTrade, TakerVolume
 from etl.pairs import get_pair
 from markets.sources.base import SourceError
@@ -73,7 +73,9 @@ def binance_recorded():
 
 
 def binance_ref(rows):
-    return reference_minutes([RefTrade(str(r["id"]), r["time"] * 1000, not r["isBuyerMaker"], r["price"], r["qty"]) for r in rows])
+    return reference_minutes(
+        [RefTrade(str(r["id"]), r["time"] * 1000, not r["isBuyerMaker"], r["price"], r["qty"]) for r in rows]
+    )
 
 
 # -- Binance ------------------------------------------------------------------------------------
@@ -84,8 +86,12 @@ def test_binance_recent_trades_polled_twice_with_overlap_count_each_trade_once()
     sleep = FakeSleep()
     with responses.RequestsMock() as rs:
         # the recorded reply, served as two successive polls of the latest trades
-        rs.add(responses.GET, f"{FAPI}/trades", json=recorded[:600],
-               match=[matchers.query_param_matcher({"symbol": "BTCUSDT", "limit": "1000"})])
+        rs.add(
+            responses.GET,
+            f"{FAPI}/trades",
+            json=recorded[:600],
+            match=[matchers.query_param_matcher({"symbol": "BTCUSDT", "limit": "1000"})],
+        )
         rs.add(responses.GET, f"{FAPI}/trades", json=recorded[400:])
         first = services.taker_volume_live_run(pair=BINANCE, feed=BinanceUsdmFeed(sleep=sleep))
         second = services.taker_volume_live_run(pair=BINANCE, feed=BinanceUsdmFeed(sleep=sleep))
@@ -105,12 +111,28 @@ def test_binance_historical_trades_page_by_from_id_without_losing_a_trade():
         rs.add(responses.GET, f"{FAPI}/trades", json=recorded[:300])
         services.taker_volume_live_run(pair=BINANCE, feed=BinanceUsdmFeed(sleep=FakeSleep()))
         cursor = int(state_of(BINANCE).last_trade_id)
-        rs.add(responses.GET, f"{FAPI}/historicalTrades", json=recorded[300:800],
-               match=[matchers.query_param_matcher({"symbol": "BTCUSDT", "limit": "500", "fromId": str(cursor + 1)}),
-                      matchers.header_matcher({"X-MBX-APIKEY": "public-data-key"})])
-        rs.add(responses.GET, f"{FAPI}/historicalTrades", json=recorded[800:],
-               match=[matchers.query_param_matcher({"symbol": "BTCUSDT", "limit": "500", "fromId": str(recorded[799]["id"] + 1)})])
-        run = services.taker_volume_live_run(pair=BINANCE, feed=BinanceUsdmFeed(api_key="public-data-key", rate_limit=False, sleep=FakeSleep()))
+        rs.add(
+            responses.GET,
+            f"{FAPI}/historicalTrades",
+            json=recorded[300:800],
+            match=[
+                matchers.query_param_matcher({"symbol": "BTCUSDT", "limit": "500", "fromId": str(cursor + 1)}),
+                matchers.header_matcher({"X-MBX-APIKEY": "public-data-key"}),
+            ],
+        )
+        rs.add(
+            responses.GET,
+            f"{FAPI}/historicalTrades",
+            json=recorded[800:],
+            match=[
+                matchers.query_param_matcher(
+                    {"symbol": "BTCUSDT", "limit": "500", "fromId": str(recorded[799]["id"] + 1)}
+                )
+            ],
+        )
+        run = services.taker_volume_live_run(
+            pair=BINANCE, feed=BinanceUsdmFeed(api_key="public-data-key", rate_limit=False, sleep=FakeSleep())
+        )
 
     assert (run.trades_read, run.requests) == (700, 2)
     assert_rows_match(BINANCE, binance_ref(recorded))
@@ -141,15 +163,33 @@ def bybit_legacy():
 
 def test_bybit_recent_trading_records_replayed_twice_change_nothing_the_second_time():
     reply = bybit_legacy()
-    trades = [RefTrade(r["id"], r["trade_time_ms"] * 1000, r["side"] == "Buy", str(r["price"]), str(r["qty"])) for r in reply["result"]]
+    trades = [
+        RefTrade(r["id"], r["trade_time_ms"] * 1000, r["side"] == "Buy", str(r["price"]), str(r["qty"]))
+        for r in reply["result"]
+    ]
     with responses.RequestsMock() as rs:
-        rs.add(responses.GET, f"{BYBIT_API}/public/linear/recent-trading-records", json=reply,
-               match=[matchers.query_param_matcher({"symbol": "BTCUSDT", "limit": "1000"})])
+        rs.add(
+            responses.GET,
+            f"{BYBIT_API}/public/linear/recent-trading-records",
+            json=reply,
+            match=[matchers.query_param_matcher({"symbol": "BTCUSDT", "limit": "1000"})],
+        )
         services.taker_volume_live_run(pair=BYBIT, feed=BybitFeed(endpoint="legacy", sleep=FakeSleep()))
-        before = sorted(TakerVolume.objects.values_list("minute", "taker_buy_volume", "taker_sell_value", "trade_count", "is_complete"))
+        before = sorted(
+            TakerVolume.objects.values_list(
+                "minute", "taker_buy_volume", "taker_sell_value", "trade_count", "is_complete"
+            )
+        )
         services.taker_volume_live_run(pair=BYBIT, feed=BybitFeed(endpoint="legacy", sleep=FakeSleep()))
 
-    assert sorted(TakerVolume.objects.values_list("minute", "taker_buy_volume", "taker_sell_value", "trade_count", "is_complete")) == before
+    assert (
+        sorted(
+            TakerVolume.objects.values_list(
+                "minute", "taker_buy_volume", "taker_sell_value", "trade_count", "is_complete"
+            )
+        )
+        == before
+    )
     assert_rows_match(BYBIT, reference_minutes(trades))
     assert state_of(BYBIT).last_trade_id == reply["result"][0]["id"]  # the newest comes first in the reply
 
@@ -162,7 +202,9 @@ def test_bybit_polls_that_overlap_join_into_one_span():
         rs.add(responses.GET, f"{BYBIT_API}/public/linear/recent-trading-records", json=reply)
         for _ in range(2):
             services.taker_volume_live_run(pair=BYBIT, feed=BybitFeed(endpoint="legacy", sleep=FakeSleep()))
-    polled = sorted(TakerVolume.objects.values_list("minute", "taker_buy_volume", "taker_sell_volume", "trade_count", "is_complete"))
+    polled = sorted(
+        TakerVolume.objects.values_list("minute", "taker_buy_volume", "taker_sell_volume", "trade_count", "is_complete")
+    )
     assert CoverageSpan.objects.count() == 1
     TakerVolume.objects.all().delete(), CoverageSpan.objects.all().delete(), StagedTrade.objects.all().delete()
     PairState.objects.all().delete()
@@ -171,19 +213,49 @@ def test_bybit_polls_that_overlap_join_into_one_span():
         rs.add(responses.GET, f"{BYBIT_API}/public/linear/recent-trading-records", json=reply)
         services.taker_volume_live_run(pair=BYBIT, feed=BybitFeed(endpoint="legacy", sleep=FakeSleep()))
 
-    assert sorted(TakerVolume.objects.values_list("minute", "taker_buy_volume", "taker_sell_volume", "trade_count", "is_complete")) == polled
+    assert (
+        sorted(
+            TakerVolume.objects.values_list(
+                "minute", "taker_buy_volume", "taker_sell_volume", "trade_count", "is_complete"
+            )
+        )
+        == polled
+    )
 
 
 def test_bybit_v5_recent_trade_reply_is_read():
     rows = bybit_v5_ws_rows()
     # no recorded /v5/market/recent-trade reply exists: built from the recorded v5 WebSocket trades
-    reply = {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": [
-        {"execId": r["i"], "symbol": r["s"], "price": r["p"], "size": r["v"], "side": r["S"], "time": str(r["T"]),
-         "isBlockTrade": r["BT"], "isRPITrade": r["RPI"]} for r in reversed(rows)]}, "retExtInfo": {}, "time": rows[-1]["T"]}
+    reply = {
+        "retCode": 0,
+        "retMsg": "OK",
+        "result": {
+            "category": "linear",
+            "list": [
+                {
+                    "execId": r["i"],
+                    "symbol": r["s"],
+                    "price": r["p"],
+                    "size": r["v"],
+                    "side": r["S"],
+                    "time": str(r["T"]),
+                    "isBlockTrade": r["BT"],
+                    "isRPITrade": r["RPI"],
+                }
+                for r in reversed(rows)
+            ],
+        },
+        "retExtInfo": {},
+        "time": rows[-1]["T"],
+    }
     trades = [RefTrade(r["i"], r["T"] * 1000, r["S"] == "Buy", r["p"], r["v"]) for r in rows]
     with responses.RequestsMock() as rs:
-        rs.add(responses.GET, f"{BYBIT_API}/v5/market/recent-trade", json=reply,
-               match=[matchers.query_param_matcher({"category": "linear", "symbol": "BTCUSDT", "limit": "1000"})])
+        rs.add(
+            responses.GET,
+            f"{BYBIT_API}/v5/market/recent-trade",
+            json=reply,
+            match=[matchers.query_param_matcher({"category": "linear", "symbol": "BTCUSDT", "limit": "1000"})],
+        )
         run = services.taker_volume_live_run(pair=BYBIT, feed=BybitFeed(sleep=FakeSleep()))
 
     assert run.trades_read == 67
@@ -216,7 +288,9 @@ def test_bitmex_pages_by_start_from_the_cursor_without_losing_a_trade():
         first = services.taker_volume_live_run(pair=BITMEX, feed=BitmexFeed(page_size=5, sleep=sleep))
         rs.remove(responses.GET, BITMEX_TRADE)  # then the later trades arrive
         rs.add_callback(responses.GET, BITMEX_TRADE, callback=bitmex_pages(rows))
-        second = services.taker_volume_live_run(pair=BITMEX, feed=BitmexFeed(page_size=5, min_interval=2.0, sleep=sleep))
+        second = services.taker_volume_live_run(
+            pair=BITMEX, feed=BitmexFeed(page_size=5, min_interval=2.0, sleep=sleep)
+        )
         pages = [c.request.params for c in rs.calls[1:]]
 
     assert first.trades_read == 5  # no cursor yet: the latest page only
@@ -234,8 +308,11 @@ def test_bitmex_since_fetches_everything_from_that_time():
     rows = bitmex_ws_rows()
     with responses.RequestsMock() as rs:
         rs.add_callback(responses.GET, BITMEX_TRADE, callback=bitmex_pages(rows))
-        run = services.taker_volume_live_run(pair=BITMEX, since=datetime(2021, 7, 22, 22, 35, tzinfo=UTC),
-                                             feed=BitmexFeed(page_size=1000, sleep=FakeSleep()))
+        run = services.taker_volume_live_run(
+            pair=BITMEX,
+            since=datetime(2021, 7, 22, 22, 35, tzinfo=UTC),
+            feed=BitmexFeed(page_size=1000, sleep=FakeSleep()),
+        )
 
     assert run.trades_read == 16
     assert_rows_match(BITMEX, reference_minutes(bitmex_trades(rows), inverse=True))
@@ -249,7 +326,9 @@ def test_bitmex_network_errors_are_retried_with_backoff_and_retry_after():
         rs.add(responses.GET, BITMEX_TRADE, status=503, body="overloaded")
         rs.add(responses.GET, BITMEX_TRADE, status=429, headers={"Retry-After": "7"}, body="rate limited")
         rs.add(responses.GET, BITMEX_TRADE, json=rows)
-        run = services.taker_volume_live_run(pair=BITMEX, feed=BitmexFeed(min_interval=0, backoff_base=1.0, sleep=sleep))
+        run = services.taker_volume_live_run(
+            pair=BITMEX, feed=BitmexFeed(min_interval=0, backoff_base=1.0, sleep=sleep)
+        )
 
     assert run.status == "ok" and run.trades_read == 16 and run.requests == 4
     assert sleep.calls == [1.0, 2.0, 7.0]
@@ -272,7 +351,9 @@ def test_bitmex_network_trouble_past_the_retries_writes_nothing():
 def test_bitmex_client_error_is_not_retried():
     sleep = FakeSleep()
     with responses.RequestsMock() as rs:
-        rs.add(responses.GET, BITMEX_TRADE, status=400, json={"error": {"message": "Invalid symbol", "name": "HTTPError"}})
+        rs.add(
+            responses.GET, BITMEX_TRADE, status=400, json={"error": {"message": "Invalid symbol", "name": "HTTPError"}}
+        )
         with pytest.raises(SourceError, match="HTTP 400"):
             services.taker_volume_live_run(pair=BITMEX, feed=BitmexFeed(min_interval=0, sleep=sleep))
         assert len(rs.calls) == 1
@@ -300,7 +381,9 @@ def test_bithumb_counts_only_whole_seconds_of_a_transaction_history_reply():
     row = TakerVolume.objects.get(minute=datetime(2022, 2, 25, 4, 16, tzinfo=UTC))
     in_minute = [r for r in kept if r["transaction_date"] >= "2022-02-25 13:16:00"]
     assert row.trade_count == len(in_minute) and row.quote == "KRW"
-    assert float(row.taker_buy_value) == pytest.approx(sum(float(r["price"]) * float(r["units_traded"]) for r in in_minute if r["type"] == "bid"))
+    assert float(row.taker_buy_value) == pytest.approx(
+        sum(float(r["price"]) * float(r["units_traded"]) for r in in_minute if r["type"] == "bid")
+    )
     assert float(row.taker_sell_volume) == pytest.approx(0.0005)  # the one "ask"
     assert StagedTrade.objects.count() == 12  # both minutes partial, their trades staged once
 
@@ -331,9 +414,13 @@ def test_ccxt_network_error_is_retried_then_succeeds():
     reply = bybit_legacy()
     sleep = FakeSleep()
     with responses.RequestsMock() as rs:
-        rs.add(responses.GET, f"{BYBIT_API}/public/linear/recent-trading-records", body=requests.ConnectionError("reset"))
+        rs.add(
+            responses.GET, f"{BYBIT_API}/public/linear/recent-trading-records", body=requests.ConnectionError("reset")
+        )
         rs.add(responses.GET, f"{BYBIT_API}/public/linear/recent-trading-records", json=reply)
-        run = services.taker_volume_live_run(pair=BYBIT, feed=BybitFeed(endpoint="legacy", backoff_base=0.5, sleep=sleep))
+        run = services.taker_volume_live_run(
+            pair=BYBIT, feed=BybitFeed(endpoint="legacy", backoff_base=0.5, sleep=sleep)
+        )
 
     assert run.status == "ok" and run.trades_read == 500
     assert sleep.calls == [0.5]
@@ -352,7 +439,9 @@ def test_a_rate_limited_reply_is_waited_out_and_retried():
     with responses.RequestsMock() as rs:
         rs.add(responses.GET, f"{BYBIT_API}/public/linear/recent-trading-records", status=429, body="")
         rs.add(responses.GET, f"{BYBIT_API}/public/linear/recent-trading-records", json=reply)
-        run = services.taker_volume_live_run(pair=BYBIT, feed=BybitFeed(endpoint="legacy", backoff_base=2.0, sleep=sleep))
+        run = services.taker_volume_live_run(
+            pair=BYBIT, feed=BybitFeed(endpoint="legacy", backoff_base=2.0, sleep=sleep)
+        )
 
     assert run.status == "ok" and run.requests == 2
     assert sleep.calls == [2.0]

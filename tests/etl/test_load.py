@@ -19,8 +19,18 @@ from tests.helpers import stored
 pytestmark = pytest.mark.django_db
 
 BINANCE = get_pair("binance", "BTCUSDT")
-FIELDS = ["exchange", "symbol", "minute", "quote", "taker_buy_volume", "taker_sell_volume", "taker_buy_value",
-          "taker_sell_value", "trade_count", "is_complete"]
+FIELDS = [
+    "exchange",
+    "symbol",
+    "minute",
+    "quote",
+    "taker_buy_volume",
+    "taker_sell_volume",
+    "taker_buy_value",
+    "taker_sell_value",
+    "trade_count",
+    "is_complete",
+]
 
 
 def snapshot():
@@ -56,7 +66,9 @@ def test_a_binance_file_loads_every_minute_as_the_reference_computes_it():
     assert [(s[2], s[3]) for s in coverage()] == [("3535186032", "3535198966"), ("5182005737", "5182016437")]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite keeps decimals as 15-digit floats; exact on PostgreSQL")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite keeps decimals as 15-digit floats; exact on PostgreSQL"
+)
 def test_sums_are_stored_exactly_on_postgresql():
     expected = reference_minutes(binance_csv_trades())
 
@@ -173,7 +185,9 @@ def test_staged_trades_of_complete_minutes_are_purged_after_retention(tmp_path):
     services.taker_volume_import_file(pair=BINANCE, path=parts[0])
     services.taker_volume_import_file(pair=BINANCE, path=parts[1])
     cut_minute = StagedTrade.objects.filter(trade_id="3535192032").values_list("minute", flat=True).get()
-    waiting = StagedTrade.objects.filter(minute__in=TakerVolume.objects.filter(is_complete=False).values("minute")).count()
+    waiting = StagedTrade.objects.filter(
+        minute__in=TakerVolume.objects.filter(is_complete=False).values("minute")
+    ).count()
     assert TakerVolume.objects.get(minute=cut_minute).is_complete  # joined by the second file
 
     assert services.staged_trades_purge(retention=timedelta(days=1)) == 0  # too recent
@@ -182,7 +196,10 @@ def test_staged_trades_of_complete_minutes_are_purged_after_retention(tmp_path):
     assert purged > 0
     assert StagedTrade.objects.filter(minute=cut_minute).count() == 0
     assert StagedTrade.objects.count() == waiting  # incomplete minutes keep theirs
-    assert TakerVolume.objects.get(minute=cut_minute).trade_count == reference_minutes(binance_csv_trades())[cut_minute]["count"]
+    assert (
+        TakerVolume.objects.get(minute=cut_minute).trade_count
+        == reference_minutes(binance_csv_trades())[cut_minute]["count"]
+    )
 
 
 def test_values_need_no_more_places_than_the_columns_keep():

@@ -24,7 +24,17 @@ def staff_client(client):
 
 def test_command_imports_files_and_reports(capsys):
     call_command("etl_taker_volume", "--exchange", "bitmex", "--file", str(BITMEX_WS))
-    call_command("etl_taker_volume", "--exchange", "bybit", "--symbol", "BTCUSD", "--file", str(BYBIT_V2_WS), "--format", "bybit_ws")
+    call_command(
+        "etl_taker_volume",
+        "--exchange",
+        "bybit",
+        "--symbol",
+        "BTCUSD",
+        "--file",
+        str(BYBIT_V2_WS),
+        "--format",
+        "bybit_ws",
+    )
 
     out = capsys.readouterr().out
     assert "bitmex:XBTUSD file" in out and "16 trades" in out
@@ -102,8 +112,10 @@ def test_admin_pair_cursor_page_shows_cursor_coverage_and_last_error(staff_clien
 def test_admin_chart_shows_buy_and_sell_of_the_chosen_pair_and_range(staff_client):
     services.taker_volume_import_file(pair=get_pair("binance"), path=BINANCE_CSV)
 
-    response = staff_client.get("/admin/etl/takervolume/chart/", {"pair": "binanceusdm:BTCUSDT", "window": "min",
-                                                                  "from": "2023-04-05T00:00", "to": "2023-04-05T00:03"})
+    response = staff_client.get(
+        "/admin/etl/takervolume/chart/",
+        {"pair": "binanceusdm:BTCUSDT", "window": "min", "from": "2023-04-05T00:00", "to": "2023-04-05T00:03"},
+    )
 
     assert response.status_code == 200
     points = response.context["points"]
@@ -143,10 +155,15 @@ def test_ingest_runs_are_listed_with_their_errors(staff_client):
 def test_admin_action_runs_a_live_extraction_through_the_service(staff_client, monkeypatch):
     state = PairStateFactory()
     called = []
-    monkeypatch.setattr(services, "taker_volume_live_run",
-                        lambda *, pair: called.append(pair.label) or IngestRun(trades_read=0, minutes_written=0))
+    monkeypatch.setattr(
+        services,
+        "taker_volume_live_run",
+        lambda *, pair: called.append(pair.label) or IngestRun(trades_read=0, minutes_written=0),
+    )
 
-    response = staff_client.post("/admin/etl/pairstate/", {"action": "run_live_now", "_selected_action": [state.pk]}, follow=True)
+    response = staff_client.post(
+        "/admin/etl/pairstate/", {"action": "run_live_now", "_selected_action": [state.pk]}, follow=True
+    )
 
     assert response.status_code == 200
     assert called == ["bitmex:XBTUSD"]

@@ -16,13 +16,13 @@ from tests.etl.conftest import (
     BYBIT_INVERSE_REST,
     BYBIT_LINEAR_REST,
     BYBIT_V2_WS,
+    RefTrade,
     binance_csv_trades,
     bitmex_trades,
     bitmex_ws_rows,
     minute_of,
     recv_messages,
     reference_minutes,
-    RefTrade,
 )
 
 BINANCE = get_pair("binance", "BTCUSDT")
@@ -41,7 +41,7 @@ def as_decimals(totals: transform.MinuteTotals) -> dict:
             "sell_value": decimals.to_decimal(row.sell_quote, totals.quote_scale),
             "count": int(row.trades),
         }
-        for m, row in zip(frame.index, frame.itertuples())
+        for m, row in zip(frame.index, frame.itertuples(), strict=False)
     }
 
 
@@ -123,7 +123,10 @@ def test_bitmex_inverse_contracts_convert_to_btc_per_trade_rounded_at_1e_12():
 
 def test_bybit_inverse_ws_and_rest_convert_like_bitmex():
     v2 = [row for msg in recv_messages(BYBIT_V2_WS) for row in msg["data"]]
-    trades = [RefTrade(r["trade_id"], r["trade_time_ms"] * 1000, r["side"] == "Buy", str(r["price"]), str(r["size"])) for r in v2]
+    trades = [
+        RefTrade(r["trade_id"], r["trade_time_ms"] * 1000, r["side"] == "Buy", str(r["price"]), str(r["size"]))
+        for r in v2
+    ]
     assert as_decimals(run(BYBIT_V2_WS, BYBIT_INVERSE)[3]) == reference_minutes(trades, inverse=True)
 
     _, _, _, totals = run(BYBIT_INVERSE_REST, BYBIT_INVERSE)

@@ -43,10 +43,24 @@ def test_import_real_masters_fields_and_idempotent(api_client):
     # idx master 1,847 + eurex-only weekly series + the CME master's futures already in idx
     assert total == Instrument.objects.filter(exchange="krx", kind__in=["future", "option"]).count() > 1847
     fut = Instrument.objects.get(symbol="101W09")
-    assert (fut.kind, fut.underlying, fut.expiry, fut.strike, fut.right, fut.multiplier, fut.tick_size, fut.name_ko) == (
-        "future", "KOSPI200", date(2025, 9, 11), None, "", Decimal(250000), Decimal("0.05"), "F 202509")
+    assert (
+        fut.kind,
+        fut.underlying,
+        fut.expiry,
+        fut.strike,
+        fut.right,
+        fut.multiplier,
+        fut.tick_size,
+        fut.name_ko,
+    ) == ("future", "KOSPI200", date(2025, 9, 11), None, "", Decimal(250000), Decimal("0.05"), "F 202509")
     call = Instrument.objects.get(symbol="201W08450")
-    assert (call.kind, call.right, call.strike, call.expiry, call.name_ko) == ("option", "call", Decimal(450), date(2025, 8, 14), "C 202508 450.0")
+    assert (call.kind, call.right, call.strike, call.expiry, call.name_ko) == (
+        "option",
+        "call",
+        Decimal(450),
+        date(2025, 8, 14),
+        "C 202508 450.0",
+    )
     put = Instrument.objects.get(symbol="301W08450")
     assert (put.right, put.strike) == ("put", Decimal(450))
     weekly = Instrument.objects.get(symbol="209E1W382")
@@ -58,7 +72,8 @@ def test_import_real_masters_fields_and_idempotent(api_client):
     assert "0 created" in again
     after = list(Instrument.objects.order_by("id").values())
     assert [{k: v for k, v in r.items() if k != "updated_at"} for r in after] == [
-        {k: v for k, v in r.items() if k != "updated_at"} for r in before]
+        {k: v for k, v in r.items() if k != "updated_at"} for r in before
+    ]
 
     for term, symbol in (("101W09", "101W09"), ("F 202509", "101W09"), ("C 202508 450", "201W08450")):
         body = api_client.get("/api/v1/instruments/", {"search": term}).json()

@@ -41,19 +41,35 @@ def test_night_futures_frames_every_one_parses_with_its_version(parser):
     lines = frames("raw_frames_futures_night.txt")
     parsed = [parser.parse(line) for line in lines]
     assert [(f.kind, f.tr_id, f.version) for f in parsed] == [
-        ("data", "H0MFASP0", 38), ("data", "H0MFASP0", 40), ("data", "H0MFASP0", 40),
-        ("data", "H0MFCNT0", 46), ("data", "H0MFCNT0", 46), ("data", "H0MFCNT0", 46),
+        ("data", "H0MFASP0", 38),
+        ("data", "H0MFASP0", 40),
+        ("data", "H0MFASP0", 40),
+        ("data", "H0MFCNT0", 46),
+        ("data", "H0MFCNT0", 46),
+        ("data", "H0MFCNT0", 46),
     ]
     assert parser.stats["records"] == 6 and parser.stats["quarantined"] == 0
     quote = parsed[1].records[0]
-    assert (quote["futs_shrn_iscd"], quote["bsop_hour"], quote["futs_askp1"], quote["futs_bidp1"]) == ("101W09", "012201", "344.20", "344.15")
+    assert (quote["futs_shrn_iscd"], quote["bsop_hour"], quote["futs_askp1"], quote["futs_bidp1"]) == (
+        "101W09",
+        "012201",
+        "344.20",
+        "344.15",
+    )
     assert quote["askp_rsqn1"] == "7" and quote["total_bidp_rsqn"] == "0"
     assert any(ord(ch) > 127 for ch in quote[TAIL]) and quote[TAIL].count("^") == 3  # the non-text bytes kept raw
     assert "total_askp_rsqn_icdc" not in quote
     trade = parsed[3].records[0]
     assert len(trade) == 46 and "dynm_mxpr" not in trade
-    assert (trade["bsop_hour"], trade["futs_prpr"], trade["last_cnqn"], trade["acml_vol"]) == ("011015", "344.15", "1", "18905")
-    assert int(trade["shnu_cntg_csnu"]) - int(trade["seln_cntg_csnu"]) == int(trade["ntby_cntg_csnu"])  # columns aligned
+    assert (trade["bsop_hour"], trade["futs_prpr"], trade["last_cnqn"], trade["acml_vol"]) == (
+        "011015",
+        "344.15",
+        "1",
+        "18905",
+    )
+    assert int(trade["shnu_cntg_csnu"]) - int(trade["seln_cntg_csnu"]) == int(
+        trade["ntby_cntg_csnu"]
+    )  # columns aligned
 
 
 def test_stock_frames_parse_46_fields(parser):
@@ -80,7 +96,14 @@ def test_unknown_field_count_is_quarantined_counted_and_does_not_stop_the_feed(p
     assert parser.stats["quarantined:H0MFCNT0"] == 2 and parser.stats["records"] == 0
     assert len([r for r in caplog.records if "quarantined" in r.getMessage()]) == 1  # once per tr_id and hour
     assert parser.parse(line).kind == "data"  # the feed goes on
-    for bad in ("0|H0MFCNT0|002|" + line.split("|", 3)[3], "0|H0ZZZZZ0|001|a^b", "0|H0MFCNT0|abc|x", "garbage", "{not json", b"\xff\xfe"):
+    for bad in (
+        "0|H0MFCNT0|002|" + line.split("|", 3)[3],
+        "0|H0ZZZZZ0|001|a^b",
+        "0|H0MFCNT0|abc|x",
+        "garbage",
+        "{not json",
+        b"\xff\xfe",
+    ):
         assert parser.parse(bad).kind == "quarantine"
 
 
@@ -88,8 +111,10 @@ def test_pingpong_and_ack_with_key_then_encrypted_frame_decrypts(parser):
     ping = '{"header":{"tr_id":"PINGPONG","datetime":"20250714184301"}}'
     assert parser.parse(ping).kind == "pingpong" and parser.parse(ping).raw == ping
     key, iv = "0123456789abcdef0123456789abcdef", "fedcba9876543210"
-    ack = {"header": {"tr_id": "H0MFCNT0", "tr_key": "101W09", "encrypt": "N"},
-           "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS", "output": {"iv": iv, "key": key}}}
+    ack = {
+        "header": {"tr_id": "H0MFCNT0", "tr_key": "101W09", "encrypt": "N"},
+        "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS", "output": {"iv": iv, "key": key}},
+    }
     before = parser.parse("1|H0MFCNT0|001|AAAA")
     assert before.kind == "quarantine" and "no key" in before.reason
     frame = parser.parse(json.dumps(ack))

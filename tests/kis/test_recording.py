@@ -27,9 +27,14 @@ def test_import_both_sessions_then_reimport_changes_nothing():
     report = run(NIGHT, DAY)
     assert f"{kis_file(NIGHT)}: 1749 records" in report and f"{kis_file(DAY)}: 197 records" in report
     stored = Tick.objects.count()
-    skipped = sum(int(line.split()[1].rstrip(":")) for line in report.splitlines() if line.strip().startswith("skipped"))
+    skipped = sum(
+        int(line.split()[1].rstrip(":")) for line in report.splitlines() if line.strip().startswith("skipped")
+    )
     assert stored == 1749 + 197 - skipped and stored > 1900
-    counts = {(k, s): Tick.objects.filter(kind=k, instrument__symbol=s).count() for k, s in [("trade", "101W09"), ("quote", "101W09"), ("quote", "101W12")]}
+    counts = {
+        (k, s): Tick.objects.filter(kind=k, instrument__symbol=s).count()
+        for k, s in [("trade", "101W09"), ("quote", "101W09"), ("quote", "101W12")]
+    }
     assert counts == {("trade", "101W09"): 140 + 53, ("quote", "101W09"): 1019 + 96, ("quote", "101W12"): 127 + 22}
 
     first = Tick.objects.get(instrument__symbol="101W09", kind="trade", session_date=date(2025, 7, 14), sequence=1)
@@ -41,9 +46,19 @@ def test_import_both_sessions_then_reimport_changes_nothing():
     option = Tick.objects.get(instrument__symbol="201W08450", session_date=date(2025, 7, 14), sequence=1)
     assert (option.price, option.size, option.extra["optn_prdy_vrss"]) == (Decimal("4.11"), Decimal(2), "0.18")
     day_option = Tick.objects.get(instrument__symbol="201W08450", session_date=date(2025, 7, 18), sequence=1)
-    assert (day_option.price, day_option.extra["delta"], day_option.extra["hts_ints_vltl"]) == (Decimal("2.34"), "0.26", "18.47")
+    assert (day_option.price, day_option.extra["delta"], day_option.extra["hts_ints_vltl"]) == (
+        Decimal("2.34"),
+        "0.26",
+        "18.47",
+    )
     quote = Tick.objects.get(instrument__symbol="101W09", kind="quote", session_date=date(2025, 7, 18), sequence=1)
-    assert (quote.ask, quote.bid, quote.ask_size, quote.bid_size, quote.price) == (Decimal("430.65"), Decimal("430.60"), 12, 36, None)
+    assert (quote.ask, quote.bid, quote.ask_size, quote.bid_size, quote.price) == (
+        Decimal("430.65"),
+        Decimal("430.60"),
+        12,
+        36,
+        None,
+    )
 
     snapshot = list(Tick.objects.order_by("id").values())
     again = run(NIGHT, DAY)

@@ -36,7 +36,9 @@ def test_instruments_bad_filter_value_is_400_naming_the_field(api_client, upbit_
 def test_candles_return_the_files_values_ascending(api_client, upbit_daily):
     ada = Instrument.objects.get(exchange="upbit", symbol="ADA/KRW")
 
-    response = api_client.get(f"/api/v1/instruments/{ada.pk}/candles/", {"interval": "1d", "start": "2024-09-26", "end": "2024-09-27"})
+    response = api_client.get(
+        f"/api/v1/instruments/{ada.pk}/candles/", {"interval": "1d", "start": "2024-09-26", "end": "2024-09-27"}
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -45,7 +47,12 @@ def test_candles_return_the_files_values_ascending(api_client, upbit_daily):
     # the file's row: KRW-ADA,2024-09-26,508.8,532.9,504.7,530.0,15568386.61109085,8138583777.920832
     assert first["open_time"] == "2024-09-26T00:00:00Z"
     assert first["open"] == "508.8"  # plain decimals, not padded to the column's 12 places
-    assert [Decimal(first[k]) for k in ("open", "high", "low", "close")] == [Decimal("508.8"), Decimal("532.9"), Decimal("504.7"), Decimal("530.0")]
+    assert [Decimal(first[k]) for k in ("open", "high", "low", "close")] == [
+        Decimal("508.8"),
+        Decimal("532.9"),
+        Decimal("504.7"),
+        Decimal("530.0"),
+    ]
     assert Decimal(first["volume"]) == stored("15568386.61109085")
     assert second["open_time"] == "2024-09-27T00:00:00Z"
 
@@ -155,7 +162,13 @@ def test_search_ranks_the_exact_symbol_and_base_first(api_client, replay_board):
     from django.core.management import call_command
 
     # the Bithumb list adds many instruments matching "BTC" (BTC/KRW, BTT, BTG...)
-    call_command("import_instruments", "--format", "bithumb_ticker", str(settings.MARKETS["DATA_DIR"] / "bithumb" / "public_ticker_ALL_KRW.json"), verbosity=0)
+    call_command(
+        "import_instruments",
+        "--format",
+        "bithumb_ticker",
+        str(settings.MARKETS["DATA_DIR"] / "bithumb" / "public_ticker_ALL_KRW.json"),
+        verbosity=0,
+    )
 
     results = api_client.get("/api/v1/instruments/", {"search": "BTC", "limit": 3}).json()["results"]
 

@@ -50,8 +50,16 @@ def run(command: str, *args) -> str:
 def candle_rows() -> list[tuple]:
     return list(
         Candle.objects.order_by("instrument__exchange", "instrument__symbol", "interval", "open_time").values_list(
-            "instrument__exchange", "instrument__symbol", "interval", "open_time",
-            "open", "high", "low", "close", "volume", "quote_volume",
+            "instrument__exchange",
+            "instrument__symbol",
+            "interval",
+            "open_time",
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            "quote_volume",
         )
     )
 
@@ -97,7 +105,13 @@ def test_upbit_markets_import_creates_every_krw_btc_usdt_market_with_names():
     stored_quotes = Counter(Instrument.objects.filter(exchange="upbit").values_list("quote", flat=True))
     assert stored_quotes == per_quote and set(per_quote) == {"KRW", "BTC", "USDT"}
     btc = Instrument.objects.get(exchange="upbit", symbol="BTC/KRW")
-    assert (btc.base, btc.quote, btc.market, btc.name_ko, btc.name_en) == ("BTC", "KRW", "crypto", "비트코인", "Bitcoin")
+    assert (btc.base, btc.quote, btc.market, btc.name_ko, btc.name_en) == (
+        "BTC",
+        "KRW",
+        "crypto",
+        "비트코인",
+        "Bitcoin",
+    )
     assert f"{len(markets)} instruments ({len(markets)} created, 0 updated)" in out
 
 
@@ -112,7 +126,9 @@ def test_bithumb_ticker_import_creates_167_krw_instruments_without_the_date_key(
 
 def test_bithumb_ticker_import_keeps_names_another_listing_gave():
     # given a Bithumb BTC/KRW named by hand (the ticker listing has no names)
-    Instrument.objects.create(exchange="bithumb", market="crypto", symbol="BTC/KRW", base="BTC", quote="KRW", name_ko="비트코인")
+    Instrument.objects.create(
+        exchange="bithumb", market="crypto", symbol="BTC/KRW", base="BTC", quote="KRW", name_ko="비트코인"
+    )
 
     # when
     out = run("import_instruments", "--format", "bithumb_ticker", BITHUMB_TICKER)
@@ -130,7 +146,13 @@ def test_krx_tickers_import_keeps_codes_as_text_and_sets_board_and_listing():
     assert Instrument.objects.filter(exchange="krx", market="krx").count() == 3186
     assert Instrument.objects.filter(exchange="krx", active=True).count() == 2882  # listed_on_2026_02_20 == 1
     pref = Instrument.objects.get(exchange="krx", symbol="00088K")
-    assert (pref.base, pref.quote, pref.name_ko, pref.segment, pref.lot_size) == ("00088K", "KRW", "한화3우B", "KOSPI", 1)
+    assert (pref.base, pref.quote, pref.name_ko, pref.segment, pref.lot_size) == (
+        "00088K",
+        "KRW",
+        "한화3우B",
+        "KOSPI",
+        1,
+    )
     assert Instrument.objects.get(exchange="krx", symbol="000020").name_ko == "동화약품"
     assert Instrument.objects.filter(exchange="krx", segment="KONEX").count() == 156
 
@@ -161,7 +183,12 @@ def test_upbit_daily_csv_import_writes_3670_candles_of_10_coins_opening_00_utc()
     assert Candle.objects.filter(interval="1d").count() == 3670
     assert Instrument.objects.filter(exchange="upbit").count() == 10
     ada = candle("upbit", "ADA/KRW", "1d", datetime(2024, 9, 26, tzinfo=UTC))  # 09:00 KST
-    assert (ada.open, ada.high, ada.low, ada.close) == (Decimal("508.8"), Decimal("532.9"), Decimal("504.7"), Decimal("530.0"))
+    assert (ada.open, ada.high, ada.low, ada.close) == (
+        Decimal("508.8"),
+        Decimal("532.9"),
+        Decimal("504.7"),
+        Decimal("530.0"),
+    )
     assert ada.volume == stored("15568386.61109085")
     assert ada.quote_volume == stored("8138583777.920832")
     # the BTC rows (aggregated from 15-min candles) have no traded value
@@ -198,7 +225,9 @@ def test_krx_daily_import_skips_halt_rows_and_takes_names_and_board_from_the_fil
     # session 2024-12-03 opens 00:00 KST = 2024-12-02 15:00 UTC
     row = candle("krx", "005930", "1d", datetime(2024, 12, 2, 15, tzinfo=UTC))
     assert (row.open, row.high, row.low, row.close, row.volume) == (53100, 54400, 53100, 53600, 23374603)
-    assert not Candle.objects.filter(instrument__symbol="012450", open_time=datetime(2024, 8, 28, 15, tzinfo=UTC)).exists()
+    assert not Candle.objects.filter(
+        instrument__symbol="012450", open_time=datetime(2024, 8, 28, 15, tzinfo=UTC)
+    ).exists()
     assert f"rows skipped: {KRX_TOP50_HALTS}\n  {KRX_TOP50_HALTS} KRX trading halt" in out
 
 
@@ -304,8 +333,19 @@ def test_live_candles_import_says_the_exchange_cannot_be_reached(monkeypatch):
     monkeypatch.setattr("markets.sources.ccxt_source.CcxtSource", Offline)
 
     with pytest.raises(CommandError, match="can't reach bithumb"):
-        run("import_candles", "--format", "ccxt", "--exchange", "bithumb", "--symbol", "BTC/KRW", "--interval", "1d",
-            "--since", "2024-01-01")
+        run(
+            "import_candles",
+            "--format",
+            "ccxt",
+            "--exchange",
+            "bithumb",
+            "--symbol",
+            "BTC/KRW",
+            "--interval",
+            "1d",
+            "--since",
+            "2024-01-01",
+        )
     assert Candle.objects.count() == 0
 
 
@@ -317,7 +357,10 @@ def test_bithumb_candlestick_24h_drops_its_exact_duplicate_and_keeps_the_in_prog
 
     out = run("import_candles", "--format", "bithumb_candlestick", "--symbol", "BTC_KRW", "--interval", "24h", path)
 
-    assert Candle.objects.filter(instrument__exchange="bithumb", instrument__symbol="BTC/KRW", interval="1d").count() == 2899
+    assert (
+        Candle.objects.filter(instrument__exchange="bithumb", instrument__symbol="BTC/KRW", interval="1d").count()
+        == 2899
+    )
     assert "2900 rows" in out and "1 exact duplicate row" in out
     first = Candle.objects.earliest("open_time")
     assert first.open_time == datetime(2013, 12, 26, 15, tzinfo=UTC)  # 2013-12-27 00:00 KST
@@ -333,7 +376,9 @@ def test_bad_json_element_is_named_by_its_index_and_nothing_is_written(tmp_path)
     broken = tmp_path / "public_candlestick_BTC_KRW_24h.json"
     broken.write_text(json.dumps(reply))
 
-    with pytest.raises(CommandError, match=r"public_candlestick_BTC_KRW_24h\.json, data\[17\]: high 'n/a' is not a number"):
+    with pytest.raises(
+        CommandError, match=r"public_candlestick_BTC_KRW_24h\.json, data\[17\]: high 'n/a' is not a number"
+    ):
         run("import_candles", "--format", "bithumb_candlestick", "--symbol", "BTC/KRW", "--interval", "1d", broken)
     assert Candle.objects.count() == 0 and Instrument.objects.count() == 0
 
@@ -381,6 +426,10 @@ def test_binance_csv_and_raw_klines_of_2019_give_the_same_candles():
     assert candle_rows() == from_csv and len(from_csv) == 365
     day = candle("binance", "BTC/USDT", "1d", datetime(2019, 1, 1, tzinfo=UTC))
     assert (day.open, day.high, day.low, day.close) == (
-        Decimal("3701.23"), Decimal("3810.16"), Decimal("3642"), Decimal("3797.14"))
+        Decimal("3701.23"),
+        Decimal("3810.16"),
+        Decimal("3642"),
+        Decimal("3797.14"),
+    )
     assert day.volume == stored("23741.687033") and day.quote_volume == stored("88149249.09230461")
     assert Instrument.objects.get().market == "crypto"

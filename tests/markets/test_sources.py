@@ -40,12 +40,15 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
 # licensed recordings shipped in the repo, by their name in ../shared/data
 SHIPPED = {
-    "bithumb/library_fixtures/ccxt_bithumb_http_responses.json": REPO / "tests/fixtures/ccxt_bithumb_http_responses.json",
+    "bithumb/library_fixtures/ccxt_bithumb_http_responses.json": REPO
+    / "tests/fixtures/ccxt_bithumb_http_responses.json",
     "bithumb/public_ticker_ALL_BTC.json": REPO / "tests/fixtures/public_ticker_ALL_BTC.json",
     "bithumb/public_ticker_ALL_KRW.json": REPO / "markets/data/bithumb/public_ticker_ALL_KRW.json",
     "bithumb/upbit/v1_market_all.json": REPO / "markets/data/upbit/v1_market_all.json",
-    "coins_intraday/upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv": REPO / "markets/data/coins_intraday/upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv",
-    "bithumb/upbit/ws_trade_orderbook_messages_SIMPLE.jsonl": REPO / "markets/data/upbit/ws_trade_orderbook_messages_SIMPLE.jsonl",
+    "coins_intraday/upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv": REPO
+    / "markets/data/coins_intraday/upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv",
+    "bithumb/upbit/ws_trade_orderbook_messages_SIMPLE.jsonl": REPO
+    / "markets/data/upbit/ws_trade_orderbook_messages_SIMPLE.jsonl",
     "coins_intraday": REPO / "markets/data/coins_intraday",
 }
 KST = timezone(timedelta(hours=9))
@@ -192,14 +195,21 @@ def test_bithumb_v1_ticker_fixture_mapping():
     assert btc.time == datetime.fromtimestamp(rec["trade_timestamp"] / 1000, UTC)  # ccxt: trade time
 
 
-@pytest.mark.xfail(raises=KeyError, strict=True,
-                   reason="ccxt 4.5.90's v1 fetch_markets expects a bare list; ccxt's recorded "
-                          "/v1/market/all reply is wrapped in {status, data}")
+@pytest.mark.xfail(
+    raises=KeyError,
+    strict=True,
+    reason="ccxt 4.5.90's v1 fetch_markets expects a bare list; ccxt's recorded "
+    "/v1/market/all reply is wrapped in {status, data}",
+)
 def test_bithumb_v1_market_all_fixture():
     """ccxt's default (v1) load_markets = GET /v1/market/all?isDetails=true."""
     with responses.RequestsMock() as rs:
-        rs.add(responses.GET, f"{BITHUMB}/v1/market/all", json=ccxt_fixture("fetchMarkets"),
-               match=[matchers.query_param_matcher({"isDetails": "true"})])
+        rs.add(
+            responses.GET,
+            f"{BITHUMB}/v1/market/all",
+            json=ccxt_fixture("fetchMarkets"),
+            match=[matchers.query_param_matcher({"isDetails": "true"})],
+        )
         CcxtSource("bithumb").instruments()
 
 
@@ -210,8 +220,16 @@ def test_bithumb_ohlcv_ccxt_fixture_column_order():
         rs.add(responses.GET, f"{BITHUMB}/public/candlestick/BTC_KRW/1m", json=ccxt_fixture("fetchOHLCV"))
         bars = list(CcxtSource("bithumb", config=BITHUMB_LEGACY).ohlcv("BTC/KRW", "1m"))
         candle_calls = [c for c in rs.calls if "candlestick" in c.request.url]
-    assert bars == [Bar(datetime(2024, 8, 7, 7, 13, tzinfo=UTC), Decimal(row[1]), Decimal(row[3]),
-                        Decimal(row[4]), Decimal(row[2]), Decimal(row[5]))]
+    assert bars == [
+        Bar(
+            datetime(2024, 8, 7, 7, 13, tzinfo=UTC),
+            Decimal(row[1]),
+            Decimal(row[3]),
+            Decimal(row[4]),
+            Decimal(row[2]),
+            Decimal(row[5]),
+        )
+    ]
     assert len(candle_calls) == 2  # second page (since = last + 1 ms) brought nothing new -> stop
 
 
@@ -263,8 +281,11 @@ def test_exchange_error_is_not_retried():
     # Bithumb's error reply as quoted in ccxt's bithumb.py ("status" 5100, HTTP 200).
     sleep = FakeSleep()
     with responses.RequestsMock() as rs:
-        rs.add(responses.GET, f"{BITHUMB}/public/ticker/ALL_KRW",
-               json={"status": "5100", "message": "Bad Request.(Auth Data)"})
+        rs.add(
+            responses.GET,
+            f"{BITHUMB}/public/ticker/ALL_KRW",
+            json={"status": "5100", "message": "Bad Request.(Auth Data)"},
+        )
         src = CcxtSource("bithumb", config=BITHUMB_LEGACY, sleep=sleep)
         with pytest.raises(SourceError) as err:
             src.instruments()
@@ -318,8 +339,17 @@ def test_stream_tickers_reconnects_after_network_error(monkeypatch):
 
 
 def test_snapshot_derives_change_from_open_when_missing():
-    t = {"symbol": "BTC/USDT:USDT", "last": 101.5, "open": 100.0, "change": None, "percentage": None,
-         "baseVolume": None, "quoteVolume": None, "timestamp": 0, "info": {}}
+    t = {
+        "symbol": "BTC/USDT:USDT",
+        "last": 101.5,
+        "open": 100.0,
+        "change": None,
+        "percentage": None,
+        "baseVolume": None,
+        "quoteVolume": None,
+        "timestamp": 0,
+        "info": {},
+    }
     snap = snapshot_from_ccxt("bybit", t)
     assert (snap.change, snap.change_rate) == (Decimal("1.5"), Decimal("0.015"))
 
@@ -375,12 +405,14 @@ def test_top20_candle_walk_order(top20_rows):
     batches = collect(top20(loop=False, sleep=FakeSleep(is_async=True)))
     btc_points = [next(t for t in b if t.symbol == "BTC/KRW") for b in batches]
     btc_rows = [r for r in top20_rows if r["market"] == "KRW-BTC"]
-    o, h, l, c = (Decimal(btc_rows[0][k]) for k in ("open", "high", "low", "close"))
+    o, h, lo, c = (Decimal(btc_rows[0][k]) for k in ("open", "high", "low", "close"))
     assert c < o  # the first BTC candle closed down: O-H-L-C
-    assert [p.last_price for p in btc_points[:4]] == [o, h, l, c]
+    assert [p.last_price for p in btc_points[:4]] == [o, h, lo, c]
     up = next(i for i, r in enumerate(btc_rows) if Decimal(r["close"]) > Decimal(r["open"]))
     r = btc_rows[up]
-    assert [p.last_price for p in btc_points[4 * up:4 * up + 4]] == [Decimal(r[k]) for k in ("open", "low", "high", "close")]
+    assert [p.last_price for p in btc_points[4 * up : 4 * up + 4]] == [
+        Decimal(r[k]) for k in ("open", "low", "high", "close")
+    ]
     start = datetime(2026, 6, 28, 17, 0, tzinfo=KST)
     assert [p.time for p in btc_points[:5]] == [start + timedelta(seconds=225 * k) for k in range(5)]
     # window totals: at the 2nd candle's open, the 1st candle is complete
@@ -497,8 +529,11 @@ def test_bithumb_1m_replay_column_order():
 
 def test_upbit_trades_replay():
     path = shared_data("bithumb/upbit/ws_trade_orderbook_messages_SIMPLE.jsonl")
-    trades = [m for m in (json.loads(line)["msg"] for line in path.read_text().splitlines())
-              if m["ty"] == "trade" and m["cd"].startswith("KRW-")]
+    trades = [
+        m
+        for m in (json.loads(line)["msg"] for line in path.read_text().splitlines())
+        if m["ty"] == "trade" and m["cd"].startswith("KRW-")
+    ]
     sleep = FakeSleep(is_async=True)
     src = ReplaySource("upbit_trades", data_dir=path.parent, loop=False, sleep=sleep, speed=2)
     batches = collect(src)
@@ -507,8 +542,8 @@ def test_upbit_trades_replay():
     assert (first.symbol, first.last_price) == ("LAMB/KRW", Decimal("127.0"))
     assert first.change == Decimal(str(rec["tp"])) - Decimal(str(rec["pcp"])) == Decimal(str(rec["cp"]))
     assert first.time == datetime.fromtimestamp(rec["tms"] / 1000, UTC)
-    assert all(b[0].last_price == Decimal(str(m["tp"])) for b, m in zip(batches, trades))
-    gaps = [max(0.0, (b["tms"] - a["tms"]) / 1000) / 2 for a, b in zip(trades, trades[1:])]
+    assert all(b[0].last_price == Decimal(str(m["tp"])) for b, m in zip(batches, trades, strict=False))
+    gaps = [max(0.0, (b["tms"] - a["tms"]) / 1000) / 2 for a, b in zip(trades, trades[1:], strict=False)]
     assert sleep.calls == pytest.approx(gaps)
     with pytest.raises(ValueError):
         list(src.ohlcv("LAMB/KRW", "1m"))

@@ -31,8 +31,9 @@ def _artifacts_in_tmp(tmp_path_factory):
     """Model files go to a temporary directory, never var/models."""
     from predictions import services
 
-    with override_settings(PREDICTIONS={**settings.PREDICTIONS, "ARTIFACT_DIR": tmp_path_factory.mktemp("models"),
-                                        "KRX_DAILY_FILE": ""}):
+    with override_settings(
+        PREDICTIONS={**settings.PREDICTIONS, "ARTIFACT_DIR": tmp_path_factory.mktemp("models"), "KRX_DAILY_FILE": ""}
+    ):
         services._cached_model.cache_clear()
         yield
     services._cached_model.cache_clear()

@@ -54,7 +54,9 @@ def test_discover_lists_top_picks_with_close_and_every_active_models_probability
     predicted.save(update_fields=["active"])
     services.predictions_store(predictor=second, start=date(2025, 6, 17))
 
-    response = api_client.get("/api/v1/predictions/discover/", {"market": "KOSPI", "limit": 10, "model": predicted.name})
+    response = api_client.get(
+        "/api/v1/predictions/discover/", {"market": "KOSPI", "limit": 10, "model": predicted.name}
+    )
 
     data = response.data
     assert response.status_code == 200 and data["date"] == "2025-06-17" and len(data["results"]) == 10
@@ -62,10 +64,14 @@ def test_discover_lists_top_picks_with_close_and_every_active_models_probability
     top = data["results"][0]
     stored = Prediction.objects.get(predictor=predicted, session_date=date(2025, 6, 17), rank=1)
     assert top["symbol"] == stored.instrument.symbol and top["name"] == stored.instrument.name_ko
-    assert top["probabilities"][predicted.name] == stored.probability_up and set(top["probabilities"]) == set(data["models"])
+    assert top["probabilities"][predicted.name] == stored.probability_up and set(top["probabilities"]) == set(
+        data["models"]
+    )
     assert [vote["model"] for vote in top["by_model"]] == data["models"]
     assert top["close"]  # the close of the session, KRW
-    other_rank = Prediction.objects.get(predictor=second, session_date=date(2025, 6, 17), instrument=stored.instrument).rank
+    other_rank = Prediction.objects.get(
+        predictor=second, session_date=date(2025, 6, 17), instrument=stored.instrument
+    ).rank
     assert top["models_agreeing"] == 1 + (other_rank <= 10) and top["agreement"] == top["models_agreeing"] / 2
 
 
@@ -91,7 +97,9 @@ def test_backtest_of_stored_predictions_equals_the_pure_backtest_on_the_csv(auth
     expected = run_backtest(top50_panel, scores, first, last, BacktestParams(top_n=5, stop_loss_pct=7.5))
     assert data["total_return"] == pytest.approx(expected.metrics["total_return"], abs=1e-9)
     assert data["max_drawdown"] == pytest.approx(expected.metrics["max_drawdown"], abs=1e-9)
-    assert data["trades"] == expected.metrics["trades"] and data["win_rate"] == pytest.approx(expected.metrics["win_rate"])
+    assert data["trades"] == expected.metrics["trades"] and data["win_rate"] == pytest.approx(
+        expected.metrics["win_rate"]
+    )
     assert data["benchmark_total_return"] == pytest.approx(expected.metrics["benchmark_total_return"], abs=1e-9)
     assert data["final_equity"] == str(round(expected.metrics["final_equity"]))
     assert [p["date"] for p in data["curve"]][:2] == ["2024-10-02", "2024-10-04"]  # 10-03 and 10-09 are holidays
@@ -110,8 +118,9 @@ def test_a_user_sees_only_their_own_backtests(auth_client, predicted):
 
 
 def test_a_backtest_inside_the_training_period_is_refused_and_nothing_is_stored(auth_client, predicted):
-    response = auth_client.post("/api/v1/prediction-backtests/",
-                                {**BACKTEST, "model": predicted.name, "start": "2024-09-02"}, format="json")
+    response = auth_client.post(
+        "/api/v1/prediction-backtests/", {**BACKTEST, "model": predicted.name, "start": "2024-09-02"}, format="json"
+    )
 
     assert response.status_code == 400
     assert response.data["error"]["code"] == "in_sample_period" and list(response.data["error"]["fields"]) == ["start"]
@@ -124,8 +133,10 @@ def test_a_backtest_without_stored_predictions_says_how_to_make_them(auth_client
     response = auth_client.post("/api/v1/prediction-backtests/", {**BACKTEST, "model": predicted.name}, format="json")
 
     assert response.status_code == 409 and response.data["error"]["code"] == "missing_predictions"
-    assert (f"3 session(s) from 2024-11-01 to 2024-11-05; run: manage.py predict --model {predicted.name} "
-            "--start 2024-11-01 --end 2024-11-05") in response.data["error"]["message"]
+    assert (
+        f"3 session(s) from 2024-11-01 to 2024-11-05; run: manage.py predict --model {predicted.name} "
+        "--start 2024-11-01 --end 2024-11-05"
+    ) in response.data["error"]["message"]
     assert not PredictionBacktest.objects.exists()
 
 
@@ -144,8 +155,9 @@ def test_backtest_input_errors_name_their_field(auth_client, predicted):
 
 
 def test_pages_show_the_discover_list_and_your_own_backtest_chart(client, user, predicted):
-    backtest = services.prediction_backtest_create(user=user, predictor=predicted, start=date(2024, 10, 2),
-                                                   end=date(2024, 12, 30), top_n=5)
+    backtest = services.prediction_backtest_create(
+        user=user, predictor=predicted, start=date(2024, 10, 2), end=date(2024, 12, 30), top_n=5
+    )
     stranger = UserFactory()
 
     discover = client.get("/predictions/", {"market": "KOSPI"})
@@ -168,7 +180,12 @@ def test_predictors_are_listed_with_their_metadata(api_client, predicted):
 
     assert response.status_code == 200
     data = response.data
-    assert (data["kind"], data["market"], data["train_start"], data["train_end"]) == ("gbm", "KOSPI", "2024-01-02", "2024-09-30")
+    assert (data["kind"], data["market"], data["train_start"], data["train_end"]) == (
+        "gbm",
+        "KOSPI",
+        "2024-01-02",
+        "2024-09-30",
+    )
     assert data["library_versions"]["scikit-learn"] and len(data["features"]) == 37
     assert "artifact" not in data  # a server-side file name
     assert api_client.get("/api/v1/predictors/").data["count"] == 1

@@ -68,14 +68,19 @@ def reference_backtest(frame, scores_by_day, *, top_n, hold, stop_pct, buy_fee_p
                 price = bars[(code, day)].close
                 cost = budget * (1 + buy_fee_pct / 100)
                 cash -= cost
-                held.append({"code": code, "day": day, "entry": price, "shares": budget / price, "cost": cost, "due": i + hold})
+                held.append(
+                    {"code": code, "day": day, "entry": price, "shares": budget / price, "cost": cost, "due": i + hold}
+                )
         equity.append(cash + sum(p["shares"] * last_close[p["code"]] for p in held))
         # equal-weight benchmark: mean return of the stocks that traded, against their last close
         if i == 0:
             bench.append(capital)
         else:
-            returns = [last_close[c] / previous_close[c] - 1 for c in codes
-                       if c in previous_close and (c, day) in bars and not halt(bars[(c, day)])]
+            returns = [
+                last_close[c] / previous_close[c] - 1
+                for c in codes
+                if c in previous_close and (c, day) in bars and not halt(bars[(c, day)])
+            ]
             bench.append(bench[-1] * (1 + sum(returns) / len(returns)))
     return np.array(equity), np.array(bench), trades
 
@@ -90,21 +95,39 @@ def _scores(panel):
 @pytest.mark.parametrize("stop_pct", [None, 4.0])
 def test_backtest_matches_a_plain_loop_over_the_real_rows(top50_frame, top50_panel, stop_pct):
     scores = _scores(top50_panel)
-    params = BacktestParams(top_n=10, hold_sessions=5, stop_loss_pct=stop_pct, buy_fee_pct=0.015,
-                            sell_fee_pct=0.015, initial_capital=10_000_000)
+    params = BacktestParams(
+        top_n=10,
+        hold_sessions=5,
+        stop_loss_pct=stop_pct,
+        buy_fee_pct=0.015,
+        sell_fee_pct=0.015,
+        initial_capital=10_000_000,
+    )
     first, last = top50_panel.session_index(START), top50_panel.session_index(date(2024, 10, 31))
 
     result = run_backtest(top50_panel, scores, first, last, params)
 
-    by_day = {day.date(): dict(zip(top50_panel.codes, scores[t], strict=True)) for t, day in enumerate(top50_panel.sessions)}
-    equity, bench, trades = reference_backtest(top50_frame, by_day, top_n=10, hold=5, stop_pct=stop_pct,
-                                               buy_fee_pct=0.015, sell_fee_pct=0.015, capital=10_000_000)
+    by_day = {
+        day.date(): dict(zip(top50_panel.codes, scores[t], strict=True)) for t, day in enumerate(top50_panel.sessions)
+    }
+    equity, bench, trades = reference_backtest(
+        top50_frame,
+        by_day,
+        top_n=10,
+        hold=5,
+        stop_pct=stop_pct,
+        buy_fee_pct=0.015,
+        sell_fee_pct=0.015,
+        capital=10_000_000,
+    )
     assert result.dates == sessions_between(START, END)
     np.testing.assert_allclose(result.equity, equity, rtol=1e-12)
     np.testing.assert_allclose(result.benchmark, bench, rtol=1e-12)
     got = [(t.code, t.entry_date, t.exit_date, t.reason) for t in result.trades]
     assert sorted(got) == sorted(trade[:4] for trade in trades)
-    np.testing.assert_allclose(sorted(t.net_return for t in result.trades), sorted(trade[4] for trade in trades), rtol=1e-12)
+    np.testing.assert_allclose(
+        sorted(t.net_return for t in result.trades), sorted(trade[4] for trade in trades), rtol=1e-12
+    )
     # the halted position could only be sold when trading resumed
     halted = [t for t in result.trades if t.code == HALTED and t.entry_date == date(2024, 8, 28)]
     assert [(t.exit_date, t.reason) for t in halted] in ([(date(2024, 9, 27), "hold")], [(date(2024, 9, 27), "stop")])

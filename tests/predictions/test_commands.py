@@ -29,13 +29,25 @@ def run(command: str, *args) -> str:
 
 
 def prediction_rows() -> list[tuple]:
-    return list(Prediction.objects.order_by("predictor_id", "session_date", "rank").values_list(
-        "predictor__name", "instrument__symbol", "session_date", "horizon", "probability_up", "rank"))
+    return list(
+        Prediction.objects.order_by("predictor_id", "session_date", "rank").values_list(
+            "predictor__name", "instrument__symbol", "session_date", "horizon", "probability_up", "rank"
+        )
+    )
 
 
 def test_train_predictor_stores_a_versioned_artifact_with_its_metadata_and_retires_the_older_one(predicted):
-    out = run("train_predictor", "--market", "KOSPI", "--train-start", "2024-01-01", "--train-end", "2024-09-30",
-              "--max-iter", 30)
+    out = run(
+        "train_predictor",
+        "--market",
+        "KOSPI",
+        "--train-start",
+        "2024-01-01",
+        "--train-end",
+        "2024-09-30",
+        "--max-iter",
+        30,
+    )
 
     newer = Predictor.objects.get(name="gbm-kospi-20240102-20240930-v2")  # v1 is the module's predictor
     assert newer.active and not Predictor.objects.get(pk=predicted.pk).active
@@ -105,7 +117,9 @@ def test_predict_stores_ranked_predictions_once_per_model_stock_and_session(pred
 def test_stored_predictions_equal_the_model_on_the_recorded_csv(predicted, top50_panel):
     model = services.load_predictor_model(predicted)
     expected = model.score_panel(top50_panel)
-    stored = Prediction.objects.filter(predictor=predicted).values_list("session_date", "instrument__symbol", "probability_up")
+    stored = Prediction.objects.filter(predictor=predicted).values_list(
+        "session_date", "instrument__symbol", "probability_up"
+    )
     # a stock is predicted when it traded on the 20 sessions up to the day: 012450, halted until
     # 2024-09-26, is not on the first days of October
     first = top50_panel.session_index(date(2024, 10, 2))
@@ -163,8 +177,17 @@ def test_beat_runs_the_daily_job_after_the_krx_close_and_registering_twice_chang
 
 def test_the_daily_job_skips_a_predictor_it_cannot_load_and_runs_the_others(predicted):
     broken = Predictor.objects.create(
-        name="cnn-kospi-gone", kind="cnn", market="KOSPI", horizon=5, up_threshold=0.04, window=20, features=["chart"],
-        train_start=date(2024, 1, 2), train_end=date(2024, 9, 30), artifact="cnn-kospi-gone.pt", artifact_sha256="0" * 64,
+        name="cnn-kospi-gone",
+        kind="cnn",
+        market="KOSPI",
+        horizon=5,
+        up_threshold=0.04,
+        window=20,
+        features=["chart"],
+        train_start=date(2024, 1, 2),
+        train_end=date(2024, 9, 30),
+        artifact="cnn-kospi-gone.pt",
+        artifact_sha256="0" * 64,
     )
 
     summary = services.daily_predictions_run(day=date(2025, 6, 17))

@@ -53,7 +53,9 @@ def test_training_reads_no_price_after_the_training_period(top50_panel):
     model_b, _ = train_model("gbm", perturbed, first, last, **FAST)
 
     rows = np.ones(len(top50_panel.sessions), dtype=bool)
-    assert np.array_equal(model_a.score_panel(top50_panel, rows), model_b.score_panel(top50_panel, rows), equal_nan=True)
+    assert np.array_equal(
+        model_a.score_panel(top50_panel, rows), model_b.score_panel(top50_panel, rows), equal_nan=True
+    )
 
 
 def test_a_saved_gbm_loads_back_to_the_same_scores_and_a_changed_file_is_refused(top50_panel, tmp_path):

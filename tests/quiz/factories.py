@@ -14,7 +14,9 @@ class QuestionFactory(factory.django.DjangoModelFactory):
 
     text = factory.Sequence(lambda n: f"Test question {n}: which order type fills at once?")
     kind = Question.Kind.MULTIPLE_CHOICE
-    choices = factory.LazyFunction(lambda: ["A limit order below the bid", "A market order", "A stop order", "No order"])
+    choices = factory.LazyFunction(
+        lambda: ["A limit order below the bid", "A market order", "A stop order", "No order"]
+    )
     correct_choice = 1
     explanation = factory.Sequence(lambda n: f"Explanation {n}: a market order takes the book at once.")
     difficulty = 1

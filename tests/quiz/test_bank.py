@@ -38,7 +38,14 @@ def test_the_shipped_bank_is_bilingual_with_at_least_60_questions_each_explained
     assert len(rows) >= 60
     by_language = {lang: [r for r in rows if r.language == lang] for lang in ("ko", "en")}
     assert len(by_language["ko"]) == len(by_language["en"]) == len(rows) // 2
-    assert {r.category for r in rows} >= {"markets", "investing", "crypto", "macroeconomics", "microeconomics", "accounting"}
+    assert {r.category for r in rows} >= {
+        "markets",
+        "investing",
+        "crypto",
+        "macroeconomics",
+        "microeconomics",
+        "accounting",
+    }
     assert {r.difficulty for r in rows} == {1, 2, 3}
     assert all(r.explanation.strip() for r in rows)
     assert all(len(r.choices) == 2 for r in rows if r.kind == "ox")
@@ -94,13 +101,25 @@ def test_import_quiz_mmlu_loads_the_real_file_once_with_attribution():
     assert "1656 created" in first and "0 created, 0 updated, 1656 unchanged" in second
     mmlu = Question.objects.filter(source="mmlu")
     assert mmlu.count() == 1656
-    assert {c: mmlu.filter(category=c).count() for c in ("macroeconomics", "microeconomics", "accounting", "econometrics", "business")} == {
-        "macroeconomics": 439, "microeconomics": 269, "accounting": 318, "econometrics": 131, "business": 499,
+    assert {
+        c: mmlu.filter(category=c).count()
+        for c in ("macroeconomics", "microeconomics", "accounting", "econometrics", "business")
+    } == {
+        "macroeconomics": 439,
+        "microeconomics": 269,
+        "accounting": 318,
+        "econometrics": 131,
+        "business": 499,
     }
     assert {d: mmlu.filter(difficulty=d).count() for d in (1, 2, 3)} == {1: 708, 2: 630, 3: 318}
     row = mmlu.get(external_id="mmlu-business_ethics-dev-001")  # line 3 of the file
     assert row.text.startswith("_______ is the direct attempt to formally or informally manage ethical issues")
-    assert row.choices == ["Corporate social responsibility", "Business ethics management", "Sustainability", "Environmental management"]
+    assert row.choices == [
+        "Corporate social responsibility",
+        "Business ethics management",
+        "Sustainability",
+        "Environmental management",
+    ]
     assert row.correct_choice == 1 and row.difficulty == 2 and row.category == "business" and row.language == "en"
     assert row.licence == "MIT" and "Hendrycks" in row.attribution
     assert "The keyed answer is B: Business ethics management" in row.explanation
@@ -197,9 +216,23 @@ def test_admin_lists_questions_with_their_accuracy_and_keeps_attempts_read_only(
 def test_admin_question_form_rejects_a_third_choice_on_an_ox_question(admin_client):
     question = QuestionFactory(kind="ox", choices=["O", "X"], correct_choice=0)
     data = {
-        "text": question.text, "kind": "ox", "choice_1": "O", "choice_2": "X", "choice_3": "Maybe", "choice_4": "", "choice_5": "",
-        "correct_choice": 0, "explanation": question.explanation, "difficulty": 1, "category": "markets", "language": "en",
-        "active": "on", "source": question.source, "external_id": question.external_id, "attribution": "", "licence": "",
+        "text": question.text,
+        "kind": "ox",
+        "choice_1": "O",
+        "choice_2": "X",
+        "choice_3": "Maybe",
+        "choice_4": "",
+        "choice_5": "",
+        "correct_choice": 0,
+        "explanation": question.explanation,
+        "difficulty": 1,
+        "category": "markets",
+        "language": "en",
+        "active": "on",
+        "source": question.source,
+        "external_id": question.external_id,
+        "attribution": "",
+        "licence": "",
     }
 
     response = admin_client.post(f"/admin/quiz/question/{question.pk}/change/", data)

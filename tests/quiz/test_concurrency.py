@@ -14,15 +14,17 @@ from rest_framework.test import APIClient
 from quiz import services
 from quiz.models import Attempt
 from tests.accounts.factories import UserFactory
+from tests.helpers import run_at_once
 from tests.quiz.conftest import krw_cash, reward_entries
 from tests.quiz.factories import AttemptFactory, QuestionFactory
 from trading import services as trading_services
 from trading.selectors import ledger_mismatches
-from tests.helpers import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row-lock concurrency needs PostgreSQL (set DATABASE_URL)"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="row-lock concurrency needs PostgreSQL (set DATABASE_URL)"
+    ),
 ]
 
 START = Decimal("10000000")
@@ -62,7 +64,9 @@ def test_concurrent_right_answers_to_two_attempts_at_one_question_pay_once():
     question = QuestionFactory(difficulty=2)
     attempts = [AttemptFactory(user=user, question=question) for _ in range(6)]
 
-    results = run_at_once(*[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts])
+    results = run_at_once(
+        *[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts]
+    )
 
     assert all(isinstance(r, services.AnswerResult) for r in results), results
     assert sorted(r.reward for r in results) == [0] * 5 + [Decimal("30000")]
@@ -77,7 +81,9 @@ def test_concurrent_right_answers_near_the_daily_cap_pay_no_more_than_the_cap(se
     trading_services.account_open(user=user)
     attempts = [AttemptFactory(user=user, question=QuestionFactory(difficulty=2)) for _ in range(8)]  # 30,000 each
 
-    results = run_at_once(*[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts])
+    results = run_at_once(
+        *[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts]
+    )
 
     assert all(isinstance(r, services.AnswerResult) and r.correct for r in results), results
     assert sorted(r.reward for r in results) == [0] * 4 + [Decimal("10000")] + [Decimal("30000")] * 3
@@ -89,7 +95,9 @@ def test_concurrent_first_answers_of_a_user_without_wallets_open_one_account():
     user = UserFactory()
     attempts = [AttemptFactory(user=user, question=QuestionFactory()) for _ in range(4)]
 
-    results = run_at_once(*[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts])
+    results = run_at_once(
+        *[lambda a=a: services.quiz_attempt_answer(user=user, attempt_id=a.pk, choice=1) for a in attempts]
+    )
 
     assert all(isinstance(r, services.AnswerResult) for r in results), results
     assert user.wallets.filter(currency="KRW").count() == 1

@@ -48,7 +48,18 @@ def test_next_serves_choices_and_an_attempt_but_never_the_answer_or_the_hint(aut
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"attempt_id", "expires_at", "reward", "question"}
-    assert set(body["question"]) == {"id", "text", "kind", "choices", "difficulty", "category", "language", "source", "attribution", "licence"}
+    assert set(body["question"]) == {
+        "id",
+        "text",
+        "kind",
+        "choices",
+        "difficulty",
+        "category",
+        "language",
+        "source",
+        "attribution",
+        "licence",
+    }
     assert body["question"]["choices"] == question.choices and body["reward"] == "30000"
     raw = response.content.decode()
     assert question.explanation not in raw
@@ -69,7 +80,10 @@ def test_next_without_login_is_401_and_serves_nothing(api_client, empty_bank):
     assert Attempt.objects.count() == 0
 
 
-@pytest.mark.parametrize("filters, field", [({"difficulty": "4"}, "difficulty"), ({"category": "astrology"}, "category"), ({"language": "fr"}, "language")])
+@pytest.mark.parametrize(
+    "filters, field",
+    [({"difficulty": "4"}, "difficulty"), ({"category": "astrology"}, "category"), ({"language": "fr"}, "language")],
+)
 def test_next_with_a_bad_filter_is_400_naming_it_and_serves_nothing(auth_client, empty_bank, filters, field):
     QuestionFactory()
 
@@ -142,13 +156,24 @@ def test_right_answer_pays_the_reward_once_into_the_wallet_ledger(auth_client, u
     assert response.status_code == 200
     body = response.json()
     assert body == {
-        "attempt_id": served["attempt_id"], "correct": True, "reward": "30000", "explanation": question.explanation,
-        "correct_choice": 1, "cash": "10030000", "no_reward_reason": None,
+        "attempt_id": served["attempt_id"],
+        "correct": True,
+        "reward": "30000",
+        "explanation": question.explanation,
+        "correct_choice": 1,
+        "cash": "10030000",
+        "no_reward_reason": None,
     }
     (entry,) = reward_entries(user)
     assert entry.amount == Decimal("30000") and entry.reference == f"quiz attempt {served['attempt_id']}"
     attempt = Attempt.objects.get(pk=served["attempt_id"])
-    assert (attempt.status, attempt.choice, attempt.first_answer, attempt.reward, attempt.cash_entry) == ("correct", 1, True, Decimal("30000"), entry)
+    assert (attempt.status, attempt.choice, attempt.first_answer, attempt.reward, attempt.cash_entry) == (
+        "correct",
+        1,
+        True,
+        Decimal("30000"),
+        entry,
+    )
     assert krw_cash(user) == START + Decimal("30000")
     assert ledger_mismatches() == []
 
@@ -219,7 +244,11 @@ def test_expired_attempt_is_409_and_changes_nothing(auth_client, user, empty_ban
     response = auth_client.post(answer_url(served["attempt_id"]), {"choice": 1}, format="json")
 
     assert response.status_code == 409
-    assert response.json()["error"] == {"code": "attempt_expired", "message": "This attempt has expired; ask for the next question.", "fields": {}}
+    assert response.json()["error"] == {
+        "code": "attempt_expired",
+        "message": "This attempt has expired; ask for the next question.",
+        "fields": {},
+    }
     attempt = Attempt.objects.get(pk=served["attempt_id"])
     assert attempt.status == "open" and attempt.choice is None and attempt.answered_at is None
     assert not reward_entries(user).exists()
@@ -240,7 +269,16 @@ def test_next_marks_stale_attempts_expired_and_serves_a_fresh_one(auth_client, e
 
 @pytest.mark.parametrize(
     "payload",
-    [{"choice": "b"}, {"choice": -1}, {"choice": 4}, {"choice": 1.5}, {"choice": None}, {"choice": True}, {"choice": [1]}, {}],
+    [
+        {"choice": "b"},
+        {"choice": -1},
+        {"choice": 4},
+        {"choice": 1.5},
+        {"choice": None},
+        {"choice": True},
+        {"choice": [1]},
+        {},
+    ],
     ids=["letter", "negative", "out-of-range", "fraction", "null", "boolean", "list", "missing"],
 )
 def test_malformed_choice_is_400_naming_the_field_and_changes_nothing(auth_client, user, empty_bank, payload):

@@ -9,8 +9,14 @@ from quiz import rules
 from quiz.models import Category, Language
 
 VALID = {
-    "text": "Is KRX open at 10:00 KST on a trading day?", "kind": "ox", "choices": ["O", "X"], "correct_choice": 0,
-    "explanation": "Yes: 09:00-15:30.", "difficulty": 1, "category": "markets", "language": "en",
+    "text": "Is KRX open at 10:00 KST on a trading day?",
+    "kind": "ox",
+    "choices": ["O", "X"],
+    "correct_choice": 0,
+    "explanation": "Yes: 09:00-15:30.",
+    "difficulty": 1,
+    "category": "markets",
+    "language": "en",
 }
 
 
@@ -57,7 +63,9 @@ def test_the_models_choices_match_the_rules():
     ],
 )
 def test_answer_reward(correct, first, remaining, paid):
-    assert rules.answer_reward(correct=correct, first_answer=first, full_reward=Decimal("50000"), remaining_today=remaining) == Decimal(paid)
+    assert rules.answer_reward(
+        correct=correct, first_answer=first, full_reward=Decimal("50000"), remaining_today=remaining
+    ) == Decimal(paid)
 
 
 def test_the_reward_day_turns_at_midnight_in_seoul():

@@ -70,7 +70,9 @@ def test_no_cap_when_the_setting_is_none(settings):
 def test_an_attempt_answered_exactly_at_its_expiry_is_refused():
     user = UserFactory()
     now = datetime(2025, 6, 17, 12, 0, tzinfo=SEOUL)
-    attempt = AttemptFactory(user=user, question=QuestionFactory(), created_at=now, expires_at=now + timedelta(minutes=10))
+    attempt = AttemptFactory(
+        user=user, question=QuestionFactory(), created_at=now, expires_at=now + timedelta(minutes=10)
+    )
 
     with pytest.raises(services.AttemptExpired):
         services.quiz_attempt_answer(user=user, attempt_id=attempt.pk, choice=1, now=now + timedelta(minutes=10))
@@ -100,8 +102,16 @@ def test_question_upsert_many_leaves_equal_rows_alone_and_updates_changed_ones()
     from quiz.importers import QuestionRow
 
     row = QuestionRow(
-        source="test", external_id="q1", text="What is 1 + 1?", kind="mc", choices=("1", "2", "3"), correct_choice=1,
-        explanation="It is 2.", difficulty=1, category="accounting", language="en",
+        source="test",
+        external_id="q1",
+        text="What is 1 + 1?",
+        kind="mc",
+        choices=("1", "2", "3"),
+        correct_choice=1,
+        explanation="It is 2.",
+        difficulty=1,
+        category="accounting",
+        language="en",
     )
     assert services.question_upsert_many(rows=[row]) == services.UpsertResult(created=1, updated=0, unchanged=0)
     assert services.question_upsert_many(rows=[row]) == services.UpsertResult(created=0, updated=0, unchanged=1)

@@ -8,8 +8,8 @@ from channels.testing import HttpCommunicator
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
-from trading.models import Order
 from core.parsers import MAX_JSON_DEPTH, json_depth_exceeds
+from trading.models import Order
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def _nested(depth):
 
 
 def test_a_body_nested_50000_deep_is_400_and_places_nothing(auth_client, btc):
-    body = '{"instrument": %d, "side": "buy", "type": "market", "quantity": "1", "x": %s}' % (btc.pk, _nested(50_000))
+    body = f'{{"instrument": {btc.pk}, "side": "buy", "type": "market", "quantity": "1", "x": {_nested(50_000)}}}'
     response = auth_client.post("/api/v1/orders/", data=body, content_type="application/json")
 
     _shape(response, 400, "parse_error")
@@ -44,7 +44,8 @@ def test_depth_limit_counts_brackets_outside_strings_only():
 
 
 def test_a_body_at_the_depth_limit_still_parses(auth_client, btc):
-    body = '{"instrument": %d, "side": "buy", "type": "market", "quantity": "0.0001", "x": %s}' % (btc.pk, _nested(MAX_JSON_DEPTH - 1))
+    inner = _nested(MAX_JSON_DEPTH - 1)
+    body = f'{{"instrument": {btc.pk}, "side": "buy", "type": "market", "quantity": "0.0001", "x": {inner}}}'
     response = auth_client.post("/api/v1/orders/", data=body, content_type="application/json")
     assert response.status_code in (200, 201), response.content[:300]
 
@@ -79,7 +80,9 @@ async def test_asgi_413_before_any_view_is_in_the_error_shape():
 
     body = b'{"pad": "' + b"x" * 5000 + b'"}'
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    response = await HttpCommunicator(django_asgi_app, "POST", "/api/v1/orders/", body=body, headers=headers).get_response()
+    response = await HttpCommunicator(
+        django_asgi_app, "POST", "/api/v1/orders/", body=body, headers=headers
+    ).get_response()
     assert response["status"] in (400, 413)
     error = json.loads(response["body"])["error"]
     assert set(error) == {"code", "message", "fields"}

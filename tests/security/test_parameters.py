@@ -3,14 +3,24 @@ and never silently ignored."""
 
 import pytest
 
-from markets.models import Instrument
 from core.pagination import MAX_LIMIT
+from markets.models import Instrument
 
 pytestmark = pytest.mark.django_db
 
-LISTS = ["/api/v1/instruments/", "/api/v1/orders/", "/api/v1/fills/", "/api/v1/positions/", "/api/v1/bots/",
-         "/api/v1/backtests/", "/api/v1/predictors/", "/api/v1/predictions/", "/api/v1/prediction-backtests/",
-         "/api/v1/alerts/", "/api/v1/notifications/"]
+LISTS = [
+    "/api/v1/instruments/",
+    "/api/v1/orders/",
+    "/api/v1/fills/",
+    "/api/v1/positions/",
+    "/api/v1/bots/",
+    "/api/v1/backtests/",
+    "/api/v1/predictors/",
+    "/api/v1/predictions/",
+    "/api/v1/prediction-backtests/",
+    "/api/v1/alerts/",
+    "/api/v1/notifications/",
+]
 BAD = [str(2**63), str(2**64 + 5), "-1", "abc", "1_000", "１０", "1e3", "1.5", str(MAX_LIMIT + 1), "0"]
 
 
@@ -55,9 +65,15 @@ def test_schema_documents_the_limit_maximum(api_client):
     assert limit["schema"]["maximum"] == MAX_LIMIT
 
 
-@pytest.mark.parametrize("params, name", [({"start": "0001-01-01"}, "start"), ({"end": "9999-12-31"}, "end"),
-                                          ({"start": "0001-01-01T00:00:00+00:00"}, "start"),
-                                          ({"end": "9999-12-31T23:59:59+00:00"}, "end")])
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"start": "0001-01-01"}, "start"),
+        ({"end": "9999-12-31"}, "end"),
+        ({"start": "0001-01-01T00:00:00+00:00"}, "start"),
+        ({"end": "9999-12-31T23:59:59+00:00"}, "end"),
+    ],
+)
 def test_candle_bounds_beyond_the_calendar_are_400(api_client, upbit_daily, params, name):
     ada = Instrument.objects.get(exchange="upbit", symbol="ADA/KRW")
     _error_naming(api_client.get(f"/api/v1/instruments/{ada.pk}/candles/", params), name)
@@ -65,19 +81,35 @@ def test_candle_bounds_beyond_the_calendar_are_400(api_client, upbit_daily, para
 
 def test_candle_bounds_inside_the_range_still_answer(api_client, upbit_daily):
     ada = Instrument.objects.get(exchange="upbit", symbol="ADA/KRW")
-    response = api_client.get(f"/api/v1/instruments/{ada.pk}/candles/", {"interval": "1d", "start": "2024-09-26", "end": "2024-09-27"})
+    response = api_client.get(
+        f"/api/v1/instruments/{ada.pk}/candles/", {"interval": "1d", "start": "2024-09-26", "end": "2024-09-27"}
+    )
     assert response.status_code == 200 and len(response.json()) >= 1
 
 
-@pytest.mark.parametrize("params, name", [({"from": "253402300800"}, "from"), ({"to": "253402300800"}, "to"),
-                                          ({"from": "999999999999"}, "from"), ({"to": "999999999999.5"}, "to"),
-                                          ({"from": "2009-01-01T00:00:00Z", "to": str(9000 * 366 * 86400)}, "to")])
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"from": "253402300800"}, "from"),
+        ({"to": "253402300800"}, "to"),
+        ({"from": "999999999999"}, "from"),
+        ({"to": "999999999999.5"}, "to"),
+        ({"from": "2009-01-01T00:00:00Z", "to": str(9000 * 366 * 86400)}, "to"),
+    ],
+)
 def test_taker_volume_unix_bounds_beyond_the_range_are_400(api_client, params, name):
     _error_naming(api_client.get("/api/v1/taker-volume/", {"exchange": "binance", **params}), name)
 
 
-@pytest.mark.parametrize("url, name", [("/api/v1/fills/", "instrument"), ("/api/v1/fills/", "order"),
-                                       ("/api/v1/orders/", "instrument"), ("/api/v1/positions/", "instrument")])
+@pytest.mark.parametrize(
+    "url, name",
+    [
+        ("/api/v1/fills/", "instrument"),
+        ("/api/v1/fills/", "order"),
+        ("/api/v1/orders/", "instrument"),
+        ("/api/v1/positions/", "instrument"),
+    ],
+)
 @pytest.mark.parametrize("value", [str(2**64), str(2**63), "-" + str(2**64)])
 def test_ids_beyond_64_bits_are_400(auth_client, url, name, value):
     _error_naming(auth_client.get(url, {name: value}), name)
@@ -89,6 +121,8 @@ def test_an_ordinary_instrument_filter_still_filters(auth_client, btc):
 
 
 @pytest.mark.parametrize("url", ["/api/v1/orders/", "/api/v1/fills/"])
-@pytest.mark.parametrize("name, value", [("created_after", "0001-01-01T00:00:00+09:00"), ("created_before", "9999-12-31T23:59:59-09:00")])
+@pytest.mark.parametrize(
+    "name, value", [("created_after", "0001-01-01T00:00:00+09:00"), ("created_before", "9999-12-31T23:59:59-09:00")]
+)
 def test_created_bounds_beyond_the_calendar_are_400(auth_client, url, name, value):
     _error_naming(auth_client.get(url, {name: value}), name)

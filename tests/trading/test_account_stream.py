@@ -4,8 +4,8 @@ from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.accounts.factories import UserFactory
-from trading import services
 from tradesite.asgi import application
+from trading import services
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 ORIGIN = [(b"origin", b"http://127.0.0.1:8000")]

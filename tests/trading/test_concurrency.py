@@ -9,15 +9,17 @@ from django.db import connection
 
 from markets import services as market_services
 from tests.accounts.factories import UserFactory
+from tests.helpers import run_at_once
 from tests.markets.conftest import replay_source
 from trading import services
 from trading.models import Fill, Order, Position, Wallet
 from trading.selectors import ledger_mismatches
-from tests.helpers import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row-lock concurrency needs PostgreSQL (set DATABASE_URL)"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="row-lock concurrency needs PostgreSQL (set DATABASE_URL)"
+    ),
 ]
 
 
@@ -29,12 +31,15 @@ def test_fifty_concurrent_market_buys_costing_five_times_the_cash_fill_only_what
     cost_each = Decimal("1005983")
 
     results = run_at_once(
-        *[lambda: services.order_place(user=user, instrument_id=eth.pk, side="buy", type="market", quantity="0.42")] * 50
+        *[lambda: services.order_place(user=user, instrument_id=eth.pk, side="buy", type="market", quantity="0.42")]
+        * 50
     )
 
     filled = [r for r in results if isinstance(r, tuple)]
     refused = [r for r in results if isinstance(r, services.InsufficientFunds)]
-    assert len(filled) == 9 and len(refused) == 41, [r for r in results if not isinstance(r, tuple | services.InsufficientFunds)]
+    assert len(filled) == 9 and len(refused) == 41, [
+        r for r in results if not isinstance(r, tuple | services.InsufficientFunds)
+    ]
     wallet = Wallet.objects.get(user=user, currency="KRW")
     assert wallet.cash == Decimal("10000000") - 9 * cost_each >= 0
     assert Position.objects.get(user=user, instrument=eth).quantity == Decimal("0.42") * 9
@@ -56,16 +61,18 @@ def test_concurrent_fill_and_cancel_of_one_resting_sell_release_it_exactly_once(
 
     asyncio.run(take())
     outcomes = set()
-    for round_ in range(10):
+    for _round in range(10):
         user = UserFactory()
         services.order_place(user=user, instrument_id=eth.pk, side="buy", type="market", quantity="0.1")
         market_services.ticker_upsert_many(snapshots=batches[0], source="replay", keep_newer=False)  # back to 2,392,000
-        order, _ = services.order_place(user=user, instrument_id=eth.pk, side="sell", type="limit", quantity="0.1", limit_price="2394000")
+        order, _ = services.order_place(
+            user=user, instrument_id=eth.pk, side="sell", type="limit", quantity="0.1", limit_price="2394000"
+        )
         # the next recorded point (high 2,394,000) crosses the limit; stored without matching
         market_services.ticker_upsert_many(snapshots=batches[1], source="replay", keep_newer=False)
 
         cancel, match = run_at_once(
-            lambda: services.order_cancel(user=user, order_id=order.pk),
+            lambda user=user, order=order: services.order_cancel(user=user, order_id=order.pk),
             lambda: services.limit_orders_match(instrument_ids=[eth.pk]),
         )
 
@@ -82,7 +89,9 @@ def test_concurrent_fill_and_cancel_of_one_resting_sell_release_it_exactly_once(
 
 def test_two_concurrent_cancels_release_once(btc):
     user = UserFactory()
-    order, _ = services.order_place(user=user, instrument_id=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="90000000")
+    order, _ = services.order_place(
+        user=user, instrument_id=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="90000000"
+    )
 
     results = run_at_once(*[lambda: services.order_cancel(user=user, order_id=order.pk)] * 2)
 
@@ -97,7 +106,12 @@ def test_concurrent_retries_of_one_client_order_id_place_one_order(btc):
     services.account_open(user=user)
 
     results = run_at_once(
-        *[lambda: services.order_place(user=user, instrument_id=btc.pk, side="buy", type="market", quantity="0.01", client_order_id="same")] * 10
+        *[
+            lambda: services.order_place(
+                user=user, instrument_id=btc.pk, side="buy", type="market", quantity="0.01", client_order_id="same"
+            )
+        ]
+        * 10
     )
 
     assert all(isinstance(r, tuple) for r in results), results

@@ -12,7 +12,13 @@ pytestmark = pytest.mark.django_db
 
 def test_due_beat_entries_run_in_process_once_per_interval(user, btc):
     order, _ = services.order_place(
-        user=user, instrument_id=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="90000000", time_in_force="DAY"
+        user=user,
+        instrument_id=btc.pk,
+        side="buy",
+        type="limit",
+        quantity="0.01",
+        limit_price="90000000",
+        time_in_force="DAY",
     )
     # the day ended a moment ago
     Order.objects.filter(pk=order.pk).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))

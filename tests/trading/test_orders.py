@@ -90,8 +90,12 @@ def test_market_sell_realizes_pnl_net_of_fees(auth_client, user, btc):
 def test_krx_round_trip_pays_commission_and_the_sell_tax(user, krx):
     samsung = krx["005930"]  # last 71,200 (close of 2023-12-05)
 
-    buy, _ = services.order_place(user=user, instrument_id=samsung.pk, side="buy", type="market", quantity="10", now=KRX_OPEN)
-    sell, _ = services.order_place(user=user, instrument_id=samsung.pk, side="sell", type="market", quantity="10", now=KRX_OPEN)
+    buy, _ = services.order_place(
+        user=user, instrument_id=samsung.pk, side="buy", type="market", quantity="10", now=KRX_OPEN
+    )
+    sell, _ = services.order_place(
+        user=user, instrument_id=samsung.pk, side="sell", type="market", quantity="10", now=KRX_OPEN
+    )
 
     buy_fill, sell_fill = buy.fills.get(), sell.fills.get()
     # 71,200 x 1.0005 = 71,235.6 -> 71,300 (100-won tick); fee 71.3 x 1.5 = 106.95 -> 107
@@ -107,7 +111,9 @@ def test_krx_market_order_outside_the_session_is_rejected_and_changes_nothing(us
     before = _books(user)
 
     with pytest.raises(services.MarketClosed):
-        services.order_place(user=user, instrument_id=krx["005930"].pk, side="buy", type="market", quantity="1", now=KRX_AFTER_CLOSE)
+        services.order_place(
+            user=user, instrument_id=krx["005930"].pk, side="buy", type="market", quantity="1", now=KRX_AFTER_CLOSE
+        )
 
     assert _books(user) == before
 
@@ -149,9 +155,15 @@ def test_selling_more_than_held_is_rejected_and_changes_nothing(auth_client, use
         ({"side": "buy", "type": "market", "quantity": "0.00005"}, "quantity"),  # 4,566 KRW < 5,000 minimum
         ({"side": "buy", "type": "market", "quantity": "0.01", "limit_price": "91000000"}, "limit_price"),
         ({"side": "buy", "type": "limit", "quantity": "0.01"}, "limit_price"),
-        ({"side": "buy", "type": "limit", "quantity": "0.01", "limit_price": "91290500"}, "limit_price"),  # off the 1,000 tick
+        (
+            {"side": "buy", "type": "limit", "quantity": "0.01", "limit_price": "91290500"},
+            "limit_price",
+        ),  # off the 1,000 tick
         ({"side": "buy", "type": "limit", "quantity": "0.01", "limit_price": "-5"}, "limit_price"),
-        ({"side": "buy", "type": "limit", "quantity": "0.01", "limit_price": "90000000", "time_in_force": "FOK"}, "time_in_force"),
+        (
+            {"side": "buy", "type": "limit", "quantity": "0.01", "limit_price": "90000000", "time_in_force": "FOK"},
+            "time_in_force",
+        ),
     ],
 )
 def test_bad_order_input_is_400_naming_the_field_and_changes_nothing(auth_client, user, btc, data, field):
@@ -167,7 +179,9 @@ def test_bad_order_input_is_400_naming_the_field_and_changes_nothing(auth_client
 
 def test_krx_fractional_shares_are_rejected(user, krx):
     with pytest.raises(services.InvalidOrder) as error:
-        services.order_place(user=user, instrument_id=krx["005930"].pk, side="buy", type="market", quantity="1.5", now=KRX_OPEN)
+        services.order_place(
+            user=user, instrument_id=krx["005930"].pk, side="buy", type="market", quantity="1.5", now=KRX_OPEN
+        )
 
     assert error.value.field == "quantity"
     assert not Order.objects.exists()
@@ -186,7 +200,9 @@ def test_market_order_on_a_stale_price_is_rejected(auth_client, user, btc):
 
 def test_retried_post_with_the_same_client_order_id_places_once(auth_client, user, btc):
     first = _post(auth_client, instrument=btc.pk, side="buy", type="market", quantity="0.01", client_order_id="retry-1")
-    second = _post(auth_client, instrument=btc.pk, side="buy", type="market", quantity="0.01", client_order_id="retry-1")
+    second = _post(
+        auth_client, instrument=btc.pk, side="buy", type="market", quantity="0.01", client_order_id="retry-1"
+    )
 
     assert first.status_code == 201 and second.status_code == 200
     assert first.json()["id"] == second.json()["id"]
@@ -238,19 +254,31 @@ def test_marketable_limit_buy_fills_at_once_no_worse_than_its_limit(auth_client,
     response = _post(auth_client, instrument=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="91300000")
 
     assert response.json()["status"] == "filled"
-    assert Decimal(response.json()["average_fill_price"]) == Decimal("91300000")  # slipped 91,337,000 capped at the limit
+    assert Decimal(response.json()["average_fill_price"]) == Decimal(
+        "91300000"
+    )  # slipped 91,337,000 capped at the limit
     assert _krw(user).reserved == 0
 
 
 def test_ioc_limit_that_does_not_cross_is_canceled_holding_nothing(auth_client, user, btc):
-    response = _post(auth_client, instrument=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="90000000", time_in_force="IOC")
+    response = _post(
+        auth_client,
+        instrument=btc.pk,
+        side="buy",
+        type="limit",
+        quantity="0.01",
+        limit_price="90000000",
+        time_in_force="IOC",
+    )
 
     assert response.json()["status"] == "canceled"
     assert _krw(user).reserved == 0 and not Fill.objects.exists()
 
 
 def test_cancel_releases_the_reservation_once(auth_client, user, btc):
-    order_id = _post(auth_client, instrument=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="90000000").json()["id"]
+    order_id = _post(
+        auth_client, instrument=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="90000000"
+    ).json()["id"]
     assert _krw(user).reserved == Decimal("900450")  # 900,000 + 450
 
     first = auth_client.post(f"{ORDERS}{order_id}/cancel/")
@@ -264,7 +292,13 @@ def test_cancel_releases_the_reservation_once(auth_client, user, btc):
 
 def test_day_order_expires_at_the_crypto_day_end_and_releases_its_reservation(user, btc):
     order, _ = services.order_place(
-        user=user, instrument_id=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="90000000", time_in_force="DAY"
+        user=user,
+        instrument_id=btc.pk,
+        side="buy",
+        type="limit",
+        quantity="0.01",
+        limit_price="90000000",
+        time_in_force="DAY",
     )
     assert order.expires_at > timezone.now()
 
@@ -319,7 +353,9 @@ def test_portfolio_marks_positions_at_the_latest_price(auth_client, user, btc):
 
 
 def test_a_credit_counts_as_paid_in_not_as_return(auth_client, user):
-    services.wallet_credit(user=user, currency="KRW", amount=Decimal("30000"), kind=CashEntry.Kind.QUIZ_REWARD, reference="attempt 1")
+    services.wallet_credit(
+        user=user, currency="KRW", amount=Decimal("30000"), kind=CashEntry.Kind.QUIZ_REWARD, reference="attempt 1"
+    )
 
     krw = next(t for t in auth_client.get("/api/v1/portfolio/").json()["totals"] if t["currency"] == "KRW")
 
@@ -349,7 +385,13 @@ def test_account_shows_cash_reserved_available_and_equity(auth_client, user, btc
 
     wallets = {w["currency"]: w for w in auth_client.get("/api/v1/account/").json()["wallets"]}
 
-    assert wallets["KRW"] == {"currency": "KRW", "cash": "10000000", "reserved": "900450", "available": "9099550", "equity": "10000000"}
+    assert wallets["KRW"] == {
+        "currency": "KRW",
+        "cash": "10000000",
+        "reserved": "900450",
+        "available": "9099550",
+        "equity": "10000000",
+    }
     assert wallets["USDT"]["cash"] == "10000"
 
 
@@ -385,7 +427,9 @@ def test_database_refuses_negative_cash_even_without_the_services(user):
 
 
 def test_open_filter_lists_new_and_partially_filled_orders(auth_client, user, btc):
-    resting = _post(auth_client, instrument=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="90000000").json()
+    resting = _post(
+        auth_client, instrument=btc.pk, side="buy", type="limit", quantity="0.01", limit_price="90000000"
+    ).json()
     _post(auth_client, instrument=btc.pk, side="buy", type="market", quantity="0.01")
 
     open_ids = [o["id"] for o in auth_client.get(ORDERS, {"open": "true"}).json()["results"]]
@@ -398,7 +442,10 @@ def test_open_filter_lists_new_and_partially_filled_orders(auth_client, user, bt
 def test_rejection_messages_show_plain_amounts(auth_client, user, btc):
     response = _post(auth_client, instrument=btc.pk, side="buy", type="market", quantity="0.2")
 
-    assert response.json()["error"]["message"] == "Needs 18,276,534 KRW (cost 18,267,400 + fee 9,134); 10,000,000 available."
+    assert (
+        response.json()["error"]["message"]
+        == "Needs 18,276,534 KRW (cost 18,267,400 + fee 9,134); 10,000,000 available."
+    )
 
 
 def test_a_client_order_id_reused_for_another_order_is_refused(auth_client, user, btc):
@@ -408,7 +455,10 @@ def test_a_client_order_id_reused_for_another_order_is_refused(auth_client, user
     response = _post(auth_client, instrument=btc.pk, side="sell", type="market", quantity="0.01", client_order_id="k-1")
 
     assert response.status_code == 409
-    assert response.json()["error"]["code"] == "client_order_id_reused" and "client_order_id" in response.json()["error"]["fields"]
+    assert (
+        response.json()["error"]["code"] == "client_order_id_reused"
+        and "client_order_id" in response.json()["error"]["fields"]
+    )
     assert _books(user) == before
 
 

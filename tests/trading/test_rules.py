@@ -39,7 +39,9 @@ def test_krx_tick_bands(price, tick):
 
 
 def test_an_instruments_own_tick_wins_over_the_table():
-    assert rules.tick_size(exchange="krx", quote="KRW", price=Decimal("71200"), instrument_tick=Decimal("50")) == Decimal("50")
+    assert rules.tick_size(
+        exchange="krx", quote="KRW", price=Decimal("71200"), instrument_tick=Decimal("50")
+    ) == Decimal("50")
     assert rules.tick_size(exchange="bithumb", quote="KRW", price=Decimal("100")) is None
 
 
@@ -75,5 +77,7 @@ def test_krx_session_close_skips_holidays():
 
 
 def test_crypto_day_ends_at_midnight_seoul():
-    assert rules.crypto_day_end(datetime(2026, 6, 28, 23, 59, tzinfo=SEOUL)) == datetime(2026, 6, 29, 0, 0, tzinfo=SEOUL)
+    assert rules.crypto_day_end(datetime(2026, 6, 28, 23, 59, tzinfo=SEOUL)) == datetime(
+        2026, 6, 29, 0, 0, tzinfo=SEOUL
+    )
     assert rules.crypto_day_end(datetime(2026, 6, 29, 0, 0, tzinfo=SEOUL)) == datetime(2026, 6, 30, 0, 0, tzinfo=SEOUL)

@@ -6,187 +6,313 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('markets', '0001_initial'),
+        ("markets", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('side', models.CharField(choices=[('buy', 'Buy'), ('sell', 'Sell')], max_length=4)),
-                ('type', models.CharField(choices=[('market', 'Market'), ('limit', 'Limit')], max_length=6)),
-                ('quantity', models.DecimalField(decimal_places=12, max_digits=36)),
-                ('limit_price', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('time_in_force', models.CharField(choices=[('GTC', 'Good till canceled'), ('IOC', 'Immediate or cancel'), ('DAY', 'Day')], default='GTC', max_length=3)),
-                ('status', models.CharField(choices=[('new', 'New'), ('partially_filled', 'Partially filled'), ('filled', 'Filled'), ('canceled', 'Canceled'), ('rejected', 'Rejected'), ('expired', 'Expired')], db_index=True, default='new', max_length=20)),
-                ('client_order_id', models.CharField(max_length=64)),
-                ('filled_quantity', models.DecimalField(decimal_places=12, default=0, max_digits=36)),
-                ('average_fill_price', models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
-                ('reserved_cash', models.DecimalField(decimal_places=8, default=0, help_text='cash still held for this buy order', max_digits=30)),
-                ('expires_at', models.DateTimeField(blank=True, help_text='DAY orders: the session end', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='markets.instrument')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='orders', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("side", models.CharField(choices=[("buy", "Buy"), ("sell", "Sell")], max_length=4)),
+                ("type", models.CharField(choices=[("market", "Market"), ("limit", "Limit")], max_length=6)),
+                ("quantity", models.DecimalField(decimal_places=12, max_digits=36)),
+                ("limit_price", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                (
+                    "time_in_force",
+                    models.CharField(
+                        choices=[("GTC", "Good till canceled"), ("IOC", "Immediate or cancel"), ("DAY", "Day")],
+                        default="GTC",
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("partially_filled", "Partially filled"),
+                            ("filled", "Filled"),
+                            ("canceled", "Canceled"),
+                            ("rejected", "Rejected"),
+                            ("expired", "Expired"),
+                        ],
+                        db_index=True,
+                        default="new",
+                        max_length=20,
+                    ),
+                ),
+                ("client_order_id", models.CharField(max_length=64)),
+                ("filled_quantity", models.DecimalField(decimal_places=12, default=0, max_digits=36)),
+                ("average_fill_price", models.DecimalField(blank=True, decimal_places=12, max_digits=30, null=True)),
+                (
+                    "reserved_cash",
+                    models.DecimalField(
+                        decimal_places=8, default=0, help_text="cash still held for this buy order", max_digits=30
+                    ),
+                ),
+                ("expires_at", models.DateTimeField(blank=True, help_text="DAY orders: the session end", null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="orders", to="markets.instrument"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="orders", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Fill',
+            name="Fill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('price', models.DecimalField(decimal_places=12, max_digits=30)),
-                ('quantity', models.DecimalField(decimal_places=12, max_digits=36)),
-                ('fee', models.DecimalField(decimal_places=8, default=0, max_digits=30)),
-                ('tax', models.DecimalField(decimal_places=8, default=0, max_digits=30)),
-                ('realized_pnl', models.DecimalField(decimal_places=8, default=0, help_text='sells: proceeds - fee - tax - cost basis', max_digits=30)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fills', to='trading.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("price", models.DecimalField(decimal_places=12, max_digits=30)),
+                ("quantity", models.DecimalField(decimal_places=12, max_digits=36)),
+                ("fee", models.DecimalField(decimal_places=8, default=0, max_digits=30)),
+                ("tax", models.DecimalField(decimal_places=8, default=0, max_digits=30)),
+                (
+                    "realized_pnl",
+                    models.DecimalField(
+                        decimal_places=8, default=0, help_text="sells: proceeds - fee - tax - cost basis", max_digits=30
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="fills", to="trading.order"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Position',
+            name="Position",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.DecimalField(decimal_places=12, default=0, max_digits=36)),
-                ('reserved_quantity', models.DecimalField(decimal_places=12, default=0, max_digits=36)),
-                ('average_entry_price', models.DecimalField(decimal_places=12, default=0, max_digits=30)),
-                ('realized_pnl', models.DecimalField(decimal_places=8, default=0, max_digits=30)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='positions', to='markets.instrument')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='positions', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("quantity", models.DecimalField(decimal_places=12, default=0, max_digits=36)),
+                ("reserved_quantity", models.DecimalField(decimal_places=12, default=0, max_digits=36)),
+                ("average_entry_price", models.DecimalField(decimal_places=12, default=0, max_digits=30)),
+                ("realized_pnl", models.DecimalField(decimal_places=8, default=0, max_digits=30)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="positions", to="markets.instrument"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="positions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user', 'instrument'],
+                "ordering": ["user", "instrument"],
             },
         ),
         migrations.CreateModel(
-            name='Wallet',
+            name="Wallet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(choices=[('KRW', 'Korean won'), ('USDT', 'Tether')], max_length=10)),
-                ('cash', models.DecimalField(decimal_places=8, default=0, max_digits=30)),
-                ('reserved', models.DecimalField(decimal_places=8, default=0, max_digits=30)),
-                ('reset_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='wallets', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("currency", models.CharField(choices=[("KRW", "Korean won"), ("USDT", "Tether")], max_length=10)),
+                ("cash", models.DecimalField(decimal_places=8, default=0, max_digits=30)),
+                ("reserved", models.DecimalField(decimal_places=8, default=0, max_digits=30)),
+                ("reset_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="wallets", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user', 'currency'],
+                "ordering": ["user", "currency"],
             },
         ),
         migrations.CreateModel(
-            name='CashEntry',
+            name="CashEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('deposit', 'Deposit'), ('quiz_reward', 'Quiz reward'), ('buy', 'Buy'), ('sell', 'Sell'), ('fee', 'Fee'), ('tax', 'Tax'), ('reset', 'Reset')], max_length=20)),
-                ('amount', models.DecimalField(decimal_places=8, help_text='signed: credits > 0, debits < 0', max_digits=30)),
-                ('balance_after', models.DecimalField(decimal_places=8, max_digits=30)),
-                ('reference', models.CharField(blank=True, help_text='e.g. quiz attempt id', max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('fill', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cash_entries', to='trading.fill')),
-                ('wallet', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='trading.wallet')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("deposit", "Deposit"),
+                            ("quiz_reward", "Quiz reward"),
+                            ("buy", "Buy"),
+                            ("sell", "Sell"),
+                            ("fee", "Fee"),
+                            ("tax", "Tax"),
+                            ("reset", "Reset"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(decimal_places=8, help_text="signed: credits > 0, debits < 0", max_digits=30),
+                ),
+                ("balance_after", models.DecimalField(decimal_places=8, max_digits=30)),
+                ("reference", models.CharField(blank=True, help_text="e.g. quiz attempt id", max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "fill",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cash_entries",
+                        to="trading.fill",
+                    ),
+                ),
+                (
+                    "wallet",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="entries", to="trading.wallet"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'cash entries',
-                'ordering': ['wallet', 'id'],
+                "verbose_name_plural": "cash entries",
+                "ordering": ["wallet", "id"],
             },
         ),
         migrations.CreateModel(
-            name='EquitySnapshot',
+            name="EquitySnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(choices=[('KRW', 'Korean won'), ('USDT', 'Tether')], max_length=10)),
-                ('date', models.DateField()),
-                ('cash', models.DecimalField(decimal_places=8, max_digits=30)),
-                ('positions_value', models.DecimalField(decimal_places=8, max_digits=30)),
-                ('equity', models.DecimalField(decimal_places=8, max_digits=30)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='equity_snapshots', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("currency", models.CharField(choices=[("KRW", "Korean won"), ("USDT", "Tether")], max_length=10)),
+                ("date", models.DateField()),
+                ("cash", models.DecimalField(decimal_places=8, max_digits=30)),
+                ("positions_value", models.DecimalField(decimal_places=8, max_digits=30)),
+                ("equity", models.DecimalField(decimal_places=8, max_digits=30)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="equity_snapshots",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user', 'currency', 'date'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'currency', 'date'), name='equity_snapshot_uniq')],
+                "ordering": ["user", "currency", "date"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "currency", "date"), name="equity_snapshot_uniq")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['instrument', 'status'], name='trading_ord_instrum_72c349_idx'),
+            model_name="order",
+            index=models.Index(fields=["instrument", "status"], name="trading_ord_instrum_72c349_idx"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(fields=('user', 'client_order_id'), name='order_user_client_order_id_uniq'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                fields=("user", "client_order_id"), name="order_user_client_order_id_uniq"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='order_quantity_positive'),
+            model_name="order",
+            constraint=models.CheckConstraint(condition=models.Q(("quantity__gt", 0)), name="order_quantity_positive"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('filled_quantity__gte', 0), ('filled_quantity__lte', models.F('quantity'))), name='order_filled_within_quantity'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("filled_quantity__gte", 0), ("filled_quantity__lte", models.F("quantity"))),
+                name="order_filled_within_quantity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('reserved_cash__gte', 0)), name='order_reserved_cash_non_negative'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reserved_cash__gte", 0)), name="order_reserved_cash_non_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('type', 'market'), ('limit_price__gt', 0), _connector='OR'), name='order_limit_price_positive'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("type", "market"), ("limit_price__gt", 0), _connector="OR"),
+                name="order_limit_price_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fill',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gt', 0)), name='fill_price_positive'),
+            model_name="fill",
+            constraint=models.CheckConstraint(condition=models.Q(("price__gt", 0)), name="fill_price_positive"),
         ),
         migrations.AddConstraint(
-            model_name='fill',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='fill_quantity_positive'),
+            model_name="fill",
+            constraint=models.CheckConstraint(condition=models.Q(("quantity__gt", 0)), name="fill_quantity_positive"),
         ),
         migrations.AddConstraint(
-            model_name='fill',
-            constraint=models.CheckConstraint(condition=models.Q(('fee__gte', 0), ('tax__gte', 0)), name='fill_costs_non_negative'),
+            model_name="fill",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fee__gte", 0), ("tax__gte", 0)), name="fill_costs_non_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='position',
-            constraint=models.UniqueConstraint(fields=('user', 'instrument'), name='position_user_instrument_uniq'),
+            model_name="position",
+            constraint=models.UniqueConstraint(fields=("user", "instrument"), name="position_user_instrument_uniq"),
         ),
         migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gte', 0)), name='position_quantity_non_negative'),
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gte", 0)), name="position_quantity_non_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(('reserved_quantity__gte', 0), ('reserved_quantity__lte', models.F('quantity'))), name='position_reserved_within_quantity'),
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reserved_quantity__gte", 0), ("reserved_quantity__lte", models.F("quantity"))),
+                name="position_reserved_within_quantity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='wallet',
-            constraint=models.UniqueConstraint(fields=('user', 'currency'), name='wallet_user_currency_uniq'),
+            model_name="wallet",
+            constraint=models.UniqueConstraint(fields=("user", "currency"), name="wallet_user_currency_uniq"),
         ),
         migrations.AddConstraint(
-            model_name='wallet',
-            constraint=models.CheckConstraint(condition=models.Q(('cash__gte', 0)), name='wallet_cash_non_negative'),
+            model_name="wallet",
+            constraint=models.CheckConstraint(condition=models.Q(("cash__gte", 0)), name="wallet_cash_non_negative"),
         ),
         migrations.AddConstraint(
-            model_name='wallet',
-            constraint=models.CheckConstraint(condition=models.Q(('reserved__gte', 0)), name='wallet_reserved_non_negative'),
+            model_name="wallet",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reserved__gte", 0)), name="wallet_reserved_non_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='wallet',
-            constraint=models.CheckConstraint(condition=models.Q(('reserved__lte', models.F('cash'))), name='wallet_reserved_lte_cash'),
+            model_name="wallet",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reserved__lte", models.F("cash"))), name="wallet_reserved_lte_cash"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cashentry',
-            constraint=models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='cash_entry_amount_non_zero'),
+            model_name="cashentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount", 0), _negated=True), name="cash_entry_amount_non_zero"
+            ),
         ),
     ]

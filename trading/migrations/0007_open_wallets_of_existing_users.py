@@ -18,7 +18,9 @@ def open_wallets(apps, schema_editor):
         for user in missing.iterator():
             wallet = Wallet.objects.create(user=user, currency=currency, cash=amount if amount > 0 else 0)
             if amount > 0:
-                CashEntry.objects.create(wallet=wallet, kind="deposit", amount=amount, balance_after=amount, reference="starting cash")
+                CashEntry.objects.create(
+                    wallet=wallet, kind="deposit", amount=amount, balance_after=amount, reference="starting cash"
+                )
 
 
 class Migration(migrations.Migration):

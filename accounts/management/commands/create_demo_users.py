@@ -31,5 +31,7 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
             user_created_hooks_run(user=user)  # the wallets, as for a signed-up user
-            lines.append(f"  {spec['username']:<6} password: {password}" + ("   (admin: /admin/)" if spec["is_staff"] else ""))
+            lines.append(
+                f"  {spec['username']:<6} password: {password}" + ("   (admin: /admin/)" if spec["is_staff"] else "")
+            )
         self.stdout.write("demo credentials (reset on every `make demo`):\n" + "\n".join(lines))

@@ -17,9 +17,9 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from markets.models import Exchange
 from bots import services
 from core.exceptions import DomainError
+from markets.models import Exchange
 
 
 def _day(text: str) -> date:
@@ -41,9 +41,13 @@ class Command(BaseCommand):
         parser.add_argument("--exchange", required=True, choices=Exchange.values)
         parser.add_argument("--start", type=_day, help="first day, YYYY-MM-DD (default: the first stored candle)")
         parser.add_argument("--end", type=_day, help="last day, YYYY-MM-DD (default: the last stored candle)")
-        parser.add_argument("--k", default="auto", help='"auto" (best K walk-forward) or a number from 0 to 1 (default auto)')
+        parser.add_argument(
+            "--k", default="auto", help='"auto" (best K walk-forward) or a number from 0 to 1 (default auto)'
+        )
         parser.add_argument("--lookback", type=int, default=20, help="days the best K is fitted on (default 20)")
-        parser.add_argument("--ma", type=int, default=5, help="enter only above the N-day average close; 0 = off (default 5)")
+        parser.add_argument(
+            "--ma", type=int, default=5, help="enter only above the N-day average close; 0 = off (default 5)"
+        )
         parser.add_argument("--fee-bps", help="commission per leg, basis points (default: the exchange's)")
         parser.add_argument("--slippage-bps", help="slippage per leg, basis points (default: TRADING SLIPPAGE_BPS)")
         parser.add_argument("--tax-bps", help="tax on sells, basis points (default: KRX's on KRX stocks, else 0)")
@@ -59,9 +63,17 @@ class Command(BaseCommand):
                 raise CommandError(f"no user {opts['user']!r}")
         try:
             params = services.backtest_params(
-                exchange=opts["exchange"], symbol=opts["symbol"], start=opts["start"], end=opts["end"], k=opts["k"],
-                lookback=opts["lookback"], ma=opts["ma"], fee_bps=opts["fee_bps"], slippage_bps=opts["slippage_bps"],
-                tax_bps=opts["tax_bps"], initial_equity=opts["initial"],
+                exchange=opts["exchange"],
+                symbol=opts["symbol"],
+                start=opts["start"],
+                end=opts["end"],
+                k=opts["k"],
+                lookback=opts["lookback"],
+                ma=opts["ma"],
+                fee_bps=opts["fee_bps"],
+                slippage_bps=opts["slippage_bps"],
+                tax_bps=opts["tax_bps"],
+                initial_equity=opts["initial"],
             )
             if user is not None:
                 backtest = services.backtest_run(user=user, params=params)

@@ -39,9 +39,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--exchange", required=True, help=f"{', '.join(API_EXCHANGES)} (or binanceusdm)")
-        parser.add_argument("--symbol", help="the exchange's symbol (BTCUSDT, BTCUSD, XBTUSD, BTC_KRW); its BTC pair by default")
-        parser.add_argument("--file", action="append", dest="files", metavar="PATH",
-                            help="recorded trades to import (repeatable, imported in order)")
+        parser.add_argument(
+            "--symbol", help="the exchange's symbol (BTCUSDT, BTCUSD, XBTUSD, BTC_KRW); its BTC pair by default"
+        )
+        parser.add_argument(
+            "--file",
+            action="append",
+            dest="files",
+            metavar="PATH",
+            help="recorded trades to import (repeatable, imported in order)",
+        )
         parser.add_argument("--format", choices=sorted(FORMATS), help="file format (detected when omitted)")
         parser.add_argument("--since", help="live: start here instead of the stored cursor (ISO-8601 or unix seconds)")
 
@@ -64,13 +71,17 @@ class Command(BaseCommand):
         for path in tqdm(options["files"], unit="file", desc="files", disable=True if verbosity == 0 else None):
             with tqdm(unit="minute", desc="writing", leave=False, disable=True if verbosity == 0 else None) as bar:
                 try:
-                    run = services.taker_volume_import_file(pair=pair, path=path, fmt=options["format"], progress=bar.update)
+                    run = services.taker_volume_import_file(
+                        pair=pair, path=path, fmt=options["format"], progress=bar.update
+                    )
                 except FileNotFoundError:
                     raise CommandError(f"{path}: no such file") from None
                 except (FormatError, ValueError, OverflowError) as exc:
                     raise CommandError(f"{path}: {exc}; nothing was written") from exc
                 except DatabaseError as exc:
-                    raise CommandError(f"{path}: the database rejected the import ({exc}); nothing was written") from exc
+                    raise CommandError(
+                        f"{path}: the database rejected the import ({exc}); nothing was written"
+                    ) from exc
             self._report(run, verbosity)
 
     def _live(self, pair, options):

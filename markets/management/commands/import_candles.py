@@ -22,7 +22,7 @@ from markets.sources.base import SourceError
 
 
 def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
-    """"YYYY-MM-DD" (UTC day; with ``end_of_day`` its last millisecond) or an ISO datetime
+    """ "YYYY-MM-DD" (UTC day; with ``end_of_day`` its last millisecond) or an ISO datetime
     (naive = UTC) -> tz-aware UTC datetime."""
     try:
         when = datetime.fromisoformat(text)
@@ -40,7 +40,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", nargs="?", help="file to import (.gz is read gzipped); not with --format ccxt")
         parser.add_argument("--format", required=True, choices=[*CANDLE_FORMATS, "ccxt"])
-        parser.add_argument("--exchange", choices=Exchange.values, help="exchange the candles belong to (default per format)")
+        parser.add_argument(
+            "--exchange", choices=Exchange.values, help="exchange the candles belong to (default per format)"
+        )
         parser.add_argument("--symbol", help="unified symbol, e.g. BTC/KRW, for files that do not name it")
         parser.add_argument("--interval", help="1m 5m 10m 15m 30m 1h 4h 1d (60m -> 1h, 24h -> 1d)")
         parser.add_argument("--keep-halts", action="store_true", help="krx_daily: keep open=high=low=0 halt rows")
@@ -52,7 +54,9 @@ class Command(BaseCommand):
         verbosity = options["verbosity"]
         try:
             # tqdm's own default (None) shows the bar only on a terminal
-            with tqdm(total=parsed.candles, unit="candle", desc="writing", disable=True if verbosity == 0 else None) as bar:
+            with tqdm(
+                total=parsed.candles, unit="candle", desc="writing", disable=True if verbosity == 0 else None
+            ) as bar:
                 result = candles_import(
                     groups=parsed.groups,
                     instruments=parsed.instruments.values(),
@@ -60,7 +64,9 @@ class Command(BaseCommand):
                     progress=bar.update,
                 )
         except DatabaseError as exc:
-            raise CommandError(f"{parsed.source}: the database rejected the import ({exc}); nothing was written") from exc
+            raise CommandError(
+                f"{parsed.source}: the database rejected the import ({exc}); nothing was written"
+            ) from exc
         if verbosity == 0:
             return
         self.stdout.write(
@@ -106,8 +112,9 @@ class Command(BaseCommand):
             until = parse_when(options["until"], end_of_day=True) if options["until"] else None
             source = CcxtSource(exchange, max_retries=2)
             bars = list(source.ohlcv(symbol, interval, since=since, until=until))
-            return candles_from_bars(bars, source=f"ccxt {exchange} {symbol} {interval}",
-                                     exchange=exchange, symbol=symbol, interval=interval)
+            return candles_from_bars(
+                bars, source=f"ccxt {exchange} {symbol} {interval}", exchange=exchange, symbol=symbol, interval=interval
+            )
         except ccxt.NetworkError as exc:
             raise CommandError(f"can't reach {exchange} ({type(exc).__name__}: {exc}); nothing was imported") from exc
         except (SourceError, ValueError) as exc:

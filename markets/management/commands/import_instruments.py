@@ -42,7 +42,9 @@ class Command(BaseCommand):
         try:
             instrument_upsert_many(infos=parsed.instruments, segments=parsed.segments)
         except DatabaseError as exc:
-            raise CommandError(f"{parsed.source}: the database rejected the import ({exc}); nothing was written") from exc
+            raise CommandError(
+                f"{parsed.source}: the database rejected the import ({exc}); nothing was written"
+            ) from exc
         if options["verbosity"] == 0:
             return
         self.stdout.write(

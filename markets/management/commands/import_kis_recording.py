@@ -35,7 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--spec", help="KIS realtime column lists (JSON)")
 
     def handle(self, *args, **options):
-        spec = Path(options["spec"] or Path(settings.MARKETS["SHARED_DATA_DIR"]) / "kis" / "spec" / "kis_realtime_fields.json")
+        spec = Path(
+            options["spec"] or Path(settings.MARKETS["SHARED_DATA_DIR"]) / "kis" / "spec" / "kis_realtime_fields.json"
+        )
         try:
             parser = FrameParser.from_spec_file(spec)
         except (OSError, ValueError, KeyError) as exc:
@@ -56,12 +58,25 @@ class Command(BaseCommand):
                     if instrument_id is None:
                         skipped[f"code not imported (run import_instruments --format kis_fo_master): {rec.symbol}"] += 1
                         continue
-                    batch.append(Tick(
-                        instrument_id=instrument_id, kind=rec.kind, session_date=rec.session_date, sequence=rec.sequence,
-                        exchange_time=rec.exchange_time, received_time=rec.received_time, price=rec.price, size=rec.size,
-                        side=rec.side, bid=rec.bid, ask=rec.ask, bid_size=rec.bid_size, ask_size=rec.ask_size,
-                        source="kis_recording", extra={"tr_id": rec.tr_id, **rec.extra},
-                    ))
+                    batch.append(
+                        Tick(
+                            instrument_id=instrument_id,
+                            kind=rec.kind,
+                            session_date=rec.session_date,
+                            sequence=rec.sequence,
+                            exchange_time=rec.exchange_time,
+                            received_time=rec.received_time,
+                            price=rec.price,
+                            size=rec.size,
+                            side=rec.side,
+                            bid=rec.bid,
+                            ask=rec.ask,
+                            bid_size=rec.bid_size,
+                            ask_size=rec.ask_size,
+                            source="kis_recording",
+                            extra={"tr_id": rec.tr_id, **rec.extra},
+                        )
+                    )
                     if len(batch) >= BATCH:
                         inserted += tick_insert_many(ticks=batch)
                         batch = []
@@ -71,6 +86,8 @@ class Command(BaseCommand):
         except DatabaseError as exc:
             raise CommandError(f"{path}: the database rejected the import ({exc}); nothing was written") from exc
         if verbosity:
-            self.stdout.write(f"{path}: {read} records, {inserted} ticks inserted, {read - inserted - sum(skipped.values())} already stored")
+            self.stdout.write(
+                f"{path}: {read} records, {inserted} ticks inserted, {read - inserted - sum(skipped.values())} already stored"
+            )
             for why, n in sorted(skipped.items()):
                 self.stdout.write(f"  skipped {n}: {why}")

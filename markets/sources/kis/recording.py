@@ -101,7 +101,11 @@ def read_recording(path: Path | str, parser: FrameParser) -> Iterator[TickRecord
         raise RecordingError(f"{path}: no such file")
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = [n for (n,) in con.execute("select name from sqlite_master where type='table' order by name") if n != "sqlite_sequence"]
+        tables = [
+            n
+            for (n,) in con.execute("select name from sqlite_master where type='table' order by name")
+            if n != "sqlite_sequence"
+        ]
         for table in tables:
             match = _TABLE.match(table)
             if not match:
@@ -116,30 +120,49 @@ def read_recording(path: Path | str, parser: FrameParser) -> Iterator[TickRecord
                 if tr_id.endswith("ASP0"):
                     rec = dict(zip(columns[2:], values, strict=True))
                     yield TickRecord(
-                        symbol=series, kind="quote", session_date=session, sequence=int(row[0]),
+                        symbol=series,
+                        kind="quote",
+                        session_date=session,
+                        sequence=int(row[0]),
                         exchange_time=_exchange_time(session, night, rec.get("bsop_hour", ""), where),
-                        received_time=received, tr_id=tr_id,
-                        ask=_dec(rec["futs_askp1"], where), bid=_dec(rec["futs_bidp1"], where),
-                        ask_size=_dec(rec["askp_rsqn1"], where), bid_size=_dec(rec["bidp_rsqn1"], where),
-                        extra={k: v for k, v in rec.items() if k not in ("bsop_hour", "futs_askp1", "futs_bidp1", "askp_rsqn1", "bidp_rsqn1")},
+                        received_time=received,
+                        tr_id=tr_id,
+                        ask=_dec(rec["futs_askp1"], where),
+                        bid=_dec(rec["futs_bidp1"], where),
+                        ask_size=_dec(rec["askp_rsqn1"], where),
+                        bid_size=_dec(rec["bidp_rsqn1"], where),
+                        extra={
+                            k: v
+                            for k, v in rec.items()
+                            if k not in ("bsop_hour", "futs_askp1", "futs_bidp1", "askp_rsqn1", "bidp_rsqn1")
+                        },
                     )
                     continue
                 if tr_id in POSITIONAL:
                     spec_columns = parser.versions[tr_id][max(parser.versions[tr_id])].columns
                     if len(values) != POSITIONAL[tr_id]:
-                        raise RecordingError(f"{where}: {len(values)} fields, the recording form has {POSITIONAL[tr_id]}")
+                        raise RecordingError(
+                            f"{where}: {len(values)} fields, the recording form has {POSITIONAL[tr_id]}"
+                        )
                     rec = dict(zip(spec_columns[: len(values)], values, strict=True))
                 else:
                     frame = parser.parse(f"0|{tr_id}|001|" + "^".join(values))
                     if frame.kind != "data":
                         raise RecordingError(f"{where}: {frame.reason}")
                     rec = frame.records[0]
-                code_key, price_key = ("futs_shrn_iscd", "futs_prpr") if "futs_prpr" in rec else ("optn_shrn_iscd", "optn_prpr")
+                code_key, price_key = (
+                    ("futs_shrn_iscd", "futs_prpr") if "futs_prpr" in rec else ("optn_shrn_iscd", "optn_prpr")
+                )
                 yield TickRecord(
-                    symbol=rec[code_key], kind="trade", session_date=session, sequence=int(row[0]),
+                    symbol=rec[code_key],
+                    kind="trade",
+                    session_date=session,
+                    sequence=int(row[0]),
                     exchange_time=_exchange_time(session, night, rec["bsop_hour"], where),
-                    received_time=received, tr_id=tr_id,
-                    price=_dec(rec[price_key], where), size=_dec(rec["last_cnqn"], where),
+                    received_time=received,
+                    tr_id=tr_id,
+                    price=_dec(rec[price_key], where),
+                    size=_dec(rec["last_cnqn"], where),
                     extra={k: v for k, v in rec.items() if k not in (code_key, "bsop_hour", price_key, "last_cnqn")},
                 )
     finally:

@@ -11,9 +11,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.exceptions import DomainError
 from predictions import selectors
 from predictions.management.commands.train_predictor import parse_day
-from core.exceptions import DomainError
 
 
 def _fmt(value, digits=4) -> str:
@@ -41,8 +41,10 @@ class Command(BaseCommand):
                 raise CommandError("no trained predictor; run manage.py train_predictor first")
         try:
             report = selectors.predictor_evaluation(
-                predictor=predictor, test_start=parse_day(opts["test_start"], "--test-start"),
-                test_end=parse_day(opts["test_end"], "--test-end"), top_n=opts["top"],
+                predictor=predictor,
+                test_start=parse_day(opts["test_start"], "--test-start"),
+                test_end=parse_day(opts["test_end"], "--test-end"),
+                top_n=opts["top"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc

@@ -9,10 +9,10 @@ The same service the daily Celery job calls, without the candle update.
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.exceptions import DomainError
 from predictions import selectors
 from predictions.management.commands.train_predictor import parse_day
 from predictions.services import predictions_store
-from core.exceptions import DomainError
 
 
 class Command(BaseCommand):
@@ -48,5 +48,6 @@ class Command(BaseCommand):
             except DomainError as exc:
                 raise CommandError(f"{predictor.name}: {exc.message}") from exc
             if opts["verbosity"]:
-                self.stdout.write(f"{predictor.name}: {run.total} predictions over {len(run.stored)} session(s) "
-                                  f"{start}..{end}")
+                self.stdout.write(
+                    f"{predictor.name}: {run.total} predictions over {len(run.stored)} session(s) {start}..{end}"
+                )

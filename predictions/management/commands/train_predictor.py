@@ -14,9 +14,9 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.exceptions import DomainError
 from predictions.models import Board, ModelKind
 from predictions.services import predictor_train
-from core.exceptions import DomainError
 
 
 def parse_day(text: str, option: str) -> date:
@@ -30,7 +30,9 @@ class Command(BaseCommand):
     help = "Train an up/down predictor (gbm default, or cnn with PyTorch) on a KRX board."
 
     def add_arguments(self, parser):
-        parser.add_argument("--market", required=True, choices=Board.values, help="KRX board (KOSDAQ includes KOSDAQ GLOBAL)")
+        parser.add_argument(
+            "--market", required=True, choices=Board.values, help="KRX board (KOSDAQ includes KOSDAQ GLOBAL)"
+        )
         parser.add_argument("--train-start", required=True, help="first session of the training period, YYYY-MM-DD")
         parser.add_argument("--train-end", required=True, help="last date whose prices the model may read, YYYY-MM-DD")
         parser.add_argument("--kind", default="gbm", choices=ModelKind.values)
@@ -45,14 +47,22 @@ class Command(BaseCommand):
         say = (lambda text: None) if opts["verbosity"] == 0 else (lambda text: self.stdout.write(text))
         try:
             predictor = predictor_train(
-                board=opts["market"], kind=opts["kind"], name=opts["name"],
+                board=opts["market"],
+                kind=opts["kind"],
+                name=opts["name"],
                 train_start=parse_day(opts["train_start"], "--train-start"),
                 train_end=parse_day(opts["train_end"], "--train-end"),
-                progress=say, random_state=opts["seed"], **options,
+                progress=say,
+                random_state=opts["seed"],
+                **options,
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
-        say(f"trained {predictor.name}: {predictor.metrics['samples']} samples, "
-            f"sessions {predictor.metrics['first_session']}..{predictor.metrics['last_session']}, artifact {predictor.artifact}")
-        say("walk-forward validation inside the training period (model selection, not a result): "
-            + json.dumps({k: v for k, v in predictor.metrics["validation"].items() if k != "what"}))
+        say(
+            f"trained {predictor.name}: {predictor.metrics['samples']} samples, "
+            f"sessions {predictor.metrics['first_session']}..{predictor.metrics['last_session']}, artifact {predictor.artifact}"
+        )
+        say(
+            "walk-forward validation inside the training period (model selection, not a result): "
+            + json.dumps({k: v for k, v in predictor.metrics["validation"].items() if k != "what"})
+        )

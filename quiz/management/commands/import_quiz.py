@@ -28,10 +28,14 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"cannot read {options['path']}: {exc}") from None
         if parsed.problems:
-            raise CommandError(f"{len(parsed.problems)} problem(s), nothing imported:\n" + "\n".join(str(p) for p in parsed.problems))
+            raise CommandError(
+                f"{len(parsed.problems)} problem(s), nothing imported:\n" + "\n".join(str(p) for p in parsed.problems)
+            )
         for note in parsed.notes:
             self.stdout.write(note)
         result = question_upsert_many(rows=parsed.rows)
         self.stdout.write(
-            self.style.SUCCESS(f"{len(parsed.rows)} questions: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+            self.style.SUCCESS(
+                f"{len(parsed.rows)} questions: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+            )
         )

@@ -27,5 +27,7 @@ class Command(BaseCommand):
             raise CommandError("\n".join(str(p) for p in parsed.problems))
         result = question_upsert_many(rows=parsed.rows)
         self.stdout.write(
-            self.style.SUCCESS(f"{len(parsed.rows)} questions: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+            self.style.SUCCESS(
+                f"{len(parsed.rows)} questions: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+            )
         )

@@ -16,9 +16,36 @@ from django.core.management.base import BaseCommand
 SHIPPED = [
     ("import_instruments", ["--format", "upbit_markets", "upbit/v1_market_all.json"]),
     ("import_instruments", ["--format", "bithumb_ticker", "bithumb/public_ticker_ALL_KRW.json"]),
-    ("import_candles", ["--format", "upbit_csv", "coins_daily/upbit_KRW_daily_10coins_2024-09-26_2025-09-27.csv.gz", "--interval", "1d"]),
-    ("import_candles", ["--format", "upbit_csv", "coins_daily/upbit_KRW_daily_DOGE_ETH_SOL_XRP_2023-07-25_2025-09-28.csv.gz", "--interval", "1d"]),
-    ("import_candles", ["--format", "upbit_csv", "coins_intraday/upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv", "--interval", "15m"]),
+    (
+        "import_candles",
+        [
+            "--format",
+            "upbit_csv",
+            "coins_daily/upbit_KRW_daily_10coins_2024-09-26_2025-09-27.csv.gz",
+            "--interval",
+            "1d",
+        ],
+    ),
+    (
+        "import_candles",
+        [
+            "--format",
+            "upbit_csv",
+            "coins_daily/upbit_KRW_daily_DOGE_ETH_SOL_XRP_2023-07-25_2025-09-28.csv.gz",
+            "--interval",
+            "1d",
+        ],
+    ),
+    (
+        "import_candles",
+        [
+            "--format",
+            "upbit_csv",
+            "coins_intraday/upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv",
+            "--interval",
+            "15m",
+        ],
+    ),
     ("import_candles", ["--format", "krx_daily", "krx_daily/krx_daily_ohlcv_top50.csv.gz"]),
 ]
 # recorded BTC perpetual trades -> per-minute taker buy/sell volume (etl/data, MIT)
@@ -29,7 +56,16 @@ TRADES = [
     ["--exchange", "bitmex", "--symbol", "XBTUSD", "--file", "bitmex_XBTUSD_ws_trade_messages.jsonl"],
 ]
 FROM_SHARED = [
-    ("import_candles", ["--format", "bithumb_daily_csv", "coins_daily/bithumb_BTC_KRW_daily_2013-12-27_2022-03-04.csv", "--symbol", "BTC/KRW"]),
+    (
+        "import_candles",
+        [
+            "--format",
+            "bithumb_daily_csv",
+            "coins_daily/bithumb_BTC_KRW_daily_2013-12-27_2022-03-04.csv",
+            "--symbol",
+            "BTC/KRW",
+        ],
+    ),
 ]
 
 
@@ -65,6 +101,15 @@ class Command(BaseCommand):
 
         if not Predictor.objects.filter(market="KOSPI", kind="gbm", active=True).exists():
             self.stdout.write("train_predictor --market KOSPI --train-start 2024-01-01 --train-end 2024-12-31")
-            call_command("train_predictor", "--market", "KOSPI", "--train-start", "2024-01-01", "--train-end", "2024-12-31", verbosity=verbosity)
+            call_command(
+                "train_predictor",
+                "--market",
+                "KOSPI",
+                "--train-start",
+                "2024-01-01",
+                "--train-end",
+                "2024-12-31",
+                verbosity=verbosity,
+            )
         self.stdout.write("predict --start 2025-01-02 --end 2025-06-17")
         call_command("predict", "--start", "2025-01-02", "--end", "2025-06-17", verbosity=verbosity)

@@ -28,7 +28,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--replay", action="append", choices=sorted(DATASETS), help="replay dataset(s); default upbit_top20 and krx_daily")
+        parser.add_argument(
+            "--replay",
+            action="append",
+            choices=sorted(DATASETS),
+            help="replay dataset(s); default upbit_top20 and krx_daily",
+        )
         parser.add_argument("--speed", type=float, default=None, help="replay speed-up factor (default: 1 batch/s)")
         parser.add_argument("--no-feed", action="store_true", help="serve only")
         parser.add_argument("--no-jobs", action="store_true", help="do not run the periodic jobs in-process")
@@ -39,9 +44,9 @@ class Command(BaseCommand):
         from twisted.internet import reactor
 
         from markets.feed import run_feed_forever
-        from tradesite.inline_beat import run_inline_beat
         from markets.sources import get_source
         from tradesite.asgi import application
+        from tradesite.inline_beat import run_inline_beat
 
         datasets = [] if opts["no_feed"] else (opts["replay"] or ["upbit_top20", "krx_daily"])
         sources = {}
@@ -50,7 +55,9 @@ class Command(BaseCommand):
                 data_dir = replay_data_dir(dataset)
             except FileNotFoundError as exc:
                 raise CommandError(str(exc)) from exc
-            sources[dataset] = (lambda d=dataset, p=data_dir: get_source("replay", dataset=d, data_dir=p, speed=opts["speed"]))
+            sources[dataset] = lambda d=dataset, p=data_dir: get_source(
+                "replay", dataset=d, data_dir=p, speed=opts["speed"]
+            )
 
         def start_feeds():
             # daphne calls this just before the reactor runs, with its asyncio loop set current
@@ -60,7 +67,9 @@ class Command(BaseCommand):
                 tasks.append(loop.create_task(run_inline_beat()))
             reactor.addSystemEventTrigger("before", "shutdown", lambda: [task.cancel() for task in tasks])
             url = f"http://{opts['host']}:{opts['port']}/"
-            self.stdout.write(self.style.SUCCESS(f"tradesite is serving {url}  (feeds: {', '.join(sources) or 'none'}; Ctrl-C stops)"))
+            self.stdout.write(
+                self.style.SUCCESS(f"tradesite is serving {url}  (feeds: {', '.join(sources) or 'none'}; Ctrl-C stops)")
+            )
 
         # the KRX calendar takes seconds to build: build it now, not in the first KRX order
         threading.Thread(target=_warm_calendars, daemon=True).start()

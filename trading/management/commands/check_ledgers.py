@@ -1,6 +1,6 @@
 """Verify the books: cash = sum of ledger entries, reservations = open orders, positions = fills.
 
-    manage.py check_ledgers      # exit 0 when everything agrees, 1 with one line per mismatch
+manage.py check_ledgers      # exit 0 when everything agrees, 1 with one line per mismatch
 """
 
 import sys
