@@ -35,6 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bots import breakout
+from bots.locks import bot_qs_select_for_update
 from bots.models import Backtest, Bot, BotDecision
 from bots.selectors import daily_bars, follows_for, krx_session_dates, krx_session_opens, kst_midnight
 from core.exceptions import DomainError
@@ -204,7 +205,7 @@ def bot_update(
     the next day roll (today's target stands); disabling stops entries at once but the bot
     still sells what it holds at the next day boundary; enabling again takes effect at the next
     day roll. Raises ``InvalidBot`` as ``bot_create``."""
-    bot = Bot.objects.select_for_update().get(pk=bot.pk)
+    bot = bot_qs_select_for_update(pk=bot.pk).get()
     k_mode, k, lookback, ma_window, fraction = _check_settings(
         k_mode=bot.k_mode if k_mode is None else k_mode,
         k=bot.k if k is None else k,
@@ -491,7 +492,7 @@ def bot_day_roll(*, bot_id: int, now: datetime | None = None) -> Bot:
     open) and compute today's k and target. Does nothing on a day already rolled; retries what
     waited (a price, a candle). Raises ``Bot.DoesNotExist``."""
     now = now or timezone.now()
-    bot = Bot.objects.select_for_update(of=("self",)).select_related("instrument", "user").get(pk=bot_id)
+    bot = bot_qs_select_for_update(pk=bot_id).select_related("instrument", "user").get()
     today = strategy_day(bot.instrument, now)
     if _needs_roll(bot, today):
         _roll(bot, today, now)
@@ -588,7 +589,7 @@ def bot_check(*, bot_id: int, now: datetime | None = None) -> Bot:
     armed and enabled, buy once when the last price reaches the target. Safe to call on every
     tick: a bot holding or out for the day does nothing. Raises ``Bot.DoesNotExist``."""
     now = now or timezone.now()
-    bot = Bot.objects.select_for_update(of=("self",)).select_related("instrument", "user").get(pk=bot_id)
+    bot = bot_qs_select_for_update(pk=bot_id).select_related("instrument", "user").get()
     today = strategy_day(bot.instrument, now)
     if _needs_roll(bot, today):
         _roll(bot, today, now)

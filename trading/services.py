@@ -27,7 +27,13 @@ from core.money import plain, quantize_paid, quantize_received
 from core.numbers import SQLITE_SIGNIFICANT_DIGITS, parse_plain_decimal
 from markets.models import Instrument, Market, Ticker
 from trading import rules
-from trading.locks import order_qs_select_for_update, position_qs_select_for_update, wallet_qs_select_for_update
+from trading.locks import (
+    open_orders_qs_select_for_update,
+    order_qs_select_for_update,
+    position_qs_select_for_update,
+    positions_qs_select_for_update,
+    wallet_qs_select_for_update,
+)
 from trading.models import CashEntry, EquitySnapshot, Fill, Order, Position, Wallet
 
 logger = logging.getLogger(__name__)
@@ -630,8 +636,8 @@ def account_reset(*, user) -> list[Wallet]:
     now = timezone.now()
     starting = _config()["STARTING_CASH"]
     wallets = [_lock_wallet(user=user, currency=currency) for currency in sorted(starting)]
-    positions = list(Position.objects.select_for_update().filter(user=user).order_by("pk"))
-    orders = list(Order.objects.select_for_update().filter(user=user, status__in=Order.OPEN_STATUSES).order_by("pk"))
+    positions = list(positions_qs_select_for_update(user_id=user.pk))
+    orders = list(open_orders_qs_select_for_update(user_id=user.pk))
     for order in orders:
         order.status = Order.Status.CANCELED
         order.reserved_cash = Decimal(0)
