@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: demo test check format install install-dev serve clean
+.PHONY: demo test check format install install-dev serve prod-smoke clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ demo: install
 
 serve: install
 	$(PY) manage.py serve --port $(PORT)
+
+# the production topology (uvicorn workers, Celery worker and beat, the replay feed) on PostgreSQL
+# and Redis, proved as one system; needs both running (see README "Running for real")
+prod-smoke: install
+	$(PY) bin/prod_smoke.py
 
 test: install-dev
 	$(PY) -m pytest

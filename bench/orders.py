@@ -1,6 +1,6 @@
 """Benchmark: market orders per second through the HTTP API with JWT, on PostgreSQL.
 
-Starts ``--servers`` daphne processes (the production web process) on a fresh PostgreSQL
+Starts ``--servers`` web processes (``--server daphne|uvicorn``) on a fresh PostgreSQL
 database, stores the real Upbit board tickers, and lets ``--clients`` concurrent clients (one
 user each, its own JWT) post ``--orders`` market orders each, alternating buy and sell of
 0.001 BTC/KRW. Prints orders/s, p50/p99 latency, errors, the ledger check after the run, and
@@ -125,7 +125,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--orders", type=int, default=100, help="orders per client")
-    parser.add_argument("--servers", type=int, default=2, help="daphne processes")
+    parser.add_argument("--servers", type=int, default=2, help="web processes")
+    parser.add_argument(
+        "--server", choices=["daphne", "uvicorn"], default="daphne", help="the ASGI server of each web process"
+    )
     parser.add_argument("--port", type=int, default=8790)
     parser.add_argument(
         "--database-url",
@@ -174,7 +177,13 @@ def main() -> None:
 
     servers = [
         subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(args.port + i), "tradesite.asgi:application"],
+            (
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(args.port + i)]
+                if args.server == "daphne"
+                else [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(args.port + i)]
+                + ["--no-access-log"]
+            )
+            + ["tradesite.asgi:application"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -256,7 +265,7 @@ def main() -> None:
 
     total = len(latencies)
     print(
-        f"HTTP + JWT, {args.servers} daphne process(es), {args.clients} clients x {args.orders} market orders, PostgreSQL:"
+        f"HTTP + JWT, {args.servers} {args.server} process(es), {args.clients} clients x {args.orders} market orders, PostgreSQL:"
     )
     print(f"  {total / elapsed:.0f} orders/s ({total} orders in {elapsed:.1f} s), errors {sum(errors.values())}")
     for key, count in sorted(errors.items(), key=lambda kv: -kv[1])[:5]:
