@@ -96,3 +96,28 @@ def test_glossary_page_anchors_every_term_and_searches(client):
 
     found = client.get("/glossary/", {"q": "슬리피지"}).content.decode()
     assert 'id="term-slippage"' in found and 'id="term-auc"' not in found
+
+
+def test_every_term_tag_in_the_templates_names_a_glossary_term():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    used = {
+        slug
+        for path in root.glob("**/templates/**/*.html")
+        if ".venv" not in path.parts
+        for slug in re.findall(r'{%\s*term\s+"([^"]+)"', path.read_text(encoding="utf-8"))
+    }
+    assert {"tick-size", "slippage", "trading-fee", "securities-transaction-tax", "auc"} <= used
+    assert used - set(glossary.by_slug()) == set()
+
+
+@pytest.mark.django_db
+def test_the_order_ticket_links_its_terms_to_the_glossary(client, user):
+    client.force_login(user)
+
+    html = client.get("/portfolio/").content.decode()
+
+    for slug in ("tick-size", "slippage", "trading-fee", "securities-transaction-tax"):
+        assert f'href="/glossary/#term-{slug}"' in html
