@@ -48,8 +48,38 @@ class InstrumentSerializer(ModelSerializer):
             "strike",
             "right",
             "multiplier",
+            "market_cap",
+            "listed_shares",
+            "market_cap_date",
         ]
         read_only_fields = fields
+
+
+class TopQuerySerializer(serializers.Serializer):
+    """Query of ``GET /instruments/top/``: ``market`` KOSPI|KOSDAQ|KONEX (KOSDAQ includes KOSDAQ
+    GLOBAL), ``by`` market_cap, ``limit`` 1..100."""
+
+    market = serializers.ChoiceField(choices=list(selectors.KRX_MARKET_BOARDS))
+    by = serializers.ChoiceField(choices=list(selectors.TOP_ORDERINGS), default="market_cap")
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=25)
+
+
+class TopInstrumentSerializer(InstrumentSerializer):
+    rank = serializers.IntegerField(help_text="1 = the largest")
+
+    class Meta(InstrumentSerializer.Meta):
+        fields = ["rank", *InstrumentSerializer.Meta.fields]
+        read_only_fields = fields
+
+
+class TopPageSerializer(serializers.Serializer):
+    """``GET /instruments/top/``: the market, the ordering and the ranked instruments."""
+
+    market = serializers.CharField()
+    by = serializers.CharField()
+    boards = serializers.ListField(child=serializers.CharField(), help_text="segments the market covers")
+    count = serializers.IntegerField()
+    results = TopInstrumentSerializer(many=True)
 
 
 class CandleSerializer(serializers.Serializer):
@@ -132,6 +162,31 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.instrument_search_ranked(
             qs=selectors.instrument_list(active_only=False), term=self.request.query_params.get("search", "")
+        )
+
+    @extend_schema(
+        parameters=[TopQuerySerializer],
+        responses=TopPageSerializer,
+        description="The largest listed KRX stocks of a market by market cap (KRW, as of each row's "
+        "market_cap_date), largest first. 400 naming the field for an unknown market, order or limit.",
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def top(self, request):
+        query = TopQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        rows = list(selectors.instrument_top(market=params["market"], by=params["by"], limit=params["limit"]))
+        return Response(
+            {
+                "market": params["market"],
+                "by": params["by"],
+                "boards": list(selectors.KRX_MARKET_BOARDS[params["market"]]),
+                "count": len(rows),
+                "results": [
+                    {"rank": rank, **row}
+                    for rank, row in enumerate(InstrumentSerializer(rows, many=True).data, start=1)
+                ],
+            }
         )
 
     @extend_schema(

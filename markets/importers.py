@@ -415,18 +415,22 @@ def parse_krx_tickers(path: Path | str, *, exchange: str | None = None) -> Parse
 
     symbol = base = the 6-char code kept as text ("00088K"), quote KRW, lot size 1 share,
     segment = ``market`` (KOSPI, KOSDAQ, KOSDAQ GLOBAL, KONEX), active = listed on that date ("1").
+    When the file has them, ``marcap_krw`` (whole KRW), ``shares`` (listed shares) and
+    ``last_seen_date`` (YYYY-MM-DD) become ``market_cap``, ``listed_shares`` and
+    ``market_cap_date``; all three or none per row.
     """
     path = Path(path)
     if exchange not in (None, "krx"):
         raise ValueError("krx_tickers lists KRX stocks; exchange must be krx")
     df = _read_csv(path, ["code", "name", "market"])
     listed = next((c for c in df.columns if c.startswith("listed_on_")), None)
+    size_columns = [c if c in df.columns else None for c in ("marcap_krw", "shares", "last_seen_date")]
     out = ParsedInstruments(source=str(path))
     seen: dict[str, str] = {}
-    rows = list(_csv_rows(df, ["code", "name", "market", listed]))
+    rows = list(_csv_rows(df, ["code", "name", "market", listed, *size_columns]))
     if len(df) > len(rows):
         out.skipped[BLANK] = len(df) - len(rows)
-    for where, (code, name, board, active) in rows:
+    for where, (code, name, board, active, marcap, shares, day) in rows:
         out.rows += 1
         if not _KRX_CODE.match(code):
             raise _fail(str(path), where, f"code {code!r} is not a 6-character KRX code")
@@ -438,9 +442,24 @@ def parse_krx_tickers(path: Path | str, *, exchange: str | None = None) -> Parse
             raise _fail(str(path), where, f"code {code} already listed on {seen[code]}")
         seen[code] = where
         info = _krx_info(code, name)
-        out.instruments.append(info if not listed or active == "1" else replace(info, active=False))
+        if listed and active != "1":
+            info = replace(info, active=False)
+        if marcap or shares or day:
+            info = replace(info, **_krx_size(str(path), where, marcap, shares, day))
+        out.instruments.append(info)
         out.segments[code] = board
     return out
+
+
+def _krx_size(source: str, where: str, marcap: str, shares: str, day: str) -> dict:
+    """``market_cap`` / ``listed_shares`` / ``market_cap_date`` of one krx_tickers row."""
+    if not (marcap.isdigit() and shares.isdigit()):
+        raise _fail(source, where, f"marcap_krw {marcap!r} and shares {shares!r} must be whole numbers >= 0")
+    try:
+        on = date.fromisoformat(day)
+    except ValueError:
+        raise _fail(source, where, f"last_seen_date {day!r} is not a date YYYY-MM-DD") from None
+    return {"market_cap": Decimal(marcap), "listed_shares": int(shares), "market_cap_date": on}
 
 
 # -- candles ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.db import models
 from django.db.models import F, Q
 
-from core.fields import PriceField, QuantityField
+from core.fields import MoneyField, PriceField, QuantityField
 
 QUANTITY = {"max_digits": 36, "decimal_places": 12}
 
@@ -76,6 +76,9 @@ class Instrument(models.Model):
     short code (``101W09`` future, ``201W08450`` call), ``kind`` future|option, ``underlying``
     (``KOSPI200``), ``expiry`` (last trading day), ``strike`` (index points), ``right`` call|put,
     ``multiplier`` (KRW per index point). Spot instruments: kind ``spot``, the rest empty.
+
+    KRX stocks also carry ``market_cap`` (KRW), ``listed_shares`` and ``market_cap_date`` (the
+    session they are of), from ``import_instruments --format krx_tickers``.
     """
 
     market = models.CharField(max_length=20, choices=Market.choices)
@@ -97,6 +100,11 @@ class Instrument(models.Model):
     strike = PriceField(null=True, blank=True, help_text="index points")
     right = models.CharField(max_length=4, choices=OptionRight.choices, blank=True)
     multiplier = PriceField(null=True, blank=True, help_text="KRW per index point")
+    # KRX stocks: size on ``market_cap_date`` (krx_tickers.csv ``marcap_krw``, ``shares``); the
+    # board is ``segment``. Null for crypto and derivatives, or when no source gave them.
+    market_cap = MoneyField("market cap (KRW)", null=True, blank=True)
+    listed_shares = models.BigIntegerField(null=True, blank=True, help_text="shares listed")
+    market_cap_date = models.DateField(null=True, blank=True, help_text="KRX session the market cap is of")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -111,7 +119,10 @@ class Instrument(models.Model):
                 condition=Q(lot_size__isnull=True) | Q(lot_size__gt=0), name="instrument_lot_size_positive"
             ),
         ]
-        indexes = [models.Index(fields=["market", "exchange"])]
+        indexes = [
+            models.Index(fields=["market", "exchange"]),
+            models.Index(fields=["market", "segment", "market_cap"], name="instrument_market_cap_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.exchange}:{self.symbol}"

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
-from markets.models import Candle, Exchange, Instrument, Ticker
+from markets.models import Candle, Exchange, Instrument, Market, Ticker
 
 
 def instrument_list(*, active_only: bool = True) -> QuerySet[Instrument]:
@@ -77,3 +77,27 @@ def ticker_top(*, limit: int = 20, quote: str = "KRW") -> QuerySet[Ticker]:
 
 def ticker_for_instruments(*, instrument_ids) -> QuerySet[Ticker]:
     return Ticker.objects.select_related("instrument").filter(instrument_id__in=list(instrument_ids))
+
+
+# A KRX market and the boards (``Instrument.segment``) it covers: KOSDAQ includes its KOSDAQ
+# GLOBAL segment (KRX counts those stocks in KOSDAQ), KONEX is a market of its own.
+KRX_MARKET_BOARDS: dict[str, tuple[str, ...]] = {
+    "KOSPI": ("KOSPI",),
+    "KOSDAQ": ("KOSDAQ", "KOSDAQ GLOBAL"),
+    "KONEX": ("KONEX",),
+}
+TOP_ORDERINGS = {"market_cap": "market_cap"}
+
+
+def instrument_top(*, market: str, by: str = "market_cap", limit: int = 25) -> QuerySet[Instrument]:
+    """The ``limit`` largest listed (active) KRX stocks of ``market`` (a key of
+    ``KRX_MARKET_BOARDS``) by ``by`` (``market_cap``, KRW), largest first; ties by code.
+    Stocks without a market cap are left out. Raises ``KeyError`` on an unknown market or order."""
+    field = TOP_ORDERINGS[by]
+    return Instrument.objects.filter(
+        market=Market.KRX,
+        exchange=Exchange.KRX,
+        active=True,
+        segment__in=KRX_MARKET_BOARDS[market],
+        **{f"{field}__isnull": False},
+    ).order_by(F(field).desc(), "symbol")[:limit]

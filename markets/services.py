@@ -30,6 +30,9 @@ _INSTRUMENT_FIELDS = [
     "strike",
     "right",
     "multiplier",
+    "market_cap",
+    "listed_shares",
+    "market_cap_date",
 ]
 
 
@@ -73,6 +76,9 @@ def instrument_upsert_many(
             "strike": info.strike,
             "right": info.right,
             "multiplier": info.multiplier,
+            "market_cap": info.market_cap,
+            "listed_shares": info.listed_shares,
+            "market_cap_date": info.market_cap_date,
         }
         for field, value in incoming.items():
             if value not in ("", None):

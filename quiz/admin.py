@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from core.admin import ReadOnlyAdmin
 from quiz import rules, selectors, services
 from quiz.importers import FORMATS
 from quiz.models import Attempt, Question
@@ -213,7 +214,7 @@ class QuestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin):
+class AttemptAdmin(ReadOnlyAdmin):
     """Attempts are the record of what the quiz paid: visible, never edited by hand."""
 
     list_display = ["id", "user", "question", "status", "choice", "first_answer", "reward", "created_at", "answered_at"]
@@ -222,12 +223,3 @@ class AttemptAdmin(admin.ModelAdmin):
     list_select_related = ["user", "question"]
     raw_id_fields = ["user", "question", "cash_entry"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,22 +1,26 @@
 """Quiz API (authenticated; a user sees only their own attempts):
 
-- ``GET  /api/v1/quiz/next/?difficulty=&category=&language=`` -> a question and its ``attempt_id``
-  (never the answer or the explanation);
+- ``GET  /api/v1/quiz/next/?difficulty=&category=&language=`` -> a question, its ``hint`` and
+  glossary ``terms``, and its ``attempt_id`` (never the answer or the explanation);
 - ``POST /api/v1/quiz/attempts/{id}/answer/`` ``{"choice": n}`` -> ``{"correct", "reward",
-  "hint" | "explanation", "cash", ...}``;
+  "hint" (wrong) | "explanation" + "correct_choice" (right), "cash", ...}``;
+- ``POST /api/v1/quiz/attempts/{id}/give-up/`` -> ``{"correct_choice", "explanation", "terms"}``
+  (an unanswered attempt closes as given up and pays nothing, nor does its language twin);
 - ``GET  /api/v1/quiz/stats/`` -> accuracy, earnings, streaks.
+
+Glossary (public, read-only): ``GET /api/v1/glossary/?q=&category=`` -> the terms, paginated.
 """
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import generics, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from core.serializers import PlainDecimalField
-from quiz import selectors, services
+from quiz import glossary, selectors, services
 from quiz.models import Category, Language, Question
 
 
@@ -48,8 +52,34 @@ class NextQuerySerializer(serializers.Serializer):
     language = serializers.ChoiceField(choices=Language.choices, required=False, allow_blank=True)
 
 
+class GlossaryTermSerializer(serializers.Serializer):
+    """One glossary term (``quiz/data/glossary.json``); ``url`` is its anchor on ``/glossary/``."""
+
+    slug = serializers.CharField()
+    category = serializers.ChoiceField(choices=glossary.CATEGORIES)
+    term_ko = serializers.CharField()
+    term_en = serializers.CharField()
+    definition_ko = serializers.CharField()
+    definition_en = serializers.CharField()
+    example_ko = serializers.CharField()
+    example_en = serializers.CharField()
+    anchor = serializers.CharField()
+    url = serializers.CharField()
+
+
+@extend_schema_field(GlossaryTermSerializer(many=True))
+class TermsField(serializers.Field):
+    """Glossary slugs -> their terms (unknown slugs left out)."""
+
+    def to_representation(self, value):
+        return [term.as_dict() for term in glossary.terms_for(value or [])]
+
+
 class ServedQuestionSerializer(serializers.ModelSerializer):
-    """What a player sees of a question: deliberately no correct choice, no explanation."""
+    """What a player sees of a question: its hint and glossary terms, deliberately no correct
+    choice and no explanation."""
+
+    terms = TermsField(read_only=True)
 
     class Meta:
         model = Question
@@ -58,6 +88,8 @@ class ServedQuestionSerializer(serializers.ModelSerializer):
             "text",
             "kind",
             "choices",
+            "hint",
+            "terms",
             "difficulty",
             "category",
             "language",
@@ -83,13 +115,21 @@ class AnswerResultSerializer(serializers.Serializer):
     attempt_id = serializers.IntegerField()
     correct = serializers.BooleanField()
     reward = _krw(help_text="KRW credited by this answer")
-    hint = serializers.CharField(required=False, help_text="when wrong: the question's explanation")
-    explanation = serializers.CharField(required=False, help_text="when right")
+    hint = serializers.CharField(required=False, help_text="when wrong: the hint (never the answer)")
+    explanation = serializers.CharField(required=False, help_text="when right: states the answer")
     correct_choice = serializers.IntegerField(required=False, help_text="when right")
     cash = _krw(help_text="the KRW wallet's cash after the answer")
     no_reward_reason = serializers.CharField(
         allow_null=True, help_text='why a right answer paid 0: "answered_before" | "daily_cap"'
     )
+
+
+class GiveUpResultSerializer(serializers.Serializer):
+    attempt_id = serializers.IntegerField()
+    status = serializers.CharField(help_text='"gave_up", or the status the attempt already had')
+    correct_choice = serializers.IntegerField()
+    explanation = serializers.CharField()
+    terms = TermsField(read_only=True)
 
 
 class CategoryStatsSerializer(serializers.Serializer):
@@ -167,6 +207,48 @@ class AnswerView(APIView):
         else:
             body["hint"] = result.text
         return _no_store(Response(AnswerResultSerializer(body).data))
+
+
+class GiveUpView(APIView):
+    """Show the answer and the explanation. An attempt not answered yet closes as given up:
+    it counts as the first answer to this question and its language twin, so neither pays."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [QuizAnswerThrottle]
+
+    @extend_schema(request=None, responses=GiveUpResultSerializer)
+    def post(self, request, pk: int):
+        result = services.quiz_attempt_give_up(user=request.user, attempt_id=pk)
+        body = {
+            "attempt_id": result.attempt.pk,
+            "status": result.attempt.status,
+            "correct_choice": result.correct_choice,
+            "explanation": result.explanation,
+            "terms": result.attempt.question.terms,
+        }
+        return _no_store(Response(GiveUpResultSerializer(body).data))
+
+
+class GlossaryQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="search text (ko or en)")
+    category = serializers.ChoiceField(choices=glossary.CATEGORIES, required=False, allow_blank=True)
+
+
+class GlossaryListView(generics.GenericAPIView):
+    """The beginner's glossary: terms whose name, definition or example (Korean or English)
+    contains ``q``, name matches first; ``category`` narrows. Paginated (``limit``, ``offset``)."""
+
+    permission_classes = [permissions.AllowAny]
+    serializer_class = GlossaryTermSerializer
+    filter_backends: list = []
+
+    @extend_schema(parameters=[GlossaryQuerySerializer], responses=GlossaryTermSerializer(many=True))
+    def get(self, request):
+        query = GlossaryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        terms = glossary.search(q=query.validated_data.get("q", ""), category=query.validated_data.get("category", ""))
+        page = self.paginate_queryset([term.as_dict() for term in terms])
+        return self.get_paginated_response(GlossaryTermSerializer(page, many=True).data)
 
 
 class StatsView(APIView):

@@ -9,7 +9,9 @@ Formats
 -------
 ``bank`` (``quiz/data/tradesite_bank.json``): one entry per concept with a ``ko`` and an ``en``
 version sharing the choice order and the 0-based ``answer``; it yields two questions,
-``<id>.ko`` and ``<id>.en``. O/X entries may omit choices (O first, X second).
+``<id>.ko`` and ``<id>.en``, twins sharing ``twin_key`` ``tradesite:<id>``. O/X entries may
+omit choices (O first, X second). Each version needs a ``hint`` that does not give the answer
+away (``rules.hint_problems``); ``terms`` lists the glossary slugs the entry teaches.
 
 ``mmlu`` (``../shared/data/quiz/mmlu_economics_business_quiz.csv``, see its SOURCE.md): columns
 ``id, source_subject, topic, level, split, question, choice_a..choice_d, answer (A-D)``.
@@ -19,7 +21,8 @@ list one choice twice keep it once (noted in ``ParsedQuestions.notes``).
 
 ``csv`` (the admin's own format): columns ``external_id, language, category, difficulty, kind,
 text, choice_1..choice_5, answer, explanation`` and optional ``source`` (default ``csv``),
-``attribution``, ``licence``. ``answer`` is a letter A-E (A = choice_1); O/X also takes O or X.
+``attribution``, ``licence``, ``hint``. ``answer`` is a letter A-E (A = choice_1); O/X also takes O or X.
+Outside the bank every question is its own twin (``twin_key`` ``<source>:<external_id>``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from quiz import rules
@@ -87,10 +90,17 @@ class QuestionRow:
     language: str
     attribution: str = ""
     licence: str = ""
+    hint: str = ""
+    terms: tuple[str, ...] = ()
+    twin_group: str = ""  # the bank entry id its language versions share; "" = its own twin
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.source, self.external_id)
+
+    @property
+    def twin_key(self) -> str:
+        return rules.twin_key(source=self.source, external_id=self.external_id, group=self.twin_group)
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,15 @@ def _check(row: QuestionRow, where: str) -> list[RowProblem]:
         category=row.category,
         language=row.language,
     )
+    hint = rules.hint_problems(
+        hint=row.hint,
+        kind=row.kind,
+        choices=list(row.choices),
+        correct_choice=row.correct_choice if isinstance(row.correct_choice, int) else -1,
+        explanation=row.explanation,
+    )
+    if hint:
+        problems["hint"] = " ".join(hint)
     for name, limit in MAX_LENGTHS.items():
         value = getattr(row, name)
         if not value and name in ("source", "external_id"):
@@ -172,7 +191,13 @@ def parse_bank(path: Path | str) -> ParsedQuestions:
                 language=language,
                 attribution=data.get("attribution", ""),
                 licence=data.get("licence", ""),
+                hint=version.get("hint", ""),
+                terms=tuple(entry.get("terms", ())),
+                twin_group=entry.get("id", ""),
             )
+            if not row.hint.strip():
+                parsed.problems.append(RowProblem(where, "hint", "Every bank question needs a hint."))
+                continue
             _add(parsed, row, where, seen)
     return parsed
 
@@ -259,6 +284,11 @@ def parse_mmlu_csv(lines: Iterable[str]) -> ParsedQuestions:
             attribution=MMLU_ATTRIBUTION,
             licence=MMLU_LICENCE,
         )
+        hint = f"This is a question of {subject} (MMLU). Recall that subject's definitions and rule out choices that contradict them."
+        if not rules.hint_problems(
+            hint=hint, kind=row.kind, choices=list(choices), correct_choice=index, explanation=explanation
+        ):
+            row = replace(row, hint=hint)
         _add(parsed, row, where, seen)
     if not parsed.rows and not parsed.problems:
         parsed.problems.append(RowProblem("line 1", "file", "No questions found."))
@@ -310,6 +340,7 @@ def parse_question_csv(lines: Iterable[str]) -> ParsedQuestions:
             language=record["language"].lower(),
             attribution=record.get("attribution", ""),
             licence=record.get("licence", ""),
+            hint=record.get("hint", ""),
         )
         _add(parsed, row, where, seen)
     if not parsed.rows and not parsed.problems:

@@ -41,8 +41,12 @@ class Language(models.TextChoices):
 class Question(models.Model):
     """One question. ``choices`` is a list of texts shown in order; ``correct_choice`` is the
     0-based index of the right one. O/X questions have exactly two choices (O first, X second),
-    multiple-choice ones three to five. ``explanation`` is the hint after a wrong answer and
-    the explanation after a right one. The reward is not stored: it is
+    multiple-choice ones three to five. ``hint`` is served with the question: it points to the
+    concept (and ``terms``, glossary slugs, see ``quiz/data/glossary.json``) without stating the
+    answer; ``explanation`` states the answer and is shown only after a right answer or when
+    the user gives up. ``twin_key`` (``rules.twin_key``) is shared by the language versions of
+    one question: they are one question for rewards and for the "answered" state. The reward
+    is not stored: it is
     ``settings.QUIZ["REWARDS"][difficulty]`` KRW, so operators can re-price by difficulty."""
 
     class Kind(models.TextChoices):
@@ -58,8 +62,11 @@ class Question(models.Model):
     kind = models.CharField(max_length=2, choices=Kind.choices, default=Kind.MULTIPLE_CHOICE)
     choices = models.JSONField(default=list, help_text="list of choice texts: 2 for O/X, 3 to 5 for multiple choice")
     correct_choice = models.PositiveSmallIntegerField(help_text="0-based index into choices")
-    explanation = models.TextField(
-        help_text="shown as the hint after a wrong answer and the explanation after a right one"
+    explanation = models.TextField(help_text="states the answer: shown after a right answer or when the user gives up")
+    hint = models.TextField(blank=True, help_text="served with the question; points to the concept, never the answer")
+    terms = models.JSONField(default=list, blank=True, help_text="glossary slugs the hint and explanation refer to")
+    twin_key = models.CharField(
+        max_length=140, db_index=True, help_text='"<source>:<id>" shared by the language versions of one question'
     )
     difficulty = models.PositiveSmallIntegerField(choices=Difficulty.choices, default=Difficulty.EASY)
     category = models.CharField(max_length=20, choices=Category.choices)
@@ -94,6 +101,11 @@ class Question(models.Model):
     def __str__(self) -> str:
         return f"[{self.language} {self.category} {self.difficulty}] {self.text[:60]}"
 
+    def save(self, *args, **kwargs):
+        if not self.twin_key:  # a question made by hand or a factory is its own twin
+            self.twin_key = rules.twin_key(source=self.source, external_id=self.external_id)
+        super().save(*args, **kwargs)
+
     @property
     def reward(self) -> Decimal:
         """KRW paid for a right first answer (before the daily cap)."""
@@ -103,8 +115,10 @@ class Question(models.Model):
 class Attempt(models.Model):
     """A question served to a user, answered at most once before ``expires_at``.
 
-    ``status``: open -> correct | wrong (answered) or expired. ``first_answer`` marks the first
-    answered attempt of this user at this question; only that one can pay. ``reward`` is the
+    ``status``: open -> correct | wrong (answered) | gave_up (the user asked for the answer) or
+    expired. ``twin_key`` copies the question's, so the language versions of one question
+    share one answered state. ``first_answer`` marks the first answered (or given-up) attempt
+    of this user at this question or its twin; only that one can pay. ``reward`` is the
     KRW paid (0 when wrong, not the first answer, or over the daily cap) and ``cash_entry``
     the wallet ledger entry that paid it.
     """
@@ -114,11 +128,13 @@ class Attempt(models.Model):
         CORRECT = "correct", "Correct"
         WRONG = "wrong", "Wrong"
         EXPIRED = "expired", "Expired"
+        GAVE_UP = "gave_up", "Gave up"
 
-    ANSWERED = (Status.CORRECT, Status.WRONG)
+    ANSWERED = (Status.CORRECT, Status.WRONG, Status.GAVE_UP)
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts")
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="attempts")
+    twin_key = models.CharField(max_length=140, help_text="the question's twin_key")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     choice = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-based index the user answered")
     first_answer = models.BooleanField(default=False)
@@ -134,7 +150,7 @@ class Attempt(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "question"], condition=Q(first_answer=True), name="quiz_attempt_one_first_answer"
+                fields=["user", "twin_key"], condition=Q(first_answer=True), name="quiz_attempt_one_first_answer_twins"
             ),
             models.CheckConstraint(
                 condition=Q(reward=0) | Q(reward__gt=0, first_answer=True, status="correct"),
@@ -142,8 +158,9 @@ class Attempt(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["open", "expired"], choice__isnull=True, answered_at__isnull=True)
-                | Q(status__in=["correct", "wrong"], choice__isnull=False, answered_at__isnull=False),
-                name="quiz_attempt_answered_iff_closed",
+                | Q(status__in=["correct", "wrong"], choice__isnull=False, answered_at__isnull=False)
+                | Q(status="gave_up", choice__isnull=True, answered_at__isnull=False),
+                name="quiz_attempt_answered_iff_closed_v2",
             ),
         ]
         indexes = [
@@ -153,6 +170,11 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.pk} {self.user} q{self.question_id} {self.status}"
+
+    def save(self, *args, **kwargs):
+        if not self.twin_key:
+            self.twin_key = self.question.twin_key
+        super().save(*args, **kwargs)
 
     def is_expired(self, now) -> bool:
         return self.status == self.Status.EXPIRED or (self.status == self.Status.OPEN and now >= self.expires_at)

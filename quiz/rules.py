@@ -4,6 +4,8 @@ has one home (and can be tested alone)."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -129,3 +131,47 @@ def day_streak(days: Iterable[date], *, today: date) -> int:
         count += 1
         day -= timedelta(days=1)
     return count
+
+
+# --- hints and twins -----------------------------------------------------------------------
+
+# Words that give an O/X question's verdict away; a hint must use none of them (either verdict).
+_OX_VERDICTS = re.compile(
+    r"(?<![A-Za-z])(?:O|X)(?![A-Za-z])|\b(?:true|false|correct|incorrect|wrong)\b"
+    r"|맞습니다|맞다|틀립니다|틀렸습니다|틀리다|옳습니다|옳다|사실입니다|거짓|정답",
+    re.IGNORECASE,
+)
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalise(text: str) -> str:
+    """Text compared for containment: NFKC, case-folded, every run of non-word characters
+    (spaces, punctuation, ±, %) removed, so "1,210,000 KRW" and "1210000krw" compare equal."""
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def hint_problems(*, hint: str, kind: str, choices: Sequence[str], correct_choice: int, explanation: str) -> list[str]:
+    """Why a hint would give its question's answer away (empty when it does not).
+
+    A multiple-choice hint must not contain the correct choice's text (``normalise``d); an
+    O/X hint must not state a verdict (O, X, true/false, 맞습니다/틀립니다 ...); and a hint is
+    not its explanation (the explanation states the answer and is shown only afterwards).
+    """
+    problems = []
+    if not hint.strip():
+        return problems
+    if normalise(hint) == normalise(explanation):
+        problems.append("The hint must differ from the explanation.")
+    if kind == KIND_OX:
+        found = _OX_VERDICTS.search(hint)
+        if found:
+            problems.append(f"An O/X hint must not state a verdict ({found.group(0)!r}).")
+    elif 0 <= correct_choice < len(choices) and normalise(choices[correct_choice]) in normalise(hint):
+        problems.append(f"The hint contains the answer {choices[correct_choice]!r}.")
+    return problems
+
+
+def twin_key(*, source: str, external_id: str, group: str = "") -> str:
+    """The key that makes language versions one question: ``"<source>:<group>"`` for a bank
+    entry's ko/en twins (``group`` = the entry id), else ``"<source>:<external_id>"``."""
+    return f"{source}:{group or external_id}"

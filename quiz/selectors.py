@@ -14,8 +14,8 @@ from quiz.models import Attempt, Question
 def question_candidates(
     *, user, difficulty: int | None = None, category: str | None = None, language: str | None = None
 ) -> QuerySet[Question]:
-    """Active questions matching the filters (``None`` = any) that ``user`` has not answered
-    correctly yet."""
+    """Active questions matching the filters (``None`` = any) that ``user`` has not solved yet:
+    not answered correctly, nor given up, in either language (twins share ``twin_key``)."""
     qs = Question.objects.filter(active=True)
     if difficulty is not None:
         qs = qs.filter(difficulty=difficulty)
@@ -23,8 +23,10 @@ def question_candidates(
         qs = qs.filter(category=category)
     if language:
         qs = qs.filter(language=language)
-    solved = Attempt.objects.filter(user=user, status=Attempt.Status.CORRECT).values("question_id")
-    return qs.exclude(pk__in=solved)
+    solved = Attempt.objects.filter(user=user, status__in=[Attempt.Status.CORRECT, Attempt.Status.GAVE_UP]).values(
+        "twin_key"
+    )
+    return qs.exclude(twin_key__in=solved)
 
 
 def rewards_on_day(*, user, now: datetime) -> Decimal:
@@ -46,9 +48,9 @@ def reward_remaining_today(*, user, now: datetime) -> Decimal | None:
 
 def attempt_reward_preview(*, attempt: Attempt, now: datetime) -> Decimal:
     """KRW a right answer to this attempt would pay if given now (0 after an earlier answer
-    to the same question, or with today's cap used up)."""
+    to the same question or its other-language twin, or with today's cap used up)."""
     answered_before = Attempt.objects.filter(
-        user_id=attempt.user_id, question_id=attempt.question_id, first_answer=True
+        user_id=attempt.user_id, twin_key=attempt.twin_key, first_answer=True
     ).exists()
     return rules.answer_reward(
         correct=True,
@@ -70,7 +72,7 @@ class QuizStats:
     answered: int  # answers given (right + wrong)
     correct: int
     accuracy: Decimal | None  # correct / answered, 4 places; None before the first answer
-    questions_solved: int  # distinct questions answered right
+    questions_solved: int  # distinct questions answered right (language twins count once)
     earned_total: Decimal  # KRW
     earned_today: Decimal  # KRW, Asia/Seoul day
     daily_cap: Decimal | None
@@ -99,7 +101,7 @@ def quiz_stats(*, user, now: datetime) -> QuizStats:
         answered=len(outcomes),
         correct=correct,
         accuracy=(Decimal(correct) / Decimal(len(outcomes))).quantize(Decimal("0.0001")) if outcomes else None,
-        questions_solved=answered.filter(status=Attempt.Status.CORRECT).values("question").distinct().count(),
+        questions_solved=answered.filter(status=Attempt.Status.CORRECT).values("twin_key").distinct().count(),
         earned_total=answered.aggregate(t=Sum("reward"))["t"] or Decimal(0),
         earned_today=rewards_on_day(user=user, now=now),
         daily_cap=cap,

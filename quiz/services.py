@@ -3,12 +3,17 @@
 How the quiz cannot be farmed
 -----------------------------
 - The question is fixed when it is served (``quiz_attempt_start``); the answer names the
-  attempt, never a question, and the payload never carries the answer or the explanation.
+  attempt, never a question, and the payload never carries the answer or the explanation -
+  only the hint, which points to the concept without stating the answer (``rules.hint_problems``
+  checks every bank question). The explanation comes after a right answer, or when the user
+  gives up (``quiz_attempt_give_up``, which counts as the first answer and pays nothing).
+- The Korean and English versions of a question are one question (``twin_key``): one first
+  answer, one reward, one solved state between them.
 - An attempt takes one answer, before it expires (``QUIZ["ATTEMPT_TTL_SECONDS"]``).
-- Only a user's first answer to a question can pay, and only if it is right: a wrong answer
-  shows the explanation as the hint, so a paid retry would let anyone collect every reward by
+- Only a user's first answer to a question (or its twin) can pay, and only if it is right: a
+  wrong answer narrows the choices, so a paid retry would let anyone collect every reward by
   answering wrong first. Retrying teaches but pays nothing. The database enforces it too
-  (one ``first_answer`` per user and question; ``reward > 0`` only on a right first answer).
+  (one ``first_answer`` per user and twin pair; ``reward > 0`` only on a right first answer).
 - Rewards per user per Asia/Seoul day stop at ``QUIZ["DAILY_REWARD_CAP"]``; the API throttles
   answers and served questions per user.
 
@@ -104,8 +109,8 @@ def quiz_attempt_start(
         status=Attempt.Status.EXPIRED
     )
     candidates = selectors.question_candidates(user=user, difficulty=difficulty, category=category, language=language)
-    answered = Attempt.objects.filter(user=user, status__in=Attempt.ANSWERED).values("question_id")
-    question = _pick(candidates.exclude(pk__in=answered)) or _pick(candidates)
+    answered = Attempt.objects.filter(user=user, status__in=Attempt.ANSWERED).values("twin_key")
+    question = _pick(candidates.exclude(twin_key__in=answered)) or _pick(candidates)
     if question is None:
         raise NoQuestionLeft("No question left for these filters: you have answered them all correctly.")
     attempt = (
@@ -115,6 +120,7 @@ def quiz_attempt_start(
         attempt = Attempt.objects.create(
             user=user,
             question=question,
+            twin_key=question.twin_key,
             created_at=now,
             expires_at=now + timedelta(seconds=_config()["ATTEMPT_TTL_SECONDS"]),
         )
@@ -136,7 +142,7 @@ class AnswerResult:
     attempt: Attempt
     correct: bool
     reward: Decimal  # KRW credited by this answer (0 when nothing was paid)
-    text: str  # the question's explanation: the hint when wrong, the explanation when right
+    text: str  # right: the explanation (states the answer); wrong: the hint (never the answer)
     cash: Decimal  # the KRW wallet's cash after the answer
     no_reward_reason: str | None  # why a right answer paid 0: "answered_before" | "daily_cap"
 
@@ -156,8 +162,10 @@ def quiz_attempt_answer(*, user, attempt_id: int, choice: int, now: datetime | N
     Right and the user's first answer to this question: pays the question's reward in KRW
     (cut to what is left of today's cap) through ``trading.services.wallet_credit`` as a
     ``quiz_reward`` ledger entry, in the same transaction that closes the attempt. Wrong: the
-    attempt closes and the explanation comes back as the hint. Either way the attempt takes no
-    further answer.
+    attempt closes and the hint comes back (never the explanation: that is for a right answer
+    or ``quiz_attempt_give_up``). Either way the attempt takes no further answer. The Korean
+    and English versions share one first answer (``twin_key``), so the twin of a question
+    answered before pays nothing.
 
     Raises ``AttemptNotFound`` (404; also for another user's attempt), ``InvalidChoice`` (400,
     field ``choice``), ``AttemptExpired`` / ``AttemptClosed`` (409). Nothing is written then.
@@ -179,7 +187,7 @@ def quiz_attempt_answer(*, user, attempt_id: int, choice: int, now: datetime | N
         raise AttemptClosed("This attempt was already answered; ask for the next question.")
 
     correct = choice == question.correct_choice
-    first_answer = not Attempt.objects.filter(user=user, question=question, first_answer=True).exists()
+    first_answer = not Attempt.objects.filter(user=user, twin_key=attempt.twin_key, first_answer=True).exists()
     remaining = selectors.reward_remaining_today(user=user, now=now)
     reward = rules.answer_reward(
         correct=correct, first_answer=first_answer, full_reward=question.reward, remaining_today=remaining
@@ -216,8 +224,46 @@ def quiz_attempt_answer(*, user, attempt_id: int, choice: int, now: datetime | N
     if correct and reward == 0:
         reason = "answered_before" if not first_answer else "daily_cap"
     return AnswerResult(
-        attempt=attempt, correct=correct, reward=reward, text=question.explanation, cash=cash, no_reward_reason=reason
+        attempt=attempt,
+        correct=correct,
+        reward=reward,
+        text=question.explanation if correct else question.hint,
+        cash=cash,
+        no_reward_reason=reason,
     )
+
+
+@dataclass
+class GiveUpResult:
+    attempt: Attempt
+    correct_choice: int
+    explanation: str
+
+
+@transaction.atomic
+def quiz_attempt_give_up(*, user, attempt_id: int, now: datetime | None = None) -> GiveUpResult:
+    """Show the answer and explanation of one of the user's attempts.
+
+    An attempt not answered yet (open, or expired unanswered) closes as ``gave_up``: it takes
+    no answer afterwards and, when it is the user's first answer to this question or its twin,
+    it is that first answer, so neither language version can pay any more (reward 0). An
+    attempt already answered (right or wrong) or given up changes nothing. Raises
+    ``AttemptNotFound`` (404; also for another user's attempt). Same lock order as answering.
+    """
+    now = now or timezone.now()
+    if not Attempt.objects.filter(pk=attempt_id, user=user).exists():
+        raise AttemptNotFound("No attempt of yours with this id.")
+    _lock_reward_wallet(user)
+    attempt = Attempt.objects.select_for_update().select_related("question").get(pk=attempt_id)
+    if attempt.status in (Attempt.Status.OPEN, Attempt.Status.EXPIRED):
+        first_answer = not Attempt.objects.filter(user=user, twin_key=attempt.twin_key, first_answer=True).exists()
+        closed = {"status": Attempt.Status.GAVE_UP, "answered_at": now, "first_answer": first_answer}
+        if Attempt.objects.filter(pk=attempt.pk, status=attempt.status).update(**closed) != 1:
+            raise AttemptClosed("This attempt changed meanwhile; ask again.")
+        for name, value in closed.items():
+            setattr(attempt, name, value)
+    question = attempt.question
+    return GiveUpResult(attempt=attempt, correct_choice=question.correct_choice, explanation=question.explanation)
 
 
 # --- the bank ----------------------------------------------------------------------------
@@ -232,6 +278,9 @@ class UpsertResult:
 
 _ROW_FIELDS = (
     "text",
+    "hint",
+    "terms",
+    "twin_key",
     "kind",
     "choices",
     "correct_choice",
@@ -247,6 +296,7 @@ _ROW_FIELDS = (
 def _values(row: QuestionRow) -> dict:
     values = {name: getattr(row, name) for name in _ROW_FIELDS}
     values["choices"] = list(row.choices)
+    values["terms"] = list(row.terms)
     return values
 
 

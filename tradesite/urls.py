@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.views import signup_page
 from bots.views import backtest_chart
 from markets.views import board
-from quiz.views import quiz_page
+from quiz.views import glossary_page, quiz_page
 from trading.views import portfolio_page
 
 api_v1 = [
@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/signup/", signup_page, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("quiz/", quiz_page, name="quiz"),
+    path("glossary/", glossary_page, name="glossary"),
     path("predictions/", include("predictions.pages")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -63,6 +63,10 @@ class InstrumentInfo:
     strike: Decimal | None = None
     right: str = ""
     multiplier: Decimal | None = None
+    # KRX stocks: market cap (KRW) and listed shares on market_cap_date
+    market_cap: Decimal | None = None
+    listed_shares: int | None = None
+    market_cap_date: date | None = None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ class QuestionFactory(factory.django.DjangoModelFactory):
     )
     correct_choice = 1
     explanation = factory.Sequence(lambda n: f"Explanation {n}: a market order takes the book at once.")
+    hint = factory.Sequence(lambda n: f"Hint {n}: which order type names no price?")
+    terms = factory.LazyFunction(lambda: ["market-order"])
     difficulty = 1
     category = "markets"
     language = "en"

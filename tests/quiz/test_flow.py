@@ -40,7 +40,7 @@ def serve(client, **filters) -> dict:
 # --- serving ------------------------------------------------------------------------------
 
 
-def test_next_serves_choices_and_an_attempt_but_never_the_answer_or_the_hint(auth_client, user, empty_bank):
+def test_next_serves_choices_the_hint_and_an_attempt_but_never_the_answer_or_explanation(auth_client, user, empty_bank):
     question = QuestionFactory(difficulty=2)
 
     response = auth_client.get(NEXT)
@@ -53,6 +53,8 @@ def test_next_serves_choices_and_an_attempt_but_never_the_answer_or_the_hint(aut
         "text",
         "kind",
         "choices",
+        "hint",
+        "terms",
         "difficulty",
         "category",
         "language",
@@ -61,9 +63,11 @@ def test_next_serves_choices_and_an_attempt_but_never_the_answer_or_the_hint(aut
         "licence",
     }
     assert body["question"]["choices"] == question.choices and body["reward"] == "30000"
+    assert body["question"]["hint"] == question.hint  # served before answering
+    assert [t["url"] for t in body["question"]["terms"]] == ["/glossary/#term-market-order"]
     raw = response.content.decode()
     assert question.explanation not in raw
-    assert "correct" not in raw and "explanation" not in raw and "hint" not in raw
+    assert "correct" not in raw and "explanation" not in raw
     attempt = Attempt.objects.get(pk=body["attempt_id"])
     assert attempt.user == user and attempt.question == question and attempt.status == "open"
     assert attempt.expires_at - attempt.created_at == timedelta(minutes=10)
@@ -186,8 +190,9 @@ def test_wrong_answer_returns_the_hint_closes_the_attempt_and_pays_nothing(auth_
 
     assert response.status_code == 200
     body = response.json()
-    assert body["correct"] is False and body["reward"] == "0" and body["hint"] == question.explanation
+    assert body["correct"] is False and body["reward"] == "0" and body["hint"] == question.hint
     assert "explanation" not in body and "correct_choice" not in body
+    assert question.explanation not in response.content.decode()
     assert body["cash"] == "10000000"
     assert Attempt.objects.get(pk=served["attempt_id"]).status == "wrong"
     assert not reward_entries(user).exists()

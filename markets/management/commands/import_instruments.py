@@ -2,7 +2,7 @@
 
     manage.py import_instruments --format upbit_markets markets/data/upbit/v1_market_all.json
     manage.py import_instruments --format bithumb_ticker [--quote KRW] markets/data/bithumb/public_ticker_ALL_KRW.json
-    manage.py import_instruments --format krx_tickers ../shared/data/krx_daily/krx_tickers.csv
+    manage.py import_instruments --format krx_tickers ../shared/data/krx_daily/krx_tickers.csv   # + market cap, shares
     manage.py import_instruments --format kis_fo_master ../shared/data/kis/masterfiles/fo_idx_code_mts.csv
     manage.py import_instruments --format ccxt --exchange bithumb
 
