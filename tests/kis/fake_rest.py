@@ -55,7 +55,13 @@ class FakeKis:
                         (method, url.path, dict(parse_qsl(url.query, keep_blank_values=True)), dict(self.headers), body)
                     )
                     queue = fake.replies[url.path]
-                    reply = queue.popleft() if queue else fake.default.get(url.path, (404, {"rt_cd": "1", "msg_cd": "NOPATH", "msg1": "no such path"}))
+                    reply = (
+                        queue.popleft()
+                        if queue
+                        else fake.default.get(
+                            url.path, (404, {"rt_cd": "1", "msg_cd": "NOPATH", "msg1": "no such path"})
+                        )
+                    )
                 if reply == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -100,9 +106,16 @@ TOKEN_PATH = "/oauth2/tokenP"
 APPROVAL_PATH = "/oauth2/Approval"
 
 
-def token_reply(token: str = "tok-1", expires_in: int = 86400, expired: str = "2099-01-01 00:00:00") -> tuple[int, dict]:
+def token_reply(
+    token: str = "tok-1", expires_in: int = 86400, expired: str = "2099-01-01 00:00:00"
+) -> tuple[int, dict]:
     """The documented tokenP success shape."""
-    return 200, {"access_token": token, "access_token_token_expired": expired, "token_type": "Bearer", "expires_in": expires_in}
+    return 200, {
+        "access_token": token,
+        "access_token_token_expired": expired,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+    }
 
 
 def approval_reply(key: str = "appr-1") -> tuple[int, dict]:

@@ -299,7 +299,9 @@ class KisAuth:
             payload = response.json()
         except ValueError:
             raise KisError(
-                f"HTTP{response.status_code}", f"POST {path}: not JSON: {response.text[:200]!r}", status=response.status_code
+                f"HTTP{response.status_code}",
+                f"POST {path}: not JSON: {response.text[:200]!r}",
+                status=response.status_code,
             ) from None
         error = error_from_body(payload, response.status_code)
         if error is not None:

@@ -570,7 +570,9 @@ class KisRestClient:
             if stamp is None or any(v is None for v in ohlc):
                 continue  # KIS pads empty rows
             o, h, lo, c = (v for v in ohlc if v is not None)
-            bars.append(MinuteBar(stamp, o, h, lo, c, _int(row.get("cntg_vol")) or 0, _dec(row.get("acml_tr_pbmn")), dict(row)))
+            bars.append(
+                MinuteBar(stamp, o, h, lo, c, _int(row.get("cntg_vol")) or 0, _dec(row.get("acml_tr_pbmn")), dict(row))
+            )
         bars.sort(key=lambda bar: bar.time)
         return bars
 
@@ -603,7 +605,9 @@ def _daily_bars(rows: list[dict[str, Any]], *, close: str, prefix: str) -> list[
             continue  # KIS pads the list with empty rows past the listing date
         o, h, lo, c = (v for v in ohlc if v is not None)
         stamp = datetime(day.year, day.month, day.day, tzinfo=SEOUL)
-        bars.append(DailyBar(stamp, o, h, lo, c, _int(row.get("acml_vol")) or 0, _dec(row.get("acml_tr_pbmn")), dict(row)))
+        bars.append(
+            DailyBar(stamp, o, h, lo, c, _int(row.get("acml_vol")) or 0, _dec(row.get("acml_tr_pbmn")), dict(row))
+        )
     bars.sort(key=lambda bar: bar.time)
     return bars
 
