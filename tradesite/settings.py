@@ -347,6 +347,18 @@ PREDICTIONS: dict[str, Any] = {
     "KRX_DAILY_FILE": os.environ.get("PREDICTIONS_KRX_DAILY_FILE", ""),
 }
 
+# --- KIS (Korea Investment & Securities Open API) -----------------------------------------
+KIS: dict[str, Any] = {
+    "APP_KEY": os.environ.get("KIS_APP_KEY", ""),
+    "APP_SECRET": os.environ.get("KIS_APP_SECRET", ""),
+    # real: https://openapi.koreainvestment.com:9443, mock (paper): https://openapivts.koreainvestment.com:29443
+    "ENV": os.environ.get("KIS_ENV", "real"),
+    # overrides the env's REST base URL (tests point it at a local fake server)
+    "BASE_URL": os.environ.get("KIS_BASE_URL", ""),
+    # seconds slept after an EGW00201 (requests per second exceeded) before the retry
+    "RATE_LIMIT_WAIT": float(os.environ.get("KIS_RATE_LIMIT_WAIT", "1.0")),
+}
+
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -28,7 +28,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,12 +46,61 @@ class Version:
 
     With ``tail=True`` the first ``len(columns)`` fields are named and the rest (garbled bytes on
     the wire) are kept joined under ``TAIL``; ``note`` says where the layout comes from.
+    ``index`` maps each column to its position in the record (built once, shared by records).
     """
 
     count: int
     columns: tuple[str, ...]
     tail: bool = False
     note: str = "spec"
+    index: dict[str, int] = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
+
+    def __post_init__(self):
+        self.index.update({column: i for i, column in enumerate(self.columns)})
+
+
+class Record(Mapping[str, str]):
+    """One record of a data frame: a read-only mapping ``{column: str}`` in the version's
+    column order (plus ``TAIL`` for a tail layout), viewing the frame's split fields without
+    copying them into a dict. ``rec["bsop_hour"]``, ``rec.get(...)``, ``in``, ``items()``,
+    ``==`` a dict all work; ``dict(rec)`` (or ``rec.copy()``) gives a plain dict, e.g. for JSON.
+    """
+
+    __slots__ = ("_fields", "_start", "_index", "_tail")
+
+    def __init__(self, fields: list[str], start: int, index: dict[str, int], tail: str | None = None):
+        self._fields = fields
+        self._start = start
+        self._index = index
+        self._tail = tail
+
+    def __getitem__(self, key: str) -> str:
+        try:
+            return self._fields[self._start + self._index[key]]
+        except KeyError:
+            if key == TAIL and self._tail is not None:
+                return self._tail
+            raise
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index or (key == TAIL and self._tail is not None)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._index
+        if self._tail is not None:
+            yield TAIL
+
+    def __len__(self) -> int:
+        return len(self._index) + (self._tail is not None)
+
+    def copy(self) -> dict[str, str]:
+        return dict(self.items())
+
+    def __or__(self, other: Mapping[str, str]) -> dict[str, str]:
+        return {**self, **other}
+
+    def __repr__(self) -> str:
+        return f"Record({dict(self.items())!r})"
 
 
 def _older_cnt_46(columns: list[str]) -> tuple[str, ...]:
@@ -90,11 +139,11 @@ def build_versions(spec: dict[str, list[str]]) -> dict[str, dict[int, Version]]:
     return versions
 
 
-@dataclass
+@dataclass(slots=True)
 class Frame:
     """One parsed wire message.
 
-    ``kind``: ``data`` (``records``: list of ``{column: str}``), ``pingpong`` (echo ``raw``),
+    ``kind``: ``data`` (``records``: list of ``Record``, read-only mappings ``{column: str}``), ``pingpong`` (echo ``raw``),
     ``ack`` (subscribe/unsubscribe acknowledgement: ``ack`` holds header+body; ``rt_cd`` ``"0"``
     is success), ``control`` (other JSON), ``quarantine`` (unparseable: ``reason`` says why,
     ``raw`` is the message as received). ``encrypted`` tells a flag-1 frame; ``version`` is the
@@ -104,7 +153,7 @@ class Frame:
     kind: str
     raw: str
     tr_id: str = ""
-    records: list[dict[str, str]] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
     reason: str = ""
     encrypted: bool = False
     version: int | None = None
@@ -154,9 +203,10 @@ class FrameParser:
         """Parse one WebSocket message; never raises on wire input."""
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", errors="replace")
-        if raw[:1] in ("0", "1"):
-            return self._data(raw)
-        if raw[:1] == "{":
+        first = raw[:1]
+        if first == "0" or first == "1":
+            return self._data(raw)  # the hot path: see bench/kis.py
+        if first == "{":
             return self._json(raw)
         return self._quarantine(raw, "", "neither a data frame nor JSON")
 
@@ -191,15 +241,15 @@ class FrameParser:
         return Frame(kind="control", raw=raw, tr_id=tr_id, ack=message if isinstance(message, dict) else None)
 
     def _data(self, raw: str) -> Frame:
-        parts = raw.split("|", 3)
-        if len(parts) != 4:
+        try:
+            flag, tr_id, count_text, payload = raw.split("|", 3)
+        except ValueError:
             return self._quarantine(raw, "", "data frame without 4 '|' parts")
-        flag, tr_id, count_text, payload = parts
-        if not count_text.isdigit() or int(count_text) < 1:
+        count = int(count_text) if count_text.isdigit() else 0
+        if count < 1:
             return self._quarantine(raw, tr_id, f"bad record count {count_text!r}")
-        count = int(count_text)
         encrypted = flag == "1"
-        if encrypted:
+        if encrypted:  # notices only
             key_iv = self.keys.get(tr_id)
             if key_iv is None:
                 return self._quarantine(raw, tr_id, "encrypted frame before its subscribe ack (no key/iv)")
@@ -218,14 +268,18 @@ class FrameParser:
         version = versions.get(per)
         if version is None:
             return self._quarantine(raw, tr_id, f"unknown field count {per} (known: {sorted(versions)})")
-        columns = version.columns
-        named = len(columns)
-        records = []
-        for start in range(0, total, per):
-            record = dict(zip(columns, fields[start : start + named], strict=True))
-            if version.tail:
-                record[TAIL] = "^".join(fields[start + named : start + per])
-            records.append(record)
-        self.stats["frames"] += 1
-        self.stats["records"] += count
-        return Frame(kind="data", raw=raw, tr_id=tr_id, records=records, encrypted=encrypted, version=per)
+        index = version.index
+        if version.tail:
+            named = len(version.columns)
+            records = [
+                Record(fields, start, index, "^".join(fields[start + named : start + per]))
+                for start in range(0, total, per)
+            ]
+        elif count == 1:
+            records = [Record(fields, 0, index)]
+        else:
+            records = [Record(fields, start, index) for start in range(0, total, per)]
+        stats = self.stats
+        stats["frames"] += 1
+        stats["records"] += count
+        return Frame("data", raw, tr_id, records, "", encrypted, per)  # positional: the hot path

@@ -149,7 +149,7 @@ def read_recording(path: Path | str, parser: FrameParser) -> Iterator[TickRecord
                     frame = parser.parse(f"0|{tr_id}|001|" + "^".join(values))
                     if frame.kind != "data":
                         raise RecordingError(f"{where}: {frame.reason}")
-                    rec = frame.records[0]
+                    rec = dict(frame.records[0])
                 code_key, price_key = (
                     ("futs_shrn_iscd", "futs_prpr") if "futs_prpr" in rec else ("optn_shrn_iscd", "optn_prpr")
                 )
