@@ -90,8 +90,10 @@ def _front_chain(today) -> planner.Chain | None:
     if first is None:
         return None
     strikes: dict[Decimal, list[str]] = {}
-    for symbol, strike, right in options.filter(expiry=first).values_list("symbol", "strike", "right"):
-        pair = strikes.setdefault(Decimal(strike), ["", ""])
+    for symbol, strike, right in options.filter(expiry=first, strike__isnull=False).values_list(
+        "symbol", "strike", "right"
+    ):
+        pair = strikes.setdefault(Decimal(str(strike)), ["", ""])
         pair[0 if right == "call" else 1] = symbol
     return planner.Chain(strikes={k: (v[0], v[1]) for k, v in strikes.items()})
 

@@ -54,28 +54,28 @@ _TRADE = {
         "ACML_TR_PBMN",
         Decimal(1),
     ),
-    **{
-        tr: ("futs_shrn_iscd", "bsop_hour", "futs_prpr", "futs_prdy_vrss", "futs_prdy_ctrt", "last_cnqn")
-        + ("acml_vol", "acml_tr_pbmn", THOUSAND)
-        for tr in ("H0IFCNT0", "H0MFCNT0")
-    },
-    **{
-        tr: ("optn_shrn_iscd", "bsop_hour", "optn_prpr", "optn_prdy_vrss", "prdy_ctrt", "last_cnqn")
-        + ("acml_vol", "acml_tr_pbmn", THOUSAND)
-        for tr in ("H0IOCNT0", "H0EUCNT0")
-    },
+    **dict.fromkeys(
+        ("H0IFCNT0", "H0MFCNT0"),
+        ("futs_shrn_iscd", "bsop_hour", "futs_prpr", "futs_prdy_vrss", "futs_prdy_ctrt", "last_cnqn")
+        + ("acml_vol", "acml_tr_pbmn", THOUSAND),
+    ),
+    **dict.fromkeys(
+        ("H0IOCNT0", "H0EUCNT0"),
+        ("optn_shrn_iscd", "bsop_hour", "optn_prpr", "optn_prdy_vrss", "prdy_ctrt", "last_cnqn")
+        + ("acml_vol", "acml_tr_pbmn", THOUSAND),
+    ),
 }
 # tr_id -> (code, time, ask1, bid1, ask size 1, bid size 1)
 _QUOTE = {
     "H0STASP0": ("MKSC_SHRN_ISCD", "BSOP_HOUR", "ASKP1", "BIDP1", "ASKP_RSQN1", "BIDP_RSQN1"),
-    **{
-        tr: ("futs_shrn_iscd", "bsop_hour", "futs_askp1", "futs_bidp1", "askp_rsqn1", "bidp_rsqn1")
-        for tr in ("H0IFASP0", "H0MFASP0")
-    },
-    **{
-        tr: ("optn_shrn_iscd", "bsop_hour", "optn_askp1", "optn_bidp1", "askp_rsqn1", "bidp_rsqn1")
-        for tr in ("H0IOASP0", "H0EUASP0")
-    },
+    **dict.fromkeys(
+        ("H0IFASP0", "H0MFASP0"),
+        ("futs_shrn_iscd", "bsop_hour", "futs_askp1", "futs_bidp1", "askp_rsqn1", "bidp_rsqn1"),
+    ),
+    **dict.fromkeys(
+        ("H0IOASP0", "H0EUASP0"),
+        ("optn_shrn_iscd", "bsop_hour", "optn_askp1", "optn_bidp1", "askp_rsqn1", "bidp_rsqn1"),
+    ),
 }
 _SIDE = {"1": "buy", "5": "sell"}  # H0STCNT0 CCLD_DVSN (체결구분)
 

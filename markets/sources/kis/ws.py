@@ -228,7 +228,9 @@ class KisSession:
         self.rejected.add(registration)
         if registration in self.active:
             self.active.remove(registration)
-        logger.warning("KIS realtime: registration %s refused: %s %s", registration, body.get("msg_cd"), body.get("msg1"))
+        logger.warning(
+            "KIS realtime: registration %s refused: %s %s", registration, body.get("msg_cd"), body.get("msg1")
+        )
 
     # -- planning -------------------------------------------------------------------------------
 
