@@ -204,6 +204,23 @@ async def test_never_more_than_41_registrations_and_replans_send_only_the_differ
         await fake.stop()
 
 
+@pytest.mark.asyncio
+async def test_a_rebuilt_session_still_waits_out_the_10_s_interval(parser):
+    fake = FakeKis(next_port())  # down
+    frames, time = [], FakeTime()
+    first = session_for(fake, parser, lambda: [], time, frames)
+    task = asyncio.create_task(first.run())
+    await until(lambda: len(first.attempt_times) >= 1)
+    await stop(task)
+    second = session_for(fake, parser, lambda: [], time, frames)  # as run_feed_forever rebuilds it
+    task = asyncio.create_task(second.run())
+    try:
+        await until(lambda: len(second.attempt_times) >= 1)
+        assert second.attempt_times[0] - first.attempt_times[-1] >= 10.0
+    finally:
+        await stop(task)
+
+
 def test_backoff_is_capped_and_jittered():
     assert backoff_delay(0, base=1, cap=60, rand=lambda: 0.9) == 0
     assert backoff_delay(3, base=1, cap=60, rand=lambda: 0.0) == 2.0  # half of 4

@@ -15,7 +15,9 @@ Wire (KIS Open API, ``ws://ops.koreainvestment.com:21000`` real, ``:31000`` mock
 (unsubscribes first, so at most ``max_registrations`` = 41 are ever held), and on a drop
 reconnects with capped exponential backoff and jitter (``backoff_cap`` 60 s) and never more than
 one connect attempt per ``min_connect_interval`` (10 s: KIS blocks app keys that loop), then
-registers everything again. ``clock``/``sleep``/``rand`` are injectable so tests run fast.
+registers everything again. The last attempt time is kept per process and URL, so a session
+rebuilt after a failure (``run_feed_forever``) still waits out the interval.
+``clock``/``sleep``/``rand`` are injectable so tests run fast.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ class KisSession:
     connect attempt; ``active``: the registrations held on the current connection.
     """
 
+    # (url, clock) -> clock() of the latest connect attempt of any session in this process
+    _last_attempts: dict[tuple[str, Callable[[], float]], float] = {}
+
     def __init__(
         self,
         *,
@@ -134,7 +139,7 @@ class KisSession:
     async def run(self) -> None:
         """Connect, serve, reconnect; returns only by cancellation."""
         failures = 0
-        last_attempt: float | None = None
+        last_attempt: float | None = self._last_attempts.get((self.url, self._clock))
         while True:
             delay = backoff_delay(failures, base=self.backoff_base, cap=self.backoff_cap, rand=self._rand)
             if last_attempt is not None:
@@ -142,6 +147,7 @@ class KisSession:
             if delay > 0:
                 await self._sleep(delay)
             last_attempt = self._clock()
+            self._last_attempts[(self.url, self._clock)] = last_attempt
             self.attempt_times.append(last_attempt)
             self.stats["connect_attempts"] += 1
             healthy = False
