@@ -127,3 +127,33 @@ async def until(condition, timeout: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.005)
+
+
+def approval_key() -> str:
+    """A stand-in for ``KIS_REALTIME["APPROVAL_KEY_FUNCTION"]`` in tests (no KIS account)."""
+    return "approval-test"
+
+
+class ThreadedFakeKis:
+    """A ``FakeKis`` served from its own thread and event loop, for code that runs ``asyncio.run``
+    itself (management commands). ``push`` is thread-safe."""
+
+    def __init__(self, port: int) -> None:
+        import threading
+
+        self.fake = FakeKis(port)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> FakeKis:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.fake.start(), self.loop).result(5)
+        return self.fake
+
+    def push(self, text: str) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.push(text), self.loop).result(5)
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.stop(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)

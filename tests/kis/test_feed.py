@@ -158,3 +158,47 @@ def test_stream_tickers_kis_names_a_missing_approval_key_function():
     broken = {**settings.KIS_REALTIME, "APPROVAL_KEY_FUNCTION": "tests.kis.no_such_module.get_approval_key"}
     with override_settings(KIS_REALTIME=broken), pytest.raises(CommandError, match="no_such_module"):
         call_command("stream_tickers", "--source", "kis", "--batches", "1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stream_tickers_source_kis_end_to_end(capsys):
+    """The command as an operator runs it, against the fake server: the first recorded stock
+    execution becomes the ticker and a tick."""
+    import threading
+    import time as wall
+
+    from tests.kis.fake_kis import ThreadedFakeKis
+
+    frame = lines("raw_frames_stock.txt")[1]  # 005930 at 250,500 on 2026-07-24 11:52:14 KST
+    kis_file("spec/kis_realtime_fields.json")
+    samsung = krx_stocks()
+    served = ThreadedFakeKis(next_port())
+    with served as fake:
+        config = {
+            **settings.KIS_REALTIME,
+            "WS_URL": fake.url,
+            "APPROVAL_KEY_FUNCTION": "tests.kis.fake_kis.approval_key",
+            "BATCH_SECONDS": 0.05,
+        }
+        done = threading.Event()
+
+        def push_when_connected():
+            deadline = wall.monotonic() + 10
+            while not fake.sockets and wall.monotonic() < deadline:
+                wall.sleep(0.01)
+            while not done.is_set() and wall.monotonic() < deadline:
+                served.push(frame)  # the plan at this clock may hold nothing: frames come anyway
+                wall.sleep(0.1)
+
+        pusher = threading.Thread(target=push_when_connected, daemon=True)
+        with override_settings(KIS_REALTIME=config):
+            pusher.start()
+            try:
+                call_command("stream_tickers", "--source", "kis", "--batches", "1")
+            finally:
+                done.set()
+                pusher.join(5)
+    assert "1 batches published" in capsys.readouterr().out
+    ticker = Ticker.objects.get(instrument=samsung)
+    assert (ticker.last_price, ticker.source) == (Decimal("250500"), "kis")
+    assert Tick.objects.filter(instrument=samsung, kind="trade", price=Decimal("250500")).exists()
