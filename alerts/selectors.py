@@ -22,3 +22,18 @@ def notification_list(*, user, unread: bool | None = None):
 
 def notification_unread_count(*, user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def krx_codes_in_use():
+    """KRX stock codes users watch with an active or paused alert, with the alert's ``updated_at``
+    (UTC): ``[(code, when)]``, for the KIS realtime planner (``KIS_REALTIME["STOCK_FUNCTIONS"]``)."""
+    from django.db.models import Max
+
+    from markets.models import Market
+
+    rows = (
+        Alert.objects.filter(instrument__market=Market.KRX, state__in=[Alert.State.ACTIVE, Alert.State.PAUSED])
+        .values("instrument__symbol")
+        .annotate(when=Max("updated_at"))
+    )
+    return [(row["instrument__symbol"], row["when"]) for row in rows]

@@ -88,3 +88,16 @@ def daily_bars(
         follows=follows_for(instrument, dates),
         periods_per_year=252 if instrument.market == Market.KRX else 365,
     )
+
+
+def krx_codes_in_use() -> list[tuple[str, datetime]]:
+    """KRX stock codes with an enabled bot or a bot still holding, with the bot's ``updated_at``
+    (UTC): ``[(code, when)]``, for the KIS realtime planner (``KIS_REALTIME["STOCK_FUNCTIONS"]``)."""
+    from django.db.models import Max, Q
+
+    rows = (
+        Bot.objects.filter(Q(enabled=True) | Q(holding_quantity__gt=0), instrument__market=Market.KRX)
+        .values("instrument__symbol")
+        .annotate(when=Max("updated_at"))
+    )
+    return [(row["instrument__symbol"], row["when"]) for row in rows]

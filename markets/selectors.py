@@ -67,10 +67,12 @@ def candle_list(
 
 def ticker_top(*, limit: int = 20, quote: str = "KRW") -> QuerySet[Ticker]:
     """Tickers quoted in ``quote`` ranked by 24 h traded value (the board); values in
-    different currencies are not comparable, so one board has one quote currency."""
+    different currencies are not comparable, so one board has one quote currency. KRX
+    derivatives (quoted KRW, traded value of contracts) are not on it: they have their own page."""
     return (
         Ticker.objects.select_related("instrument")
         .filter(instrument__active=True, instrument__quote=quote, traded_value_24h__isnull=False)
+        .exclude(instrument__market=Market.KRX_DERIVATIVES)
         .order_by(F("traded_value_24h").desc(), "instrument_id")[:limit]
     )
 

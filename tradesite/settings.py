@@ -277,6 +277,33 @@ MARKETS: dict[str, Any] = {
     ],
 }
 
+# --- KIS realtime (manage.py stream_tickers --source kis) -----------------------------------
+KIS_REALTIME: dict[str, Any] = {
+    # dotted path of a function returning the WebSocket approval key (issued once, reused 24 h)
+    "APPROVAL_KEY_FUNCTION": "markets.sources.kis.auth.get_approval_key",
+    "WS_URL": os.environ.get(
+        "KIS_WS_URL",
+        "ws://ops.koreainvestment.com:31000"
+        if os.environ.get("KIS_ENV", "real") == "mock"
+        else "ws://ops.koreainvestment.com:21000",
+    ),
+    # the official column lists of the realtime tr_ids (see ../shared/data/kis/SOURCE.md)
+    "SPEC_FILE": Path(
+        os.environ.get("KIS_SPEC_FILE", MARKETS["SHARED_DATA_DIR"] / "kis" / "spec" / "kis_realtime_fields.json")
+    ),
+    "ATM_STRIKES": int(os.environ.get("KIS_ATM_STRIKES", "5")),  # options at the money +/- N strikes
+    "MIN_CONNECT_INTERVAL_SECONDS": 10,  # at most one connect attempt per 10 s (KIS blocks looping keys)
+    "BACKOFF_CAP_SECONDS": 60,
+    "REPLAN_SECONDS": 2,
+    "BATCH_SECONDS": 0.5,  # tickers published and ticks stored once per batch
+    # dotted paths returning [(KRX code, last used)] of stocks users hold, order, run bots on, watch
+    "STOCK_FUNCTIONS": [
+        "trading.selectors.krx_codes_in_use",
+        "bots.selectors.krx_codes_in_use",
+        "alerts.selectors.krx_codes_in_use",
+    ],
+}
+
 # --- trading ------------------------------------------------------------------------------
 TRADING: dict[str, Any] = {
     # starting cash of a new account, per quote currency, paid in as "deposit" ledger entries

@@ -161,3 +161,24 @@ def ledger_mismatches() -> list[str]:
                 f"position {position.pk} ({position.user}, {position.instrument}): reserved {position.reserved_quantity} != open sells {unfilled}"
             )
     return problems
+
+
+def krx_codes_in_use() -> list[tuple[str, datetime]]:
+    """KRX stock codes users hold (open positions) or have open orders on, each with its latest
+    use (position or order ``updated_at``, UTC): ``[(code, when)]``, for the KIS realtime planner
+    (``KIS_REALTIME["STOCK_FUNCTIONS"]``)."""
+    from django.db.models import Max
+
+    from markets.models import Market
+
+    held = (
+        Position.objects.filter(instrument__market=Market.KRX, quantity__gt=0)
+        .values("instrument__symbol")
+        .annotate(when=Max("updated_at"))
+    )
+    ordered = (
+        Order.objects.filter(instrument__market=Market.KRX, status__in=Order.OPEN_STATUSES)
+        .values("instrument__symbol")
+        .annotate(when=Max("updated_at"))
+    )
+    return [(row["instrument__symbol"], row["when"]) for row in [*held, *ordered]]

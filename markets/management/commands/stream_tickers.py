@@ -2,6 +2,7 @@
 
     manage.py stream_tickers --source bithumb            # ccxt, polls fetch_tickers
     manage.py stream_tickers --source replay --dataset upbit_top20 --speed 225
+    manage.py stream_tickers --source kis                # KIS realtime WebSocket (settings.KIS_REALTIME)
 
 One process per source. With the in-memory channel layer (no ``REDIS_URL``) the pushes reach
 no other process: use ``manage.py serve`` for the embedded demo, which runs the feed inside
@@ -25,7 +26,7 @@ class Command(BaseCommand):
     help = "Stream tickers from an exchange (ccxt) or a recorded replay into Ticker rows and /ws/tickers/."
 
     def add_arguments(self, parser):
-        parser.add_argument("--source", required=True, choices=["replay", *LIVE_SOURCES])
+        parser.add_argument("--source", required=True, choices=["replay", "kis", *LIVE_SOURCES])
         parser.add_argument("--dataset", default="upbit_top20", choices=sorted(DATASETS), help="replay only")
         parser.add_argument("--speed", type=float, default=None, help="replay speed-up factor (default: 1 batch/s)")
         parser.add_argument("--symbols", nargs="*", help="limit to these unified symbols, e.g. BTC/KRW")
@@ -45,6 +46,17 @@ class Command(BaseCommand):
 
             def factory():
                 return get_source("replay", dataset=opts["dataset"], data_dir=data_dir, speed=opts["speed"])
+        elif opts["source"] == "kis":
+            from markets.kis_realtime import approval_key_function, build_source
+
+            try:  # fail fast on a missing column list or approval key function
+                build_source()
+                approval_key_function()
+            except (FileNotFoundError, ImportError) as exc:
+                raise CommandError(str(exc)) from exc
+
+            def factory():
+                return build_source()
         else:
 
             def factory():
