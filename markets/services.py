@@ -6,7 +6,7 @@ Every load is an upsert on the natural key, so running an import twice changes n
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from markets.models import Candle, Instrument, Market, Tick, Ticker
@@ -264,12 +264,30 @@ def candles_refresh(*, instrument: Instrument, interval: str, since, source=None
 
 def tick_insert_many(*, ticks: Sequence[Tick], batch_size: int = 2000) -> int:
     """Insert ticks, ignoring those already stored (unique instrument, kind, session_date,
-    sequence), so a re-import changes nothing. Returns the number of new rows (counted, since
-    ``ignore_conflicts`` gives no per-row result)."""
+    sequence), so a re-import changes nothing. Returns the number of new rows.
+
+    One multi-row ``INSERT ... ON CONFLICT DO NOTHING`` per ``batch_size`` ticks (fewer when
+    the database caps query parameters); the database's row count is the number inserted, so
+    no count query runs (the earlier count before and after grew with the table). Runs in the
+    caller's transaction. Raises ``DatabaseError`` (e.g. a trade without price) - nothing of the
+    batch is written when the caller holds a transaction.
+    """
     if not ticks:
         return 0
-    keys = {(t.instrument_id, t.kind, t.session_date) for t in ticks}
-    count = lambda: sum(Tick.objects.filter(instrument_id=i, kind=k, session_date=d).count() for i, k, d in keys)  # noqa: E731
-    before = count()
-    Tick.objects.bulk_create(ticks, batch_size=batch_size, ignore_conflicts=True)
-    return count() - before
+    fields = [f for f in Tick._meta.concrete_fields if not f.primary_key]
+    connection = connections[router.db_for_write(Tick)]
+    ops = connection.ops
+    table = ops.quote_name(Tick._meta.db_table)
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    # PostgreSQL takes at most 65,535 parameters a query; SQLite's cap is in bulk_batch_size
+    size = max(1, min(batch_size, 65_535 // len(fields), ops.bulk_batch_size(fields, list(ticks))))
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    inserted = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(ticks), size):
+            chunk = ticks[start : start + size]
+            params = [f.get_db_prep_save(f.pre_save(tick, True), connection) for tick in chunk for f in fields]
+            values = ", ".join([placeholder] * len(chunk))
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT DO NOTHING", params)
+            inserted += cursor.rowcount
+    return inserted
