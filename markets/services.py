@@ -266,11 +266,13 @@ def tick_insert_many(*, ticks: Sequence[Tick], batch_size: int = 2000) -> int:
     """Insert ticks, ignoring those already stored (unique instrument, kind, session_date,
     sequence), so a re-import changes nothing. Returns the number of new rows.
 
-    One multi-row ``INSERT ... ON CONFLICT DO NOTHING`` per ``batch_size`` ticks (fewer when
-    the database caps query parameters); the database's row count is the number inserted, so
-    no count query runs (the earlier count before and after grew with the table). Runs in the
-    caller's transaction. Raises ``DatabaseError`` (e.g. a trade without price) - nothing of the
-    batch is written when the caller holds a transaction.
+    PostgreSQL: the ticks are ``COPY``-ed into a session temporary table, then moved with one
+    ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (its row count is the number inserted).
+    Other databases (SQLite): one multi-row ``INSERT ... ON CONFLICT DO NOTHING`` per
+    ``batch_size`` ticks (fewer when the database caps query parameters). No count query runs
+    (the earlier count before and after grew with the table). All in one transaction (a
+    savepoint inside the caller's): a ``DatabaseError`` (e.g. a trade with price 0) writes
+    nothing of the call. Measured by ``bench/kis.py``.
     """
     if not ticks:
         return 0
@@ -279,15 +281,38 @@ def tick_insert_many(*, ticks: Sequence[Tick], batch_size: int = 2000) -> int:
     ops = connection.ops
     table = ops.quote_name(Tick._meta.db_table)
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
-    # PostgreSQL takes at most 65,535 parameters a query; SQLite's cap is in bulk_batch_size
-    size = max(1, min(batch_size, 65_535 // len(fields), ops.bulk_batch_size(fields, list(ticks))))
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    inserted = 0
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            return _tick_copy(cursor, ticks, fields, table, columns)
+        # PostgreSQL takes at most 65,535 parameters a query; SQLite's cap is in bulk_batch_size
+        size = max(1, min(batch_size, 65_535 // len(fields), ops.bulk_batch_size(fields, list(ticks))))
+        placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        inserted = 0
         for start in range(0, len(ticks), size):
             chunk = ticks[start : start + size]
             params = [f.get_db_prep_save(f.pre_save(tick, True), connection) for tick in chunk for f in fields]
             values = ", ".join([placeholder] * len(chunk))
             cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT DO NOTHING", params)
             inserted += cursor.rowcount
+        return inserted
+
+
+def _tick_copy(cursor, ticks: Sequence[Tick], fields: list, table: str, columns: str) -> int:
+    import json
+
+    staging = "markets_tick_incoming"
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS"
+        f" AS SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    attnames = [f.attname for f in fields]
+    json_at = attnames.index("extra")
+    with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+        for tick in ticks:
+            row = [getattr(tick, name) for name in attnames]
+            row[json_at] = json.dumps(row[json_at], ensure_ascii=False)
+            copy.write_row(row)
+    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} ON CONFLICT DO NOTHING")
+    inserted = cursor.rowcount
+    cursor.execute(f"TRUNCATE {staging}")
     return inserted
