@@ -280,7 +280,7 @@ def tick_insert_many(*, ticks: Sequence[Tick], batch_size: int = 2000) -> int:
     connection = connections[router.db_for_write(Tick)]
     ops = connection.ops
     table = ops.quote_name(Tick._meta.db_table)
-    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(ops.quote_name(str(f.column)) for f in fields)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             return _tick_copy(cursor, ticks, fields, table, columns)
