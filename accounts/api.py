@@ -1,12 +1,13 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services
+from core.throttles import ScopedRateThrottle
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -40,8 +41,25 @@ class RegisterView(APIView):
 
 
 class ThrottledTokenObtainPairView(TokenObtainPairView):
+    """``POST /api/v1/auth/token/``: throttled per address (``auth_token``) and, through
+    django-axes (simplejwt passes the request to ``authenticate``), locked per username +
+    address after ``AXES_FAILURE_LIMIT`` failures: 429 until ``AXES_COOLOFF_TIME`` passes."""
+
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth_token"
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.AuthenticationFailed:
+            # axes marks the DRF request (the one simplejwt hands to authenticate), so its
+            # middleware, which sees the Django request, cannot answer for it: answer here
+            if getattr(request, "axes_locked_out", False):
+                raise exceptions.Throttled(
+                    wait=settings.AXES_COOLOFF_TIME.total_seconds(),
+                    detail="Too many failed logins for this username from this address.",
+                ) from None
+            raise
 
 
 class ThrottledTokenRefreshView(TokenRefreshView):
