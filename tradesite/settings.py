@@ -377,3 +377,25 @@ AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_CLIENT_IP_CALLABLE = "core.clientip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# logout and a revoked refresh-token family close the user's /ws/account/ sockets
+ACCOUNTS["ON_USER_LOGGED_OUT"] = ["trading.services.account_sockets_close"]
+
+# --- Content-Security-Policy (django-csp; issue 12) ---------------------------------------
+# No inline scripts or styles anywhere: pages load their code and CSS from /static/ (charts from
+# the npm-installed lightweight-charts), data travels in json_script blocks, WebSockets are
+# same-origin. Beside the headers SecurityMiddleware and XFrameOptionsMiddleware already send.
+MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    }
+}
