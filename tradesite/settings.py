@@ -394,3 +394,48 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# --- login throttling, client address (issue 12) ------------------------------------------
+# How many reverse proxies in front of the server to trust: 0 = the socket's peer (REMOTE_ADDR) is
+# the client and X-Forwarded-For is ignored; N = the Nth X-Forwarded-For entry from the right
+# (core.clientip.client_ip, used by the DRF throttles, django-axes and the logs).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # DRF's own get_ident follows the same rule
+# django-axes: every login form (/accounts/login/, /admin/login/, /api-auth/login/) and the token
+# endpoint count failures per username + address; the 6th attempt within the cool-off is refused
+# (429), the right password included. Locked accounts and addresses: admin > Axes > Access attempts.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out credentials
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: turns a lockout into the 429 response
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "core.clientip.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# logout and a revoked refresh-token family close the user's /ws/account/ sockets
+ACCOUNTS["ON_USER_LOGGED_OUT"] = ["trading.services.account_sockets_close"]
+
+# --- Content-Security-Policy (django-csp; issue 12) ---------------------------------------
+# No inline scripts or styles anywhere: pages load their code and CSS from /static/ (charts from
+# the npm-installed lightweight-charts), data travels in json_script blocks, WebSockets are
+# same-origin. Beside the headers SecurityMiddleware and XFrameOptionsMiddleware already send.
+MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    }
+}
