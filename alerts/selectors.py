@@ -1,6 +1,6 @@
 """Alert reads, always scoped to one user."""
 
-from alerts.models import Alert, AlertEvent, Notification
+from alerts.models import Alert, AlertEvent, Notification, NotificationChannel
 
 
 def alert_list(*, user):
@@ -22,3 +22,7 @@ def notification_list(*, user, unread: bool | None = None):
 
 def notification_unread_count(*, user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def channel_list(*, user):
+    return NotificationChannel.objects.filter(user=user)

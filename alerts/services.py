@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from alerts import conditions
-from alerts.models import Alert, AlertEvent, Notification
+from alerts import conditions, delivery
+from alerts.models import Alert, AlertEvent, Notification, NotificationChannel
 from core.exceptions import DomainError
 from core.money import plain
 from markets.models import Instrument
@@ -28,6 +28,7 @@ from trading import services as trading_services
 logger = logging.getLogger(__name__)
 MAX_ALERTS_PER_USER = 500
 MAX_WINDOW_MINUTES = 7 * 24 * 60
+CHANNEL_KINDS = ("app", "telegram", "email")
 EDITABLE = (
     "condition",
     "level",
@@ -75,8 +76,21 @@ def _validate(alert: Alert) -> None:
         raise InvalidAlert("bar_seconds must be at least 1", field="bar_seconds")
     if alert.expires_at is not None and alert.expires_at <= timezone.now():
         raise InvalidAlert("expires_at must be in the future", field="expires_at")
-    if not isinstance(alert.channels, list) or any(c not in ("app",) for c in alert.channels):
-        raise InvalidAlert('channels: only "app" is available', field="channels")
+    if not isinstance(alert.channels, list) or any(c not in CHANNEL_KINDS for c in alert.channels):
+        raise InvalidAlert(f"channels: each one of {', '.join(CHANNEL_KINDS)}", field="channels")
+    missing = [
+        kind
+        for kind in alert.channels
+        if kind != "app"
+        and not NotificationChannel.objects.filter(
+            user_id=alert.user_id, kind=kind, verified=True, disabled_at__isnull=True
+        ).exists()
+    ]
+    if missing:
+        raise InvalidAlert(
+            f"channels: link and verify a {missing[0]} channel first (/api/v1/notification-channels/)",
+            field="channels",
+        )
 
 
 @transaction.atomic
@@ -242,6 +256,11 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
             )
             notes.append(Notification(user_id=a.user_id, kind=Notification.Kind.ALERT, text=text[:300], event=e))
         Notification.objects.bulk_create(notes, ignore_conflicts=True)
+        # Telegram/email: a delivery row per listed channel, sent by a task after commit
+        to_deliver = [e for e in new if any(k != "app" for k in by_key[e.idempotency_key].channels)]
+        if to_deliver:
+            stored = Notification.objects.filter(event__in=to_deliver).select_related("event")
+            delivery.deliveries_queue([(n, by_key[n.event.idempotency_key].channels) for n in stored])
         for n, e in zip(notes, new, strict=False):
             _push(
                 n.user_id,
