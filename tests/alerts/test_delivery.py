@@ -429,3 +429,12 @@ def test_notification_deliveries_log_is_per_user(auth_client, user, tg):
     assert r.status_code == 200 and [d["state"] for d in r.json()] == ["queued"]
     other = delivery.notify(user=UserFactory(), kind="order", text="y")
     assert auth_client.get(f"/api/v1/notifications/{other.pk}/deliveries/").status_code == 404
+
+
+def test_channels_page(client, user):
+    assert client.get("/notifications/channels/").status_code == 302  # log in first
+    client.force_login(user)
+    r = client.get("/notifications/channels/")
+    body = r.content.decode()
+    assert r.status_code == 200 and "Link Telegram" in body and "텔레그램 연결" in body and "이메일" in body
+    assert "csrftoken" in r.cookies
