@@ -439,3 +439,27 @@ CONTENT_SECURITY_POLICY: dict[str, Any] = {
         "frame-ancestors": ["'self'"],
     }
 }
+
+# --- alerts: notification delivery (Telegram, email) ---------------------------------------
+# The bot: its token, its @username (for the t.me link), the secret Telegram sends back in
+# X-Telegram-Bot-Api-Secret-Token on the webhook, and the Bot API base (a local fake in tests
+# and the demo). Without TELEGRAM_WEBHOOK_SECRET the webhook refuses every request.
+TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_BOT_USERNAME = os.environ.get("TELEGRAM_BOT_USERNAME", "tradesite_bot")
+TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "")
+TELEGRAM_API_URL = os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org")
+# email channels: the console backend in the demo (tests use Django's locmem outbox)
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tradesite <alerts@localhost>")
+ALERTS: dict[str, Any] = {
+    # Telegram pacing: messages per second overall, seconds between two messages to one chat
+    "TELEGRAM_RATE_PER_SECOND": float(os.environ.get("TELEGRAM_RATE_PER_SECOND", "25")),
+    "TELEGRAM_CHAT_INTERVAL_SECONDS": float(os.environ.get("TELEGRAM_CHAT_INTERVAL_SECONDS", "1")),
+    # tries of one delivery on network/5xx errors, the first backoff (doubling) between them
+    "DELIVERY_MAX_ATTEMPTS": int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "5")),
+    "DELIVERY_BACKOFF_SECONDS": float(os.environ.get("DELIVERY_BACKOFF_SECONDS", "2")),
+    # a Telegram link token (t.me/<bot>?start=<token>) and an email code are valid this long
+    "LINK_TOKEN_MINUTES": int(os.environ.get("TELEGRAM_LINK_TOKEN_MINUTES", "60")),
+    "MAX_CHANNELS_PER_USER": 10,
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationChannelKindEnum"] = "alerts.models.NotificationChannel.Kind"
