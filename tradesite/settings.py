@@ -253,6 +253,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "ENUM_NAME_OVERRIDES": {
         "InstrumentMarketEnum": "markets.models.Market",
         "KrxBoardEnum": "predictions.models.Board",
+        "InstrumentKindEnum": "markets.models.Kind",
+        "QuestionKindEnum": "quiz.models.Question.Kind",
     },
 }
 
