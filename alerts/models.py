@@ -107,6 +107,7 @@ class Notification(models.Model):
         ORDER = "order"
         BOT = "bot"
         QUIZ = "quiz"
+        CHANNEL = "channel"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -123,3 +124,92 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.kind} {self.text[:40]}"
+
+
+class NotificationChannel(models.Model):
+    """Where a user's notifications go besides the app: a Telegram chat or an email address.
+
+    A Telegram channel is created pending with a one-time ``link_token`` (valid
+    ``LINK_TOKEN_LIFETIME``); the bot's ``/start <token>`` update sets ``chat_id`` and
+    ``verified``. An email channel is verified by the code mailed to ``address``. Only
+    verified, enabled channels receive deliveries; a 403 from Telegram (the user blocked the
+    bot) sets ``disabled_at``/``disabled_reason``. ``language`` (ko|en) is the language of the
+    messages sent there.
+    """
+
+    class Kind(models.TextChoices):
+        TELEGRAM = "telegram"
+        EMAIL = "email"
+
+    class Language(models.TextChoices):
+        KO = "ko", "한국어"
+        EN = "en", "English"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_channels")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    address = models.EmailField(blank=True, help_text="email channels")
+    chat_id = models.BigIntegerField(null=True, blank=True, help_text="Telegram chat id, set by linking")
+    telegram_username = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
+    verified = models.BooleanField(default=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    link_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    link_token_expires_at = models.DateTimeField(null=True, blank=True)
+    verify_code_hash = models.CharField(max_length=128, blank=True)
+    verify_attempts = models.PositiveSmallIntegerField(default=0)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "address"], condition=models.Q(kind="email"), name="channel_unique_email"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "chat_id"], condition=models.Q(kind="telegram"), name="channel_unique_chat"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.kind} {self.address or self.chat_id or '(pending)'}"
+
+    @property
+    def active(self) -> bool:
+        return self.verified and self.disabled_at is None
+
+
+class Delivery(models.Model):
+    """One notification sent on one channel: the delivery log (admin, read-only).
+
+    Unique per (notification, channel), so a notification is never queued twice on a channel;
+    a worker claims the row (``claimed_until`` lease) before sending, so it is never sent twice.
+    ``state``: queued -> sent | failed (permanent: the chat blocked the bot, a bad address) |
+    gave_up (network/5xx errors on every one of ``ALERTS["DELIVERY_MAX_ATTEMPTS"]`` tries).
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"
+        FAILED = "failed"
+        GAVE_UP = "gave_up"
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(AlertEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries")
+    channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="deliveries")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [models.UniqueConstraint(fields=["notification", "channel"], name="delivery_once")]
+        indexes = [models.Index(fields=["state", "created_at"], name="delivery_state")]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} -> {self.channel} {self.state}"

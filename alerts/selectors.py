@@ -1,6 +1,6 @@
 """Alert reads, always scoped to one user."""
 
-from alerts.models import Alert, AlertEvent, Notification
+from alerts.models import Alert, AlertEvent, Notification, NotificationChannel
 
 
 def alert_list(*, user):
@@ -37,3 +37,7 @@ def krx_codes_in_use():
         .annotate(when=Max("updated_at"))
     )
     return [(row["instrument__symbol"], row["when"]) for row in rows]
+
+
+def channel_list(*, user):
+    return NotificationChannel.objects.filter(user=user)

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from alerts import conditions
-from alerts.models import Alert, AlertEvent, Notification
+from alerts import conditions, delivery
+from alerts.models import Alert, AlertEvent, Notification, NotificationChannel
 from core.exceptions import DomainError
 from core.money import plain
 from markets.models import Instrument
@@ -28,6 +28,7 @@ from trading import services as trading_services
 logger = logging.getLogger(__name__)
 MAX_ALERTS_PER_USER = 500
 MAX_WINDOW_MINUTES = 7 * 24 * 60
+CHANNEL_KINDS = ("app", "telegram", "email")
 EDITABLE = (
     "condition",
     "level",
@@ -75,8 +76,21 @@ def _validate(alert: Alert) -> None:
         raise InvalidAlert("bar_seconds must be at least 1", field="bar_seconds")
     if alert.expires_at is not None and alert.expires_at <= timezone.now():
         raise InvalidAlert("expires_at must be in the future", field="expires_at")
-    if not isinstance(alert.channels, list) or any(c not in ("app",) for c in alert.channels):
-        raise InvalidAlert('channels: only "app" is available', field="channels")
+    if not isinstance(alert.channels, list) or any(c not in CHANNEL_KINDS for c in alert.channels):
+        raise InvalidAlert(f"channels: each one of {', '.join(CHANNEL_KINDS)}", field="channels")
+    missing = [
+        kind
+        for kind in alert.channels
+        if kind != "app"
+        and not NotificationChannel.objects.filter(
+            user_id=alert.user_id, kind=kind, verified=True, disabled_at__isnull=True
+        ).exists()
+    ]
+    if missing:
+        raise InvalidAlert(
+            f"channels: link and verify a {missing[0]} channel first (/api/v1/notification-channels/)",
+            field="channels",
+        )
 
 
 @transaction.atomic
@@ -137,6 +151,30 @@ def _f(d: Decimal | None) -> float:
 def _bar_start(t: datetime, seconds: int) -> datetime:
     epoch = int(t.timestamp())
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
+
+
+STATE_FIELDS = ("state", "last_price", "last_tick_at", "last_fired_at", "last_fired_bar", "last_bar_close", "history")
+
+
+def _write_state(alerts: list[Alert]) -> None:
+    """Write the evaluation state of ``alerts`` with one prepared UPDATE run over all rows
+    (``executemany``): ``bulk_update`` builds a CASE expression per row and field, which took
+    seconds for a few thousand alerts."""
+    if not alerts:
+        return
+    meta = Alert._meta
+    fields = [meta.get_field(name) for name in STATE_FIELDS]
+    qn = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        qn(meta.db_table), ", ".join(f"{qn(f.column)} = %s" for f in fields), qn(meta.pk.column)
+    )
+    now = timezone.now()
+    updated_at = meta.get_field("updated_at")
+    sql = sql.replace(" WHERE", f", {qn(updated_at.column)} = %s WHERE", 1)
+    stamp = updated_at.get_db_prep_save(now, connection)
+    rows = [[f.get_db_prep_save(getattr(a, f.attname), connection) for f in fields] + [stamp, a.pk] for a in alerts]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def alerts_on_tick(*, instrument_ids: list[int]) -> int:
@@ -224,10 +262,7 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
                 )
         for a in live:
             a.last_price, a.last_tick_at = a.tick_price, a.tick_time
-        Alert.objects.bulk_update(
-            expired + live,
-            ["state", "last_price", "last_tick_at", "last_fired_at", "last_fired_bar", "last_bar_close", "history"],
-        )
+        _write_state(expired + live)
         if not fired:
             return 0
         AlertEvent.objects.bulk_create(fired, ignore_conflicts=True)
@@ -242,6 +277,11 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
             )
             notes.append(Notification(user_id=a.user_id, kind=Notification.Kind.ALERT, text=text[:300], event=e))
         Notification.objects.bulk_create(notes, ignore_conflicts=True)
+        # Telegram/email: a delivery row per listed channel, sent by a task after commit
+        to_deliver = [e for e in new if any(k != "app" for k in by_key[e.idempotency_key].channels)]
+        if to_deliver:
+            stored = Notification.objects.filter(event__in=to_deliver).select_related("event")
+            delivery.deliveries_queue([(n, by_key[n.event.idempotency_key].channels) for n in stored])
         for n, e in zip(notes, new, strict=False):
             _push(
                 n.user_id,

@@ -5,5 +5,6 @@ from alerts import api
 router = SimpleRouter()
 router.register("alerts", api.AlertViewSet, basename="alert")
 router.register("notifications", api.NotificationViewSet, basename="notification")
+router.register("notification-channels", api.NotificationChannelViewSet, basename="notification-channel")
 
 urlpatterns = router.urls

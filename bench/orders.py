@@ -193,12 +193,14 @@ def main() -> None:
     ]
     try:
         for i in range(args.servers):
-            for _ in range(100):
+            for _ in range(600):  # up to 60 s: importing Django on a loaded machine
                 try:
                     requests.get(f"http://127.0.0.1:{args.port + i}/api/v1/tickers/?top=1", timeout=1)
                     break
                 except requests.ConnectionError:
                     time.sleep(0.1)
+            else:
+                raise SystemExit(f"web process {i} never answered on port {args.port + i}")
 
         def client(index: int) -> tuple[list[float], int]:
             session = requests.Session()

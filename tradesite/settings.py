@@ -159,7 +159,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer without its O(N^2) broadcast (core/channel_layers.py)
+    CHANNEL_LAYERS = {"default": {"BACKEND": "core.channel_layers.FanoutInMemoryChannelLayer"}}
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
@@ -252,6 +253,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "ENUM_NAME_OVERRIDES": {
         "InstrumentMarketEnum": "markets.models.Market",
         "KrxBoardEnum": "predictions.models.Board",
+        "InstrumentKindEnum": "markets.models.Kind",
+        "QuestionKindEnum": "quiz.models.Question.Kind",
     },
 }
 
@@ -393,3 +396,72 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# --- login throttling, client address (issue 12) ------------------------------------------
+# How many reverse proxies in front of the server to trust: 0 = the socket's peer (REMOTE_ADDR) is
+# the client and X-Forwarded-For is ignored; N = the Nth X-Forwarded-For entry from the right
+# (core.clientip.client_ip, used by the DRF throttles, django-axes and the logs).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # DRF's own get_ident follows the same rule
+# django-axes: every login form (/accounts/login/, /admin/login/, /api-auth/login/) and the token
+# endpoint count failures per username + address; the 6th attempt within the cool-off is refused
+# (429), the right password included. Locked accounts and addresses: admin > Axes > Access attempts.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out credentials
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: turns a lockout into the 429 response
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "core.clientip.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# logout and a revoked refresh-token family close the user's /ws/account/ sockets
+ACCOUNTS["ON_USER_LOGGED_OUT"] = ["trading.services.account_sockets_close"]
+
+# --- Content-Security-Policy (django-csp; issue 12) ---------------------------------------
+# No inline scripts or styles anywhere: pages load their code and CSS from /static/ (charts from
+# the npm-installed lightweight-charts), data travels in json_script blocks, WebSockets are
+# same-origin. Beside the headers SecurityMiddleware and XFrameOptionsMiddleware already send.
+MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    }
+}
+
+# --- alerts: notification delivery (Telegram, email) ---------------------------------------
+# The bot: its token, its @username (for the t.me link), the secret Telegram sends back in
+# X-Telegram-Bot-Api-Secret-Token on the webhook, and the Bot API base (a local fake in tests
+# and the demo). Without TELEGRAM_WEBHOOK_SECRET the webhook refuses every request.
+TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_BOT_USERNAME = os.environ.get("TELEGRAM_BOT_USERNAME", "tradesite_bot")
+TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "")
+TELEGRAM_API_URL = os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org")
+# email channels: the console backend in the demo (tests use Django's locmem outbox)
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tradesite <alerts@localhost>")
+ALERTS: dict[str, Any] = {
+    # Telegram pacing: messages per second overall, seconds between two messages to one chat
+    "TELEGRAM_RATE_PER_SECOND": float(os.environ.get("TELEGRAM_RATE_PER_SECOND", "25")),
+    "TELEGRAM_CHAT_INTERVAL_SECONDS": float(os.environ.get("TELEGRAM_CHAT_INTERVAL_SECONDS", "1")),
+    # tries of one delivery on network/5xx errors, the first backoff (doubling) between them
+    "DELIVERY_MAX_ATTEMPTS": int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "5")),
+    "DELIVERY_BACKOFF_SECONDS": float(os.environ.get("DELIVERY_BACKOFF_SECONDS", "2")),
+    # a Telegram link token (t.me/<bot>?start=<token>) and an email code are valid this long
+    "LINK_TOKEN_MINUTES": int(os.environ.get("TELEGRAM_LINK_TOKEN_MINUTES", "60")),
+    "MAX_CHANNELS_PER_USER": 10,
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationChannelKindEnum"] = "alerts.models.NotificationChannel.Kind"

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.views import signup_page
+from alerts.views import channels_page, telegram_webhook
 from bots.views import backtest_chart
 from markets.views import board
 from quiz.views import glossary_page, quiz_page
@@ -28,10 +29,12 @@ urlpatterns = [
     path("quiz/", quiz_page, name="quiz"),
     path("glossary/", glossary_page, name="glossary"),
     path("predictions/", include("predictions.pages")),
+    path("notifications/channels/", channels_page, name="notification-channels-page"),
+    path("telegram/webhook/", telegram_webhook, name="telegram-webhook"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api-auth/", include("rest_framework.urls")),
 ]
 

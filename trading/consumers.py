@@ -3,7 +3,8 @@ access token in the query string (``?token=...``, API clients) or by the session
 
 Server -> client: ``{"type": "order", "order_id", "status"}``, ``{"type": "fill", "order_id",
 "price", "quantity", "fee"}``, ``{"type": "cash", ...}``, ``{"type": "reset"}``, all pushed after
-the change committed. Unauthenticated connections are closed with code 4401.
+the change committed. Unauthenticated connections are closed with code 4401, and so are the
+user's open sockets when the user logs out (``POST /api/v1/auth/logout/``).
 """
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -31,3 +32,7 @@ class AccountConsumer(SafeJsonReceiveMixin, AsyncJsonWebsocketConsumer):
 
     async def account_event(self, event):
         await self.send_json(event["event"])
+
+    async def account_close(self, event):
+        """The user logged out (or a refresh-token family was revoked): close with 4401."""
+        await self.close(code=4401)

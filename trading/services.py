@@ -88,6 +88,20 @@ def account_group(user_id: int) -> str:
     return f"account.{int(user_id)}"
 
 
+def account_sockets_close(*, user) -> None:
+    """Close the user's open ``/ws/account/`` sockets (code 4401) once the transaction commits:
+    the ``ACCOUNTS["ON_USER_LOGGED_OUT"]`` hook (logout, a revoked refresh-token family)."""
+    user_id = user.pk
+
+    def send():
+        try:
+            async_to_sync(get_channel_layer().group_send)(account_group(user_id), {"type": "account.close"})
+        except Exception:  # best effort, like the pushes
+            logger.exception("closing the account sockets of user %s failed", user_id)
+
+    transaction.on_commit(send)
+
+
 def _push(user_id: int, event: dict) -> None:
     """Send an account event to the user's WebSocket group once the transaction commits."""
 

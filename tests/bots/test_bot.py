@@ -85,10 +85,9 @@ def btc(db):
     return Instrument.objects.get(exchange="upbit", symbol="BTC/KRW")
 
 
-def tick(clock, when: datetime, price) -> None:
-    """A ticker update of BTC/KRW at ``when`` through the feed's store step (runs the bots)."""
-    clock.now = when
-    snapshot = TickerSnapshot(
+def btc_snapshot(when: datetime, price) -> TickerSnapshot:
+    """A BTC/KRW ticker at ``when`` with only its last price."""
+    return TickerSnapshot(
         exchange="upbit",
         symbol="BTC/KRW",
         last_price=Decimal(price),
@@ -98,7 +97,12 @@ def tick(clock, when: datetime, price) -> None:
         traded_value_24h=None,
         time=when,
     )
-    store_batch(batch=[snapshot], source="replay")
+
+
+def tick(clock, when: datetime, price) -> None:
+    """A ticker update of BTC/KRW at ``when`` through the feed's store step (runs the bots)."""
+    clock.now = when
+    store_batch(batch=[btc_snapshot(when, price)], source="replay")
 
 
 def actions(bot) -> list[str]:

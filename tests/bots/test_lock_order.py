@@ -10,7 +10,6 @@ Prices are real: Upbit KRW-BTC 2025-09-24, open 159,680,000, high 161,200,000 (s
 """
 
 import re
-from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -19,9 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from bots import services as bot_services
 from bots.models import Bot
 from markets import services as market_services
-from markets.sources.base import TickerSnapshot
 from tests.accounts.factories import UserFactory
-from tests.bots.test_bot import btc, clock, kst, make_bot, tick  # noqa: F401  (btc, clock are fixtures)
+from tests.bots.test_bot import btc, btc_snapshot, clock, kst, make_bot, tick  # noqa: F401  (btc, clock are fixtures)
 from tests.helpers import run_at_once
 from trading import services
 from trading.models import Order
@@ -46,17 +44,7 @@ def _price_without_handlers(clock, when, price) -> None:
     """Store a BTC/KRW ticker without running the tick handlers, so the test decides when the
     bot check and the limit-order match run."""
     clock.now = when
-    snapshot = TickerSnapshot(
-        exchange="upbit",
-        symbol="BTC/KRW",
-        last_price=Decimal(price),
-        change=None,
-        change_rate=None,
-        volume_24h=None,
-        traded_value_24h=None,
-        time=when,
-    )
-    market_services.ticker_upsert_many(snapshots=[snapshot], source="replay", keep_newer=False)
+    market_services.ticker_upsert_many(snapshots=[btc_snapshot(when, price)], source="replay", keep_newer=False)
 
 
 def _armed_bot_and_resting_sell(clock, btc, users: int) -> list[tuple[Bot, Order]]:

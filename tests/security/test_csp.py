@@ -1,0 +1,65 @@
+"""Issue 12: a Content-Security-Policy without inline scripts or styles on every page, and the
+pages carry no inline ``<script>`` code, ``<style>`` block or ``style=""`` attribute."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from tests.accounts.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I)
+
+
+@pytest.fixture
+def logged_in():
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def _policy(response) -> dict[str, str]:
+    header = response["Content-Security-Policy"]
+    return {part.split()[0]: part.strip() for part in header.split(";") if part.strip()}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/portfolio/", "/quiz/", "/accounts/login/", "/accounts/signup/", "/predictions/", "/admin/", "/api/docs/"],
+)
+def test_pages_render_with_a_policy_that_forbids_inline_code(logged_in, path):
+    response = logged_in.get(path, follow=True)
+
+    assert response.status_code == 200
+    policy = _policy(response)
+    assert policy["script-src"] == "script-src 'self'"
+    assert policy["style-src"] == "style-src 'self'"
+    assert policy["object-src"] == "object-src 'none'"
+    assert "unsafe-inline" not in response["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("path", ["/", "/portfolio/", "/quiz/", "/accounts/login/", "/accounts/signup/"])
+def test_site_pages_have_no_inline_scripts_or_styles(logged_in, path):
+    html = logged_in.get(path, follow=True).content.decode()
+
+    assert not INLINE_SCRIPT.search(html), INLINE_SCRIPT.search(html)
+    assert "<style" not in html
+    assert " style=" not in html
+
+
+def test_the_quiz_page_loads_its_script_and_stylesheet_from_static(logged_in):
+    html = logged_in.get("/quiz/").content.decode()
+
+    assert 'src="/static/quiz/quiz.js"' in html
+    assert 'href="/static/quiz/quiz.css"' in html
+    assert logged_in.get("/static/quiz/quiz.js").status_code == 200
+
+
+def test_the_api_keeps_the_policy_header_and_its_other_security_headers(logged_in):
+    response = logged_in.get("/api/v1/instruments/")
+
+    assert "Content-Security-Policy" in response
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
