@@ -264,3 +264,28 @@ def test_stock_frame_ticker_in_krw_with_the_aggressor_side(parser):
         Decimal("9694968"),
         Decimal("607878273600"),
     )
+
+
+def test_recorded_day_executions_re_encoded_become_ticks_and_tickers(parser):
+    import sqlite3
+
+    con = sqlite3.connect(kis_file("recordings/kis_20250718_day.sqlite3"))
+    try:
+        rows = {
+            table: con.execute(f'SELECT * FROM "{table}" ORDER BY id LIMIT 2').fetchall()
+            for table in ("01W08_H0IOCNT0", "101W09_H0IFCNT0")
+        }
+    finally:
+        con.close()
+    received = datetime(2025, 7, 18, 14, 3, 38, tzinfo=SEOUL).timestamp()
+    seq = iter(range(1, 100))
+    for table, tr_id in (("01W08_H0IOCNT0", "H0IOCNT0"), ("101W09_H0IFCNT0", "H0IFCNT0")):
+        # both rows in one frame, as KIS batches them: "0|tr_id|002|" + the fields of each, in wire order
+        frame = parser.parse(f"0|{tr_id}|002|" + "^".join("^".join(row[2:]) for row in rows[table]))
+        assert frame.kind == "data" and len(frame.records) == 2
+        out = list(frame_ticks(frame, received, lambda: next(seq)))
+        assert len(out) == 2 and all(snap is not None for _, snap in out)
+        for (tick, snap), row in zip(out, rows[table], strict=True):
+            assert tick.symbol == row[2] and tick.price == Decimal(row[4 if tr_id == "H0IOCNT0" else 7])
+            assert tick.session_date == date(2025, 7, 18)
+            assert snap.traded_value_24h == Decimal(tick.extra["acml_tr_pbmn"]) * 1000
