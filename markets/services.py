@@ -250,7 +250,9 @@ def candles_refresh(*, instrument: Instrument, interval: str, since, source=None
     if source is None:
         if instrument.exchange not in CCXT_EXCHANGES:
             raise ValueError(f"no live candle source for {instrument}")
-        source = get_source(instrument.exchange)
+        from markets.breakers import breakers
+
+        source = get_source(instrument.exchange, breakers=breakers())
     bars = list(source.ohlcv(instrument.symbol, interval, since=since))
     with transaction.atomic():
         return candle_upsert_many(instrument=instrument, interval=interval, bars=bars)
