@@ -4,6 +4,7 @@ import ccxt
 from celery import shared_task
 
 from bots import services
+from markets.sources.retry import HostDown
 
 
 @shared_task
@@ -13,7 +14,8 @@ def bots_check() -> int:
     return services.bots_check_all()
 
 
-@shared_task(autoretry_for=(ccxt.NetworkError,), retry_backoff=True, max_retries=3)
+# an open breaker (HostDown) is not retried: the next run, 5 minutes on, probes the host again
+@shared_task(autoretry_for=(ccxt.NetworkError,), dont_autoretry_for=(HostDown,), retry_backoff=True, max_retries=3)
 def bots_refresh_candles() -> int:
     """Fetch the last days' daily candles of the bots' instruments from their exchanges, so a
     bot knows yesterday's range at its day roll (beat: every 5 minutes; retries network errors)."""

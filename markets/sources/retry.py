@@ -173,7 +173,7 @@ class CircuitBreaker:
         s = self.snapshot()
         now = self.clock()
         s.failures += 1
-        s.last_error = reason[:300]
+        s.last_error = reason[:200]
         if s.state == HALF_OPEN:
             s.trips += 1
             delay = self._delay(s.trips)
