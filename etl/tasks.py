@@ -13,6 +13,7 @@ from etl import services
 from etl.conf import live_pairs
 from etl.extract import ExtractNetworkError
 from etl.pairs import get_pair
+from markets.jobs import job_run, tracked
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +21,14 @@ log = logging.getLogger(__name__)
 @shared_task
 def taker_volume_live_pair(exchange: str, symbol: str) -> int:
     """One live run of a pair from its cursor; returns the IngestRun id."""
-    return services.taker_volume_live_run(pair=get_pair(exchange, symbol)).pk
+    with job_run("etl: taker volume live", venue=exchange) as run:
+        ingest = services.taker_volume_live_run(pair=get_pair(exchange, symbol))
+        run.rows = ingest.minutes_written
+    return ingest.pk
 
 
 @shared_task
+@tracked("etl: taker volume live", rows=False)  # it returns the pairs queued
 def taker_volume_live_all() -> int:
     """Queue a live run for each configured pair (``ETL["LIVE_PAIRS"]``); the beat entry
     "etl: taker volume live" calls this every minute. Returns the number queued."""
@@ -39,6 +44,7 @@ def taker_volume_live_all() -> int:
 
 
 @shared_task
+@tracked("etl: staged trades purge")
 def staged_trades_purge() -> int:
     """Drop staged trades of completed minutes past the retention period; returns how many."""
     return services.staged_trades_purge()

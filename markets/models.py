@@ -226,3 +226,32 @@ class Tick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.kind} {self.exchange_time:%Y-%m-%d %H:%M:%S}"
+
+
+class JobStatus(models.Model):
+    """The latest outcome of one periodic job for one venue (``venue`` blank: the whole job).
+
+    Written by ``markets.jobs.job_run`` / ``@tracked`` around each periodic task; read by
+    ``/api/v1/status/`` and its admin page. Times are UTC (shown in Asia/Seoul).
+    """
+
+    job = models.CharField(max_length=200, help_text="the job's name in tradesite/schedule.py")
+    venue = models.CharField(max_length=20, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, help_text="the last failure's reason")
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    rows_written = models.PositiveBigIntegerField(default=0, help_text="rows the last successful run wrote")
+    rows_total = models.PositiveBigIntegerField(default=0)
+    runs = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["job", "venue"]
+        constraints = [models.UniqueConstraint(fields=["job", "venue"], name="jobstatus_job_venue_uniq")]
+        verbose_name_plural = "job statuses"
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.venue}".strip()
