@@ -255,3 +255,27 @@ class JobStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.venue}".strip()
+
+
+class CandleGap(models.Model):
+    """Missing candles between two stored ones of an instrument and interval: every open time
+    from ``start`` to ``end`` (inclusive, UTC) is absent. Recomputed by each crawl of the series
+    (``markets.services.candles_crawl``); a gap filled later disappears."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="candle_gaps")
+    interval = models.CharField(max_length=4, choices=Interval.choices)
+    start = models.DateTimeField(help_text="first missing open time, UTC")
+    end = models.DateTimeField(help_text="last missing open time, UTC")
+    missing = models.PositiveIntegerField(help_text="candles missing")
+    detected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["instrument", "interval", "start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "interval", "start"], name="candlegap_instrument_interval_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.interval} {self.start:%Y-%m-%d %H:%M} +{self.missing}"

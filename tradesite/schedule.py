@@ -99,6 +99,16 @@ JOBS: list[Job] = [
         soft_time_limit=1500,
         time_limit=1800,
     ),
+    # candles from the last stored one on: 1d for every coin in use, 1h for the board
+    Job(
+        "markets: candle crawl",
+        "tradesite.tasks.candles_crawl",
+        every=15,
+        period="minutes",
+        soft_time_limit=240,
+        time_limit=300,
+        live=True,
+    ),
 ]
 
 
