@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
-from markets.models import Candle, Instrument, JobStatus, Ticker
+from markets.models import Candle, CandleGap, Instrument, JobStatus, Ticker
 
 
 @admin.register(Instrument)
@@ -62,3 +62,14 @@ class JobStatusAdmin(ReadOnlyAdmin):
 
         extra_context = {**(extra_context or {}), "breakers": breaker_list()}
         return super().changelist_view(request, extra_context=extra_context)
+
+
+@admin.register(CandleGap)
+class CandleGapAdmin(ReadOnlyAdmin):
+    """Missing candles found by the crawl, per instrument and interval."""
+
+    list_display = ["instrument", "interval", "start", "end", "missing", "detected_at"]
+    list_filter = ["interval", "instrument__exchange"]
+    search_fields = ["instrument__symbol"]
+    list_select_related = ["instrument"]
+    raw_id_fields = ["instrument"]
