@@ -61,6 +61,17 @@ def tasks_imported():
     import_tasks()
 
 
+@pytest.fixture(autouse=True)
+def demo_celery():
+    """The demo's eager Celery, also when the suite runs with a broker (REDIS_URL)."""
+    from tradesite.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
 @pytest.fixture
 def clock(monkeypatch):
     now = [datetime(2026, 12, 3, 0, 0, tzinfo=UTC)]
