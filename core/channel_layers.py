@@ -53,4 +53,3 @@ class FanoutInMemoryChannelLayer(InMemoryChannelLayer):
                 continue  # as Channels: a full member misses this group message
         # let the waiting receivers run, as the parent's awaited sends did
         await asyncio.sleep(0)
-

@@ -19,7 +19,8 @@ the stored coverage grows without a gap), ``end_us`` the instant up to which it 
   ("closed-second rule"); ids are built from the content (``etl.formats.content_ids``).
 
 Errors: network trouble (timeouts, connection failures, 5xx, 429) is retried with exponential
-backoff; once retries run out it surfaces as ``ExtractNetworkError``. Anything else (bad
+backoff (``markets.sources.retry``, the one retry helper); once retries run out it surfaces as
+``ExtractNetworkError``, and while the exchange's breaker is open as ``HostSkipped``. Anything else (bad
 symbol, an exchange error reply, an unparsable body) raises ``SourceError`` at once. Either way
 the caller writes nothing. Rate limits: ccxt's own limiter (``enableRateLimit``) for the ccxt
 feeds; for BitMEX a minimum interval between requests, ``x-ratelimit-remaining``/``-reset`` and
@@ -46,12 +47,17 @@ from etl import formats
 from etl.pairs import INVERSE, Pair
 from etl.transform import empty_raw
 from markets.sources.base import SourceError
+from markets.sources.retry import CircuitBreaker, HostDown, retry_call
 
 log = logging.getLogger(__name__)
 
 
 class ExtractNetworkError(Exception):
     """Network trouble that outlasted the retries; running again later may succeed."""
+
+
+class HostSkipped(ExtractNetworkError):
+    """The exchange's breaker is open: nothing was requested (``markets.sources.retry``)."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,9 @@ class TradeFeed(ABC):
     """Fetches the trades of one exchange since a cursor, with retries on network errors.
 
     ``max_retries``: retries after a network error (at most ``1 + max_retries`` attempts); the
-    n-th waits ``backoff_base * 2**(n-1)`` s through ``sleep`` (injectable for tests).
+    n-th waits ``backoff_base * 2**(n-1)`` s (at most ``max_delay``) through ``sleep`` (injectable
+    for tests). ``breakers`` (optional, ``host -> CircuitBreaker``): the breaker of the feed's
+    exchange, keyed by its name, is consulted before each request (``markets.sources.retry``).
     ``max_pages`` caps the requests of one fetch; the next run continues from the new cursor.
     """
 
@@ -96,9 +104,13 @@ class TradeFeed(ABC):
         max_retries: int = 5,
         backoff_base: float = 1.0,
         max_pages: int = 20,
+        max_delay: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        breakers: Callable[[str], CircuitBreaker] | None = None,
     ) -> None:
         self.max_retries = max_retries
+        self.max_delay = max_delay
+        self.breakers = breakers
         self.backoff_base = backoff_base
         self.max_pages = max_pages
         self._sleep = sleep
@@ -109,29 +121,34 @@ class TradeFeed(ABC):
         """Trades of ``pair`` from ``since_us`` (else from the cursor, else the latest)."""
 
     def _retrying(self, call: Callable[[], Any], what: str) -> Any:
+        """``call()`` through ``markets.sources.retry.retry_call``: network errors retried with
+        capped backoff (a ``Retry-After`` obeyed), the host's breaker consulted; ``HostSkipped``
+        when it is open, ``ExtractNetworkError`` once the retries are used up."""
         ccxt = _ccxt()
-        attempt = 0
-        while True:
-            try:
-                self.requests += 1
-                return call()
-            except (ccxt.NetworkError, _Transient) as exc:  # NetworkError before BaseError: it subclasses it
-                if attempt >= self.max_retries:
-                    raise ExtractNetworkError(f"{self.exchange}: {what}: {exc}") from exc
-                delay = getattr(exc, "retry_after", None) or self.backoff_base * 2**attempt
-                attempt += 1
-                log.warning(
-                    "%s %s network error (%s); retry %d/%d in %.1fs",
-                    self.exchange,
-                    what,
-                    exc,
-                    attempt,
-                    self.max_retries,
-                    delay,
-                )
-                self._sleep(delay)
-            except ccxt.BaseError as exc:
-                raise SourceError(f"{what} failed: {exc}", exchange=self.exchange) from exc
+
+        def count() -> None:
+            self.requests += 1
+
+        breaker = self.breakers(self.exchange) if self.breakers is not None else None
+        try:
+            return retry_call(
+                call,
+                transient=(ccxt.NetworkError, _Transient),
+                retries=self.max_retries,
+                backoff_base=self.backoff_base,
+                max_delay=self.max_delay,
+                sleep=self._sleep,
+                breaker=breaker,
+                what=f"{self.exchange} {what}",
+                delay_for=lambda exc: getattr(exc, "retry_after", None),
+                on_attempt=count,
+            )
+        except HostDown as exc:
+            raise HostSkipped(f"{self.exchange}: {exc}") from None
+        except (ccxt.NetworkError, _Transient) as exc:  # NetworkError before BaseError: it subclasses it
+            raise ExtractNetworkError(f"{self.exchange}: {what}: {exc}") from exc
+        except ccxt.BaseError as exc:
+            raise SourceError(f"{what} failed: {exc}", exchange=self.exchange) from exc
 
 
 def _ccxt():

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from etl import decimals, formats, transform
 from etl.conf import etl_setting
-from etl.extract import Cursor, TradeFeed, feed_for, vouched_start
+from etl.extract import Cursor, ExtractNetworkError, HostSkipped, TradeFeed, feed_for, vouched_start
 from etl.models import CoverageSpan, IngestRun, PairState, StagedTrade, TakerVolume
 from etl.pairs import Pair
 from etl.transform import MAX_SILENCE_US, MINUTE_US, MinuteTotals, Span, TradeBatch
@@ -418,7 +418,9 @@ def _run_failed(pair: Pair, run: IngestRun, exc: BaseException) -> None:
         symbol=pair.symbol,
         defaults={"last_error": message, "last_error_at": now, "last_run": run},
     )
-    log.warning("taker volume %s %s failed: %s", run.kind, pair.label, message)
+    # network trouble is logged once per outage by the host's breaker (markets.sources.retry)
+    level = logging.DEBUG if isinstance(exc, ExtractNetworkError) else logging.WARNING
+    log.log(level, "taker volume %s %s failed: %s", run.kind, pair.label, message)
 
 
 def _run_done(
@@ -474,15 +476,21 @@ def taker_volume_live_run(*, pair: Pair, since: datetime | None = None, feed: Tr
     ``feed`` defaults to the exchange's live feed (``etl.extract.feed_for``). The fetch happens
     before the database transaction; the load and the cursor move commit together. Raises
     ``ExtractNetworkError`` when the network stays down, ``SourceError`` for any other
-    exchange error, after recording the failed run (nothing else is written).
+    exchange error, after recording the failed run (nothing else is written); ``HostSkipped``
+    (an ``ExtractNetworkError``) without a request or a run while the exchange's breaker is open.
     """
     state, _ = PairState.objects.get_or_create(exchange=pair.exchange, symbol=pair.symbol)
     cursor = Cursor(state.last_trade_id or None, to_us(state.last_trade_time) if state.last_trade_time else None)
     if feed is None:
-        kwargs = {"max_pages": int(etl_setting("MAX_PAGES"))}
+        from markets.breakers import breakers
+
+        kwargs = {"max_pages": int(etl_setting("MAX_PAGES")), "max_retries": 2, "breakers": breakers()}
         if pair.exchange == "binanceusdm":
             kwargs["api_key"] = etl_setting("BINANCE_API_KEY")
         feed = feed_for(pair.exchange, **kwargs)
+    if feed.breakers is not None and not feed.breakers(feed.exchange).allow():
+        # the exchange's breaker is open: no request, no run row (the breaker logged the outage)
+        raise HostSkipped(f"{feed.exchange}: breaker open, run skipped")
     run = _run_start(pair, IngestRun.Kind.LIVE, f"{pair.exchange} live")
     try:
         fetched = feed.fetch(pair, cursor, since_us=to_us(since) if since else None)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
-from markets.models import Candle, Instrument, Ticker
+from markets.models import Candle, CandleGap, Instrument, JobStatus, Ticker
 
 
 @admin.register(Instrument)
@@ -33,3 +33,43 @@ class TickerAdmin(admin.ModelAdmin):
     list_select_related = ["instrument"]
     raw_id_fields = ["instrument"]
     readonly_fields = ["updated_at"]
+
+
+@admin.register(JobStatus)
+class JobStatusAdmin(ReadOnlyAdmin):
+    """Freshness: each periodic job's latest outcome per venue (written by the jobs)."""
+
+    list_display = [
+        "job",
+        "venue",
+        "last_success_at",
+        "last_failure_at",
+        "short_error",
+        "rows_written",
+        "runs",
+        "failures",
+        "consecutive_failures",
+    ]
+    list_filter = ["job", "venue"]
+    search_fields = ["job", "venue", "last_error"]
+
+    @admin.display(description="last failure's reason")
+    def short_error(self, obj: JobStatus) -> str:
+        return obj.last_error[:120]
+
+    def changelist_view(self, request, extra_context=None):
+        from markets.selectors import breaker_list
+
+        extra_context = {**(extra_context or {}), "breakers": breaker_list()}
+        return super().changelist_view(request, extra_context=extra_context)
+
+
+@admin.register(CandleGap)
+class CandleGapAdmin(ReadOnlyAdmin):
+    """Missing candles found by the crawl, per instrument and interval."""
+
+    list_display = ["instrument", "interval", "start", "end", "missing", "detected_at"]
+    list_filter = ["interval", "instrument__exchange"]
+    search_fields = ["instrument__symbol"]
+    list_select_related = ["instrument"]
+    raw_id_fields = ["instrument"]

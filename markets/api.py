@@ -233,3 +233,80 @@ class TickerListView(APIView):
         query.is_valid(raise_exception=True)
         tickers = selectors.ticker_top(limit=query.validated_data["top"], quote=query.validated_data["quote"])
         return Response(TickerSerializer(tickers, many=True).data)
+
+
+# -- freshness ------------------------------------------------------------------------------------
+
+
+class JobStatusSerializer(serializers.Serializer):
+    job = serializers.CharField()
+    venue = serializers.CharField()
+    state = serializers.SerializerMethodField()
+    last_started_at = serializers.DateTimeField(allow_null=True)
+    last_success_at = serializers.DateTimeField(allow_null=True)
+    last_failure_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField()
+    last_duration_ms = serializers.IntegerField(allow_null=True)
+    rows_written = serializers.IntegerField()
+    rows_total = serializers.IntegerField()
+    runs = serializers.IntegerField()
+    failures = serializers.IntegerField()
+    consecutive_failures = serializers.IntegerField()
+
+    def get_state(self, obj) -> str:
+        """``ok`` (the last run succeeded), ``failing`` (it failed) or ``never`` (no run finished)."""
+        if obj.last_success_at is None and obj.last_failure_at is None:
+            return "never"
+        if obj.last_failure_at is not None and (
+            obj.last_success_at is None or obj.last_failure_at > obj.last_success_at
+        ):
+            return "failing"
+        return "ok"
+
+
+class BreakerSerializer(serializers.Serializer):
+    host = serializers.CharField()
+    state = serializers.ChoiceField(choices=["closed", "open", "half_open"])
+    failures = serializers.IntegerField(help_text="consecutive network failures")
+    retry_at = serializers.DateTimeField(allow_null=True, help_text="when an open breaker lets the next probe through")
+    changed_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField()
+
+
+class StalestSerializer(serializers.Serializer):
+    interval = serializers.CharField()
+    instrument_id = serializers.IntegerField()
+    exchange = serializers.CharField()
+    symbol = serializers.CharField()
+    last_open_time = serializers.DateTimeField()
+    age_seconds = serializers.IntegerField()
+
+
+class StatusSerializer(serializers.Serializer):
+    time = serializers.DateTimeField()
+    jobs = JobStatusSerializer(many=True)
+    breakers = BreakerSerializer(many=True)
+    stalest = StalestSerializer(
+        many=True, help_text="per candle interval, the instrument with the oldest newest candle"
+    )
+
+
+class StatusView(APIView):
+    """Freshness of the market data: per job and venue the last success, the last failure and
+    its reason, rows written; each exchange host's circuit breaker; the stalest instrument per
+    candle interval. Times are ISO 8601 with their zone."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=StatusSerializer)
+    def get(self, request):
+        from django.utils import timezone
+
+        now = timezone.now()
+        payload = {
+            "time": now,
+            "jobs": list(selectors.job_status_list()),
+            "breakers": selectors.breaker_list(),
+            "stalest": selectors.stalest_per_interval(now=now),
+        }
+        return Response(StatusSerializer(payload).data)

@@ -237,3 +237,56 @@ class Tick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.kind} {self.exchange_time:%Y-%m-%d %H:%M:%S}"
+
+
+class JobStatus(models.Model):
+    """The latest outcome of one periodic job for one venue (``venue`` blank: the whole job).
+
+    Written by ``markets.jobs.job_run`` / ``@tracked`` around each periodic task; read by
+    ``/api/v1/status/`` and its admin page. Times are UTC (shown in Asia/Seoul).
+    """
+
+    job = models.CharField(max_length=200, help_text="the job's name in tradesite/schedule.py")
+    venue = models.CharField(max_length=20, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, help_text="the last failure's reason")
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    rows_written = models.PositiveBigIntegerField(default=0, help_text="rows the last successful run wrote")
+    rows_total = models.PositiveBigIntegerField(default=0)
+    runs = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["job", "venue"]
+        constraints = [models.UniqueConstraint(fields=["job", "venue"], name="jobstatus_job_venue_uniq")]
+        verbose_name_plural = "job statuses"
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.venue}".strip()
+
+
+class CandleGap(models.Model):
+    """Missing candles between two stored ones of an instrument and interval: every open time
+    from ``start`` to ``end`` (inclusive, UTC) is absent. Recomputed by each crawl of the series
+    (``markets.services.candles_crawl``); a gap filled later disappears."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="candle_gaps")
+    interval = models.CharField(max_length=4, choices=Interval.choices)
+    start = models.DateTimeField(help_text="first missing open time, UTC")
+    end = models.DateTimeField(help_text="last missing open time, UTC")
+    missing = models.PositiveIntegerField(help_text="candles missing")
+    detected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["instrument", "interval", "start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "interval", "start"], name="candlegap_instrument_interval_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.interval} {self.start:%Y-%m-%d %H:%M} +{self.missing}"

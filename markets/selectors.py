@@ -1,10 +1,10 @@
 """Market data reads."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Value, When
 
-from markets.models import Candle, Exchange, Instrument, Market, Ticker
+from markets.models import Candle, Exchange, Instrument, JobStatus, Market, Ticker
 
 
 def instrument_list(*, active_only: bool = True) -> QuerySet[Instrument]:
@@ -103,3 +103,68 @@ def instrument_top(*, market: str, by: str = "market_cap", limit: int = 25) -> Q
         segment__in=KRX_MARKET_BOARDS[market],
         **{f"{field}__isnull": False},
     ).order_by(F(field).desc(), "symbol")[:limit]
+
+
+# -- freshness: /api/v1/status/ -----------------------------------------------------------------
+
+KNOWN_HOSTS = ("upbit", "bithumb", "binanceusdm", "bybit", "bitmex")
+"""The venue hosts the periodic jobs call (one breaker each), listed even before a failure."""
+
+
+def job_status_list() -> QuerySet[JobStatus]:
+    return JobStatus.objects.order_by("job", "venue")
+
+
+def breaker_list() -> list[dict]:
+    """Every known host's breaker: ``host``, ``state`` (closed/open/half_open), ``failures``
+    (consecutive), ``retry_at``/``changed_at`` (aware UTC datetimes or None), ``last_error``."""
+    from markets.breakers import breaker_states
+    from markets.sources.retry import BreakerState
+
+    states = breaker_states()
+    out = []
+    for host in sorted(set(KNOWN_HOSTS) | set(states)):
+        s = states.get(host) or BreakerState()
+        out.append(
+            {
+                "host": host,
+                "state": s.state,
+                "failures": s.failures,
+                "retry_at": _from_epoch(s.retry_at) if s.state != "closed" else None,
+                "changed_at": _from_epoch(s.changed_at),
+                "last_error": s.last_error,
+            }
+        )
+    return out
+
+
+def _from_epoch(seconds: float | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def stalest_per_interval(*, now: datetime) -> list[dict]:
+    """Per candle interval, the active instrument whose newest stored candle is the oldest:
+    ``interval``, ``instrument_id``, ``exchange``, ``symbol``, ``last_open_time``, ``age_seconds``."""
+    out = []
+    intervals = Candle.objects.order_by().values_list("interval", flat=True).distinct()
+    for interval in sorted(set(intervals)):
+        row = (
+            Candle.objects.filter(interval=interval, instrument__active=True)
+            .values("instrument_id", "instrument__exchange", "instrument__symbol")
+            .annotate(last=Max("open_time"))
+            .order_by("last", "instrument_id")
+            .first()
+        )
+        if row is None:
+            continue
+        out.append(
+            {
+                "interval": interval,
+                "instrument_id": row["instrument_id"],
+                "exchange": row["instrument__exchange"],
+                "symbol": row["instrument__symbol"],
+                "last_open_time": row["last"],
+                "age_seconds": int((now - row["last"]).total_seconds()),
+            }
+        )
+    return out

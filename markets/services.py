@@ -5,12 +5,13 @@ Every load is an upsert on the natural key, so running an import twice changes n
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from markets.models import Candle, Instrument, Market, Tick, Ticker
-from markets.sources.base import Bar, InstrumentInfo, TickerSnapshot
+from markets.models import Candle, CandleGap, Instrument, Market, Tick, Ticker
+from markets.sources.base import INTERVAL_SECONDS, Bar, InstrumentInfo, TickerSnapshot
 
 CANDLE_BATCH_SIZE = 2000
 _INSTRUMENT_FIELDS = [
@@ -256,7 +257,9 @@ def candles_refresh(*, instrument: Instrument, interval: str, since, source=None
     if source is None:
         if instrument.exchange not in CCXT_EXCHANGES:
             raise ValueError(f"no live candle source for {instrument}")
-        source = get_source(instrument.exchange)
+        from markets.breakers import breakers
+
+        source = get_source(instrument.exchange, breakers=breakers())
     bars = list(source.ohlcv(instrument.symbol, interval, since=since))
     with transaction.atomic():
         return candle_upsert_many(instrument=instrument, interval=interval, bars=bars)
@@ -316,3 +319,66 @@ def _tick_copy(cursor, ticks: Sequence[Tick], fields: list, table: str, columns:
     inserted = cursor.rowcount
     cursor.execute(f"TRUNCATE {staging}")
     return inserted
+
+
+# -- incremental candle crawl -----------------------------------------------------------------
+
+CRAWL_BACKFILL = {"1d": timedelta(days=400), "1h": timedelta(days=30)}
+"""How far back the first crawl of a series starts (no candle stored yet)."""
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    """One instrument's crawl: ``written`` candles upserted, ``gaps`` recorded, ``since`` the
+    open time the fetch started from (aware UTC)."""
+
+    written: int
+    gaps: int
+    since: datetime
+
+
+def candle_gaps_detect(*, instrument: Instrument, interval: str) -> list[tuple[datetime, datetime, int]]:
+    """Runs of missing open times between the stored candles of the series, as
+    ``(first missing, last missing, count)``; the interval's fixed step is the rule (crypto
+    trades around the clock; a KRX daily series is not crawled here)."""
+    step = timedelta(seconds=INTERVAL_SECONDS[interval])
+    times = Candle.objects.filter(instrument=instrument, interval=interval).order_by("open_time")
+    gaps = []
+    previous = None
+    for t in times.values_list("open_time", flat=True).iterator():
+        if previous is not None and t - previous > step:
+            missing = int((t - previous) / step) - 1
+            if missing > 0:
+                gaps.append((previous + step, previous + step * missing, missing))
+        previous = t
+    return gaps
+
+
+def candles_crawl(
+    *, instrument: Instrument, interval: str, source, now: datetime | None = None, backfill: timedelta | None = None
+) -> CrawlResult:
+    """Fetch ``instrument``'s candles from its newest stored candle on (inclusive: it may have
+    been in progress) or, for a new series, from ``now - backfill`` (``CRAWL_BACKFILL``),
+    through ``source.ohlcv`` (paginated with ``since``), then upsert them and recompute the
+    series' gaps (``CandleGap``) in one transaction: a crawl writes the whole batch or nothing.
+    Idempotent: running it again rewrites the same values. ``source``: a ``MarketSource``;
+    its errors (network, ``SourceError``) propagate with nothing written."""
+    now = now or timezone.now()
+    last = (
+        Candle.objects.filter(instrument=instrument, interval=interval)
+        .order_by("-open_time")
+        .values_list("open_time", flat=True)
+    ).first()
+    since = last if last is not None else now - (backfill or CRAWL_BACKFILL.get(interval, timedelta(days=30)))
+    bars = list(source.ohlcv(instrument.symbol, interval, since=since, until=now))
+    with transaction.atomic():
+        written = candle_upsert_many(instrument=instrument, interval=interval, bars=bars)
+        gaps = candle_gaps_detect(instrument=instrument, interval=interval)
+        CandleGap.objects.filter(instrument=instrument, interval=interval).delete()
+        CandleGap.objects.bulk_create(
+            [
+                CandleGap(instrument=instrument, interval=interval, start=start, end=end, missing=missing)
+                for start, end, missing in gaps
+            ]
+        )
+    return CrawlResult(written=written, gaps=len(gaps), since=since)

@@ -8,5 +8,6 @@ router.register("instruments", api.InstrumentViewSet, basename="instrument")
 
 urlpatterns = [
     path("tickers/", api.TickerListView.as_view(), name="ticker-list"),
+    path("status/", api.StatusView.as_view(), name="status"),
     *router.urls,
 ]

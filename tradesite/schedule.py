@@ -8,6 +8,15 @@ here but keeps its ``enabled`` flag, so an operator who paused a job in the admi
 Each entry: ``name`` (the admin's label, the key), ``task`` (a Celery task name) and either
 ``every`` + ``period`` (an interval) or ``crontab`` (fields of ``CrontabSchedule``, with its
 ``timezone``). Adding a job: write its task in ``<app>/tasks.py`` and one entry here.
+
+Time limits: ``soft_time_limit`` / ``time_limit`` (seconds) per job, applied to its task (and to
+the tasks it queues, ``queues``) as Celery task annotations (``task_annotations()``, read by
+``tradesite.celery``), so a worker stops a job that overruns rather than letting it starve the
+others; the demo's inline beat runs each job in its own thread and reports an overrun.
+
+``live=True`` marks a job that reaches an exchange over the network. In the demo
+(``settings.DEMO``) those run only with ``LIVE_DATA=1`` (``jobs_off()`` says which are off and
+why; the inline beat skips them and ``manage.py serve`` prints it at startup).
 """
 
 from dataclasses import dataclass, field
@@ -20,31 +29,113 @@ class Job:
     every: int | None = None
     period: str | None = None  # "seconds" | "minutes" | "hours" | "days"
     crontab: dict = field(default_factory=dict)
+    soft_time_limit: int = 60  # seconds: SoftTimeLimitExceeded is raised in the task
+    time_limit: int = 90  # seconds: the worker process running the task is killed
+    live: bool = False  # reaches an exchange over the network
+    queues: tuple[str, ...] = ()  # tasks this job queues, given the same limits
 
 
 SEOUL_CRON = {"day_of_week": "*", "day_of_month": "*", "month_of_year": "*", "timezone": "Asia/Seoul"}
 
 JOBS: list[Job] = [
-    Job("trading: expire DAY orders", "trading.tasks.expire_day_orders", every=1, period="minutes"),
+    Job(
+        "trading: expire DAY orders",
+        "trading.tasks.expire_day_orders",
+        every=1,
+        period="minutes",
+        soft_time_limit=40,
+        time_limit=55,
+    ),
     Job(
         "trading: daily equity snapshot",
         "trading.tasks.snapshot_equity",
         crontab={**SEOUL_CRON, "minute": "59", "hour": "23"},
+        soft_time_limit=240,
+        time_limit=300,
     ),
     # every 15 s rather than a crontab per day boundary: one schedule serves Bithumb's 00:00 KST,
     # Upbit's 09:00 KST and KRX session opens; a missed check is made up at the next run
-    Job("trading: breakout bots (day roll, entries)", "bots.tasks.bots_check", every=15, period="seconds"),
-    Job("trading: refresh the bots' daily candles", "bots.tasks.bots_refresh_candles", every=5, period="minutes"),
-    Job("etl: taker volume live", "etl.tasks.taker_volume_live_all", every=1, period="minutes"),
-    Job("etl: staged trades purge", "etl.tasks.staged_trades_purge", every=1, period="hours"),
+    Job(
+        "trading: breakout bots (day roll, entries)",
+        "bots.tasks.bots_check",
+        every=15,
+        period="seconds",
+        soft_time_limit=10,
+        time_limit=14,
+    ),
+    Job(
+        "trading: refresh the bots' daily candles",
+        "bots.tasks.bots_refresh_candles",
+        every=5,
+        period="minutes",
+        soft_time_limit=120,
+        time_limit=150,
+        live=True,
+    ),
+    Job(
+        "etl: taker volume live",
+        "etl.tasks.taker_volume_live_all",
+        every=1,
+        period="minutes",
+        soft_time_limit=45,
+        time_limit=55,
+        live=True,
+        queues=("etl.tasks.taker_volume_live_pair",),
+    ),
+    Job(
+        "etl: staged trades purge",
+        "etl.tasks.staged_trades_purge",
+        every=1,
+        period="hours",
+        soft_time_limit=240,
+        time_limit=300,
+    ),
     # after the KRX close and the after-hours session, when the day's candles are final;
     # holidays are skipped by the service (XKRX calendar)
     Job(
         "predictions: daily KRX predictions",
         "predictions.daily_predictions",
         crontab={**SEOUL_CRON, "minute": "30", "hour": "18", "day_of_week": "1-5"},
+        soft_time_limit=1500,
+        time_limit=1800,
+    ),
+    # candles from the last stored one on: 1d for every coin in use, 1h for the board
+    Job(
+        "markets: candle crawl",
+        "tradesite.tasks.candles_crawl",
+        every=15,
+        period="minutes",
+        soft_time_limit=240,
+        time_limit=300,
+        live=True,
     ),
 ]
+
+
+def task_annotations(jobs: list[Job] = JOBS) -> dict[str, dict[str, int]]:
+    """Celery ``task_annotations``: each job's task (and the tasks it queues) with its limits."""
+    out: dict[str, dict[str, int]] = {}
+    for job in jobs:
+        for task in (job.task, *job.queues):
+            out[task] = {"soft_time_limit": job.soft_time_limit, "time_limit": job.time_limit}
+    return out
+
+
+LIVE_OFF_REASON = "live data is off in the demo (set LIVE_DATA=1 to run it)"
+
+
+def jobs_off(jobs: list[Job] = JOBS) -> dict[str, str]:
+    """The jobs that must not run here, by name, with the reason: in the demo
+    (``settings.DEMO``) the ``live`` jobs unless ``settings.LIVE_DATA``."""
+    from django.conf import settings
+
+    if getattr(settings, "DEMO", False) and not getattr(settings, "LIVE_DATA", False):
+        return {job.name: LIVE_OFF_REASON for job in jobs if job.live}
+    return {}
+
+
+def job_named(name: str, jobs: list[Job] = JOBS) -> Job | None:
+    return next((job for job in jobs if job.name == name), None)
 
 
 def install(jobs: list[Job] = JOBS) -> tuple[int, int]:

@@ -169,6 +169,10 @@ CELERY_TASK_ALWAYS_EAGER = not (REDIS_URL or os.environ.get("CELERY_BROKER_URL")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The demo (default: no broker) runs its periodic jobs in the web process; its jobs that reach an
+# exchange over the network (``live`` in tradesite/schedule.py) run only with LIVE_DATA=1.
+DEMO = os.environ.get("DEMO", "1" if CELERY_TASK_ALWAYS_EAGER else "0") == "1"
+LIVE_DATA = os.environ.get("LIVE_DATA", "") == "1"
 
 # --- auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -465,3 +469,6 @@ ALERTS: dict[str, Any] = {
     "MAX_CHANNELS_PER_USER": 10,
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationChannelKindEnum"] = "alerts.models.NotificationChannel.Kind"
+
+# "Task ... succeeded in 0.01s" for every run (the 15-second bot check: 240 lines an hour)
+LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}

@@ -7,6 +7,7 @@ from alerts.views import channels_page, telegram_webhook
 from bots.views import backtest_chart
 from markets.views import board
 from quiz.views import glossary_page, quiz_page
+from tradesite import health
 from trading.views import portfolio_page
 
 api_v1 = [
@@ -36,6 +37,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api-auth/", include("rest_framework.urls")),
+    # orchestrator probes (tradesite/health.py)
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]
 
 # the API error shape on /api/ paths, Django's HTML pages elsewhere (tradesite/errors.py)

@@ -4,7 +4,7 @@
 records of ``markets.sources.base``. REST calls go through ccxt's own rate limiter
 (``enableRateLimit``); on top of that this module only adds what ccxt does not do:
 
-* retries with exponential backoff, but ONLY for ``ccxt.NetworkError`` (timeouts, connection
+* retries with exponential backoff (``markets.sources.retry``), but ONLY for ``ccxt.NetworkError`` (timeouts, connection
   failures, 5xx/maintenance, rate-limit replies): those are transient. Any other ``ccxt.BaseError``
   (bad symbol, rejected parameters, exchange error codes) would fail the same way again, so it is
   raised at once as ``SourceError`` naming the exchange;
@@ -40,6 +40,7 @@ from .base import (
     to_decimal,
     utc_to_ms,
 )
+from .retry import CircuitBreaker, HostDown, retry_call
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ STREAM_MAX_BACKOFF = 60.0
 into hour-long sleeps once the exchange is back."""
 
 
+class HostUnavailable(HostDown, ccxt.NetworkError):
+    """The exchange's breaker is open: the call was skipped (a ``ccxt.NetworkError`` too, so
+    network-error handlers treat it as the outage it is)."""
+
+
 class CcxtSource(MarketSource):
     """A ``MarketSource`` backed by ``ccxt.<exchange_id>``.
 
@@ -61,6 +67,8 @@ class CcxtSource(MarketSource):
     ``fetch_tickers`` polls of ``stream_tickers``. ``config`` (optional) is merged into the ccxt
     constructor arguments, e.g. ``{"options": {"generation": 1}}`` selects Bithumb's legacy public
     API (``/public/ticker/ALL_KRW``) instead of ccxt's default v1 ``/v1/...`` endpoints.
+    ``breakers`` (optional, ``host -> CircuitBreaker``, e.g. ``retry.Breakers()``): the breaker
+    of this exchange's host (keyed by the exchange id) is consulted before each REST call.
     """
 
     def __init__(
@@ -72,6 +80,7 @@ class CcxtSource(MarketSource):
         poll_interval: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
         config: Mapping[str, Any] | None = None,
+        breakers: Callable[[str], CircuitBreaker] | None = None,
     ) -> None:
         if exchange_id not in ccxt.exchanges:
             raise ValueError(f"unknown ccxt exchange {exchange_id!r}")
@@ -80,34 +89,33 @@ class CcxtSource(MarketSource):
         self.backoff_base = backoff_base
         self.poll_interval = poll_interval
         self._sleep = sleep
+        self.breakers = breakers
         self._config: dict[str, Any] = {"enableRateLimit": True, **(config or {})}
         self.exchange: ccxt.Exchange = getattr(ccxt, exchange_id)(dict(self._config))
 
     # -- REST ---------------------------------------------------------------------------------
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Run ``self.exchange.<method>(...)`` with retry-on-network-error and error wrapping."""
-        attempt = 0
-        while True:
-            try:
-                return getattr(self.exchange, method)(*args, **kwargs)
-            except ccxt.NetworkError as exc:  # must precede BaseError: NetworkError subclasses it
-                if attempt >= self.max_retries:
-                    raise
-                delay = self.backoff_base * 2**attempt
-                attempt += 1
-                log.warning(
-                    "%s.%s network error (%s); retry %d/%d in %.1fs",
-                    self.name,
-                    method,
-                    exc,
-                    attempt,
-                    self.max_retries,
-                    delay,
-                )
-                self._sleep(delay)
-            except ccxt.BaseError as exc:
-                raise SourceError(f"{method} failed: {exc}", exchange=self.name) from exc
+        """Run ``self.exchange.<method>(...)`` through ``retry.retry_call`` (network errors
+        retried, the host's breaker consulted) and wrap other exchange errors in ``SourceError``.
+        An open breaker raises ``HostUnavailable`` (a ``ccxt.NetworkError``) without a request."""
+        breaker = self.breakers(self.name) if self.breakers is not None else None
+        try:
+            return retry_call(
+                lambda: getattr(self.exchange, method)(*args, **kwargs),
+                transient=(ccxt.NetworkError,),
+                retries=self.max_retries,
+                backoff_base=self.backoff_base,
+                sleep=self._sleep,
+                breaker=breaker,
+                what=f"{self.name}.{method}",
+            )
+        except HostDown as exc:
+            raise HostUnavailable(exc.host, exc.retry_at, exc.last_error) from None
+        except ccxt.NetworkError:  # must precede BaseError: NetworkError subclasses it
+            raise
+        except ccxt.BaseError as exc:
+            raise SourceError(f"{method} failed: {exc}", exchange=self.name) from exc
 
     def instruments(self) -> list[InstrumentInfo]:
         """Markets from ``load_markets``; tick/lot sizes from ccxt ``precision``.

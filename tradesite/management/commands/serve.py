@@ -70,6 +70,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"tradesite is serving {url}  (feeds: {', '.join(sources) or 'none'}; Ctrl-C stops)")
             )
+            for line in jobs_banner(no_jobs=opts["no_jobs"]):
+                self.stdout.write(line)
 
         # the KRX calendar takes seconds to build: build it now, not in the first KRX order
         threading.Thread(target=_warm_calendars, daemon=True).start()
@@ -81,6 +83,18 @@ class Command(BaseCommand):
         )
         server.run()
         self.stdout.write("stopped")
+
+
+def jobs_banner(*, no_jobs: bool = False) -> list[str]:
+    """The startup lines about the periodic jobs: how many run here, which are off and why."""
+    from tradesite.schedule import JOBS, jobs_off
+
+    if no_jobs:
+        return ["periodic jobs: off (--no-jobs)"]
+    off = jobs_off()
+    lines = [f"periodic jobs: {len(JOBS) - len(off)} of {len(JOBS)} run in this process"]
+    lines += [f"  off: {name}: {reason}" for name, reason in off.items()]
+    return lines
 
 
 def _warm_calendars() -> None:
