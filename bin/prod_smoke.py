@@ -11,7 +11,7 @@ on a fresh database (``SMOKE_DATABASE_URL``, default ``postgres://postgres@127.0
 tradesite_smoke``, dropped and created) and Redis db 12 (``SMOKE_REDIS_URL``), after
 ``migrate``, ``setup_periodic_tasks`` and ``load_demo_data``. Then it checks, each with a deadline:
 
-1. a beat job runs through the worker (the 15-second bot check succeeds in the worker's log);
+1. a beat job runs through the worker (the 15-second bot check's success, in /api/v1/status/);
 2. a WebSocket client on ``/ws/tickers/`` receives a board pushed by the feed process;
 3. an order placed over HTTP (JWT) arrives on that user's ``/ws/account/``;
 4. SIGTERM while orders are in flight stops every process within 10 s, and the ledger reconciles
@@ -218,10 +218,15 @@ def main() -> int:
         _wait_for("web answer", web_up, 60, processes)
         print(f"web: {args.web_workers} uvicorn workers answering after {time.monotonic() - started:.1f} s", flush=True)
 
-        # 1. a beat job through the worker
-        succeeded = re.compile(r"Task bots\.tasks\.bots_check\[[^\]]+\] succeeded")
-        _wait_for("bot check run by the worker", lambda: succeeded.search(processes[1].log()), 60, processes)
-        print("beat job through the worker: ok (bots.tasks.bots_check succeeded in the worker)", flush=True)
+        # 1. a beat job through the worker: the 15-second bot check's run recorded by the worker
+        bot_job = "trading: breakout bots (day roll, entries)"
+
+        def bot_check_ran() -> bool:
+            jobs = requests.get(f"{http}/api/v1/status/", timeout=5).json()["jobs"]
+            return any(j["job"] == bot_job and j["last_success_at"] and j["runs"] >= 1 for j in jobs)
+
+        _wait_for("bot check run by the worker", bot_check_ran, 60, processes)
+        print(f"beat job through the worker: ok ({bot_job!r} succeeded, per /api/v1/status/)", flush=True)
 
         # 2. the board from the feed process over channels-redis
         count = asyncio.run(_board(ws_base, 30))
