@@ -195,3 +195,21 @@ def test_the_daily_job_skips_a_predictor_it_cannot_load_and_runs_the_others(pred
     assert summary["stored"] == {predicted.name: 50}
     assert summary["skipped"] == {broken.name: "the artifact of cnn-kospi-gone (cnn-kospi-gone.pt) is missing"}
     assert not Prediction.objects.filter(predictor=broken).exists()
+
+
+def test_train_predictor_market_all_trains_one_model_on_both_boards(predicted):
+    from markets.models import Instrument
+
+    # ten of the recorded stocks listed on KOSDAQ for this test
+    kosdaq = list(Instrument.objects.filter(exchange="krx").order_by("symbol").values_list("pk", flat=True)[:10])
+    Instrument.objects.filter(pk__in=kosdaq).update(segment="KOSDAQ")
+    period = ("--train-start", "2024-01-01", "--train-end", "2024-09-30", "--max-iter", 20)
+
+    run("train_predictor", "--market", "KOSPI", "--name", "only-kospi", *period)
+    run("train_predictor", "--market", "KOSDAQ", "--name", "only-kosdaq", *period)
+    run("train_predictor", "--market", "ALL", "--kind", "gbm", "--name", "both", *period)
+
+    both, kospi, kosdaq_model = (Predictor.objects.get(name=n) for n in ("both", "only-kospi", "only-kosdaq"))
+    assert both.market == "ALL" and both.active
+    assert both.metrics["samples"] == kospi.metrics["samples"] + kosdaq_model.metrics["samples"]
+    assert kospi.active and kosdaq_model.active  # another board's model is not retired
