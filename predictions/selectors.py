@@ -286,3 +286,13 @@ def _session_offset_capped(day: date, count: int) -> date:
         return sessions.session_offset(day, count)
     except ValueError:
         return sessions.session_on_or_before(sessions.krx_calendar().last_session)
+
+
+def krx_first_session(*, board: str) -> date | None:
+    """The Seoul session date of the board's first stored daily candle, or None."""
+    from django.db.models import Min
+
+    first = Candle.objects.filter(instrument__in=krx_instruments(board=board), interval=Interval.D1).aggregate(
+        first=Min("open_time")
+    )["first"]
+    return None if first is None else first.astimezone(SEOUL).date()
