@@ -296,3 +296,24 @@ def krx_first_session(*, board: str) -> date | None:
         first=Min("open_time")
     )["first"]
     return None if first is None else first.astimezone(SEOUL).date()
+
+
+def walk_forward_latest(*, market: str | None = None) -> dict | None:
+    """The newest walk-forward result written by ``manage.py walk_forward`` (JSON under
+    ``PREDICTIONS["ARTIFACT_DIR"]/walk_forward/``), of ``market`` when given; None when there is
+    none. Adds "file" (its name)."""
+    import json
+    from pathlib import Path
+
+    from django.conf import settings
+
+    folder = Path(settings.PREDICTIONS["ARTIFACT_DIR"]) / "walk_forward"
+    files = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    for path in files:
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if market is None or result.get("market") == market:
+            return {**result, "file": path.name}
+    return None

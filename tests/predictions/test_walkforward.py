@@ -131,3 +131,25 @@ def test_walk_forward_reports_years_and_pooled_figures_for_both_labels_and_basel
         assert 0 < model["auc"] < 1 and 0 <= model["accuracy"] <= 1 and len(model["deciles"]) == 10
         assert block["pooled"]["momentum_20"]["accuracy"] is None
         assert model["weekly"]["weeks"] >= 20 and "calibration" in model
+
+
+@pytest.mark.django_db
+def test_model_card_and_discover_show_the_newest_walk_forward_result(client, settings, tmp_path, top50_panel):
+    import json
+
+    settings.PREDICTIONS = {**settings.PREDICTIONS, "ARTIFACT_DIR": tmp_path}
+    empty = client.get("/predictions/model/")
+    assert empty.status_code == 200 and b"No walk-forward result yet" in empty.content
+
+    result = walk_forward(top50_panel, WalkForwardConfig(first_test_year=2025, last_test_year=2025, **FAST))
+    result.update(market="ALL", kind="gbm", source="test", created_at="2026-12-03T07:00:00+00:00", peak_rss_mb=1)
+    (tmp_path / "walk_forward").mkdir()
+    (tmp_path / "walk_forward" / "gbm-all-2025-2025-yearly.json").write_text(json.dumps(result))
+
+    page = client.get("/predictions/model/").content.decode()
+    auc = result["labels"]["sign"]["years"]["2025"]["model"]["auc"]
+    assert "Survivorship bias" in page and "Label: prototype" in page and "Label: sign" in page
+    assert f"{auc:.3f}" in page and "pooled" in page
+    discover = client.get("/predictions/").content.decode()
+    pooled = result["labels"]["prototype"]["pooled"]["model"]["auc"]
+    assert "Walk-forward track record" in discover and f"AUC {pooled:.3f}" in discover
