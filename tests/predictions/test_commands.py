@@ -213,3 +213,33 @@ def test_train_predictor_market_all_trains_one_model_on_both_boards(predicted):
     assert both.market == "ALL" and both.active
     assert both.metrics["samples"] == kospi.metrics["samples"] + kosdaq_model.metrics["samples"]
     assert kospi.active and kosdaq_model.active  # another board's model is not retired
+
+
+def test_evaluate_predictor_scores_exactly_the_listed_samples(predicted, tmp_path):
+    stored = list(
+        Prediction.objects.filter(predictor=predicted, session_date__gte=date(2025, 3, 3))
+        .order_by("-session_date", "instrument__symbol")
+        .values_list("instrument__symbol", "session_date", "probability_up")[:40]
+    )
+    samples = tmp_path / "samples.csv"
+    samples.write_text("code,date\n" + "".join(f"{code},{day}\n" for code, day, _ in stored))
+    out_file = tmp_path / "scores.csv"
+
+    out = json.loads(
+        run("evaluate_predictor", "--model", predicted.name, "--samples", samples, "--scores-out", out_file, "--json")
+    )
+
+    lines = out_file.read_text().splitlines()
+    assert lines[0] == "code,date,label,p_up" and len(lines) == 41 and out["samples"] == 40
+    for line, (code, day, probability) in zip(lines[1:], stored, strict=True):
+        c, d, label, p_up = line.split(",")
+        assert (c, d) == (code, str(day)) and label in ("", "0", "1")
+        assert float(p_up) == pytest.approx(float(probability), abs=1e-4)
+    with pytest.raises(CommandError, match="line 2: .* is not a date"):
+        bad = tmp_path / "bad.csv"
+        bad.write_text("code,date\n005930,2025-13-01\n")
+        run("evaluate_predictor", "--model", predicted.name, "--samples", bad)
+    with pytest.raises(CommandError, match="not after"):
+        early = tmp_path / "early.csv"
+        early.write_text("code,date\n005930,2024-06-03\n")
+        run("evaluate_predictor", "--model", predicted.name, "--samples", early)

@@ -42,6 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-train-samples", type=int, default=300_000, help="per model (uniform draw)")
         parser.add_argument("--max-iter", type=int, default=100, help="boosting rounds per model")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--labels", default="prototype,sign", help="comma-separated: prototype, sign")
         parser.add_argument("--out", help="JSON file to write (default under ARTIFACT_DIR/walk_forward/)")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -61,7 +62,8 @@ class Command(BaseCommand):
         say = (lambda text: None) if quiet else (lambda text: self.stdout.write(text))
         panel, source = self._panel(opts, config, say)
         try:
-            result = walk_forward(panel, config, progress=say)
+            labels = tuple(x.strip() for x in opts["labels"].split(",") if x.strip())
+            result = walk_forward(panel, config, labels=labels, progress=say)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         result.update(
