@@ -34,6 +34,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache, partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from markets.sources.base import INTERVAL_SECONDS, INTERVALS, Bar, InstrumentInfo, ms_to_utc
@@ -43,6 +44,7 @@ from markets.sources.base import INTERVAL_SECONDS, INTERVALS, Bar, InstrumentInf
 KST = timezone(timedelta(hours=9), "KST")
 
 HALT = "KRX trading halt (open=high=low=0)"
+HALT_FLAT = "KRX trading halt (volume 0, open=high=low=close)"
 EXACT_DUPLICATE = "exact duplicate row"
 BLANK = "blank line"
 IN_PROGRESS_OFF_GRID = "in-progress last candle stamped with the request time (off the interval grid)"
@@ -274,9 +276,13 @@ def _on_grid(open_time: datetime, interval: str) -> bool:
 class _Collector:
     """Validates bars one by one, drops exact duplicates, groups them; ``result()`` sorts."""
 
-    def __init__(self, path: Path, *, halts: str = "error", range_tolerance: Decimal = Decimal(0)) -> None:
+    def __init__(
+        self, path: Path, *, halts: str = "error", range_tolerance: Decimal = Decimal(0), flat_halts: bool = False
+    ) -> None:
         self.source = str(path)
         self.halts = halts  # "error" | "skip" | "keep"
+        # KRX files also carry halts as volume 0 with open = high = low = close (the last close)
+        self.flat_halts = flat_halts
         self.range_tolerance = range_tolerance
         self.parsed = ParsedCandles(source=self.source)
         self._seen: dict[tuple, tuple[Bar, str]] = {}
@@ -297,6 +303,10 @@ class _Collector:
                 return
             if self.halts != "keep":
                 raise self.fail(where, "open, high and low are 0")
+        elif self.flat_halts and v == 0 and o == h == lo == c and c > 0 and self.halts != "error":
+            if self.halts == "skip":
+                self.parsed.skipped[HALT_FLAT] += 1
+                return
         else:
             self._check_prices(where, o, h, lo, c)
         if v < 0 or (qv is not None and qv < 0):
@@ -706,7 +716,8 @@ def parse_krx_daily(
 
     symbol = the 6-char code as text; a session date opens 00:00 Asia/Seoul (15:00 UTC the day
     before); prices KRW, volume shares. Trading-halt rows (open = high = low = 0, close = the last
-    price) are skipped and counted unless ``keep_halts``. Rows whose open/close lie up to 1 %
+    price; or, in ``krx_daily_2006/``, volume 0 with open = high = low = close) are skipped and
+    counted unless ``keep_halts``. Rows whose open/close lie up to 1 %
     outside [low, high] are real KRX records and kept (counted in ``kept_quirks``).
     """
     path = Path(path)
@@ -715,7 +726,7 @@ def parse_krx_daily(
     _no_symbol("krx_daily", symbol)
     interval = normalize_interval(interval, fmt="krx_daily", fixed="1d")
     df = _read_csv(path, ["code", "name", "market", "date", "open", "high", "low", "close", "volume"])
-    out = _Collector(path, halts="keep" if keep_halts else "skip", range_tolerance=KRX_RANGE_TOLERANCE)
+    out = _Collector(path, halts="keep" if keep_halts else "skip", range_tolerance=KRX_RANGE_TOLERANCE, flat_halts=True)
     infos: dict[str, InstrumentInfo] = {}
     rows = 0
     columns = ["code", "name", "market", "date", "open", "high", "low", "close", "volume"]
@@ -732,6 +743,195 @@ def parse_krx_daily(
         open_time = _time(out.source, where, "date", partial(_day_open, day, 0, KST))
         out.add(where, info, interval, open_time, [o, h, lo, c, v])
     return out.result(blank_lines=len(df) - rows)
+
+
+@dataclass
+class StreamSummary:
+    """What ``stream_krx_daily`` read, filled in while it runs. ``invalid``: ("line N",
+    problem) of each invalid row skipped (``skip_invalid``), file order. ``skipped``/``kept_quirks``
+    as in ``ParsedCandles``; ``candles``: bars yielded."""
+
+    source: str
+    rows: int = 0
+    candles: int = 0
+    codes: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    kept_quirks: Counter = field(default_factory=Counter)
+    invalid: list[tuple[str, str]] = field(default_factory=list)
+
+
+INVALID = "invalid row (--skip-invalid)"
+KRX_DAILY_CHUNK_ROWS = 200_000
+_KRX_DAILY_COLUMNS = ["code", "name", "market", "date", "open", "high", "low", "close", "volume"]
+# day bitmaps of the (code, date) pairs seen, from this day on
+_SEEN_EPOCH, _SEEN_DAYS = date(1980, 1, 1).toordinal(), 25_000
+
+
+def stream_krx_daily(
+    path: Path | str,
+    *,
+    keep_halts: bool = False,
+    skip_invalid: bool = False,
+    chunk_rows: int = KRX_DAILY_CHUNK_ROWS,
+    summary: StreamSummary | None = None,
+) -> Iterator[ParsedCandles]:
+    """The KRX daily CSV of ``parse_krx_daily`` read in chunks of ``chunk_rows`` lines, for files
+    too large to hold as ``Bar`` objects at once (``../shared/data/krx_daily_2006/``: 7.17M rows).
+
+    Yields one ``ParsedCandles`` per chunk (its groups, names and boards); the counts of the
+    whole file accumulate in ``summary`` (pass one to read them). Rows are checked vectorized
+    and every row the fast check doubts is checked again by the same rules as
+    ``parse_krx_daily`` (same messages, same 1 % KRX tolerance), so both accept the same rows.
+    Halts (open = high = low = 0 with a close; volume 0 with open = high = low = close) are
+    skipped and counted unless ``keep_halts``. An invalid row raises ``ImportFormatError``
+    naming file and line, after the chunks before it were yielded (callers roll back); with
+    ``skip_invalid`` it is skipped and listed in ``summary.invalid``. A (code, date) repeated in
+    another chunk is invalid too ("repeats ..."); an exact duplicate inside one chunk is skipped.
+    """
+    path = Path(path)
+    source = str(path)
+    summary = summary if summary is not None else StreamSummary(source=source)
+    try:
+        reader = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            chunksize=chunk_rows,
+            compression="gzip" if path.suffix == ".gz" else None,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise ImportFormatError(f"{path}: {exc}") from exc
+    seen: dict[str, bytearray] = {}
+    infos: dict[str, InstrumentInfo] = {}
+    first = True
+    try:
+        for df in reader:
+            if first:
+                missing = [c for c in _KRX_DAILY_COLUMNS if c not in df.columns]
+                if missing:
+                    raise ImportFormatError(f"{path}, line 1: missing column(s) {', '.join(missing)}")
+                first = False
+            yield _krx_daily_chunk(df.fillna(""), source, keep_halts, skip_invalid, summary, seen, infos)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ImportFormatError(f"{path}: {exc}") from exc
+
+
+def _krx_daily_chunk(
+    df: pd.DataFrame,
+    source: str,
+    keep_halts: bool,
+    skip_invalid: bool,
+    summary: StreamSummary,
+    seen: dict[str, bytearray],
+    infos: dict[str, InstrumentInfo],
+) -> ParsedCandles:
+    lines = df.index.to_numpy() + 2  # header = line 1; blank lines kept as empty rows
+    text = {c: df[c].str.strip() for c in _KRX_DAILY_COLUMNS}
+    blank = np.ones(len(df), dtype=bool)
+    for column in text.values():
+        blank &= (column == "").to_numpy()
+    number = {c: pd.to_numeric(text[c], errors="coerce").to_numpy(dtype="float64") for c in _OHLCV}
+    o, h, lo, c, v = (number[k] for k in _OHLCV)
+    days = pd.to_datetime(text["date"], format="%Y-%m-%d", errors="coerce")
+    with np.errstate(invalid="ignore"):
+        halt_zero = (o == 0) & (h == 0) & (lo == 0) & (c > 0)
+        halt_flat = (v == 0) & (o == h) & (h == lo) & (lo == c) & (c > 0)
+        regular = (
+            (o > 0) & (h > 0) & (lo > 0) & (c > 0) & (h >= lo) & (np.maximum(o, c) <= h) & (np.minimum(o, c) >= lo)
+        )
+        doubtful = ~(regular | halt_zero | halt_flat) | ~(v >= 0) | np.isnan(number["volume"])
+    doubtful |= ~text["code"].str.fullmatch(_KRX_CODE.pattern).to_numpy(dtype=bool)
+    ordinal = days.to_numpy(dtype="datetime64[D]").astype("int64") + date(1970, 1, 1).toordinal() - _SEEN_EPOCH
+    doubtful |= days.isna().to_numpy() | (ordinal < 0) | (ordinal >= _SEEN_DAYS)
+    doubtful &= ~blank
+    # rows the fast check doubts get the scalar rules, which raise or count the KRX quirk
+    check = _Collector(Path(source), halts="keep", range_tolerance=KRX_RANGE_TOLERANCE)
+    bad = np.zeros(len(df), dtype=bool)
+    for i in np.flatnonzero(doubtful):
+        where = f"line {lines[i]}"
+        try:
+            if not _KRX_CODE.match(text["code"].iat[i]):
+                raise _fail(source, where, f"code {text['code'].iat[i]!r} is not a 6-character KRX code")
+            open_time = _time(source, where, "date", partial(_day_open, text["date"].iat[i], 0, KST))
+            if not 0 <= ordinal[i] < _SEEN_DAYS:
+                raise _fail(source, where, f"date {text['date'].iat[i]} is outside 1980-01-01 .. 2048-06-11")
+            info = _krx_info(text["code"].iat[i], text["name"].iat[i])
+            check.add(where, info, "1d", open_time, [text[k].iat[i] for k in _OHLCV])
+        except ImportFormatError as exc:
+            if not skip_invalid:
+                raise
+            bad[i] = True
+            summary.invalid.append((where, str(exc).removeprefix(f"{source}, {where}: ")))
+    summary.kept_quirks.update(check.parsed.kept_quirks)
+    summary.rows += int((~blank).sum())
+    if blank.any():
+        summary.skipped[BLANK] += int(blank.sum())
+    if bad.any():
+        summary.skipped[INVALID] += int(bad.sum())
+    halts = halt_zero | halt_flat
+    keep = ~blank & ~bad
+    if not keep_halts:
+        for reason, mask in ((HALT, halt_zero), (HALT_FLAT, halt_flat)):
+            if (mask & keep).any():
+                summary.skipped[reason] += int((mask & keep).sum())
+        keep &= ~halts
+    # duplicates: exact ones in this chunk are skipped, any other repeat of (code, date) is invalid
+    frame = pd.DataFrame({k: text[k] for k in _KRX_DAILY_COLUMNS})[keep]
+    exact = frame.duplicated(keep="first").to_numpy()
+    if exact.any():
+        summary.skipped[EXACT_DUPLICATE] += int(exact.sum())
+        keep[np.flatnonzero(keep)[exact]] = False
+    col_date, col_o, col_h, col_l, col_c, col_v = (text[k].tolist() for k in ("date", *_OHLCV))
+    out = ParsedCandles(source=source)
+    for code, index in pd.Series(np.flatnonzero(keep)).groupby(text["code"].to_numpy()[keep]):
+        rows = index.to_numpy()
+        bitmap = seen.setdefault(code, bytearray(_SEEN_DAYS))
+        repeats = [i for i in rows if bitmap[ordinal[i]]]
+        if len(set(ordinal[rows].tolist())) != len(rows):
+            first_seen: dict[int, int] = {}
+            for i in rows:
+                if ordinal[i] in first_seen:
+                    repeats.append(i)
+                first_seen.setdefault(int(ordinal[i]), i)
+        for i in sorted(set(repeats)):
+            where = f"line {lines[i]}"
+            problem = f"repeats {code} {text['date'].iat[i]} of an earlier line"
+            if not skip_invalid:
+                raise _fail(source, where, problem)
+            summary.invalid.append((where, problem))
+            summary.skipped[INVALID] += 1
+        if repeats:
+            rows = np.array([i for i in rows if i not in set(repeats)], dtype=np.int64)
+        name = text["name"].iat[rows[-1]] if len(rows) else ""
+        code_info = infos.get(code)
+        if code_info is None or code_info.name_ko != name:
+            # a renamed company keeps its code: the latest row's name wins
+            code_info = infos[code] = _krx_info(code, name)
+        board = text["market"].iat[rows[-1]] if len(rows) else ""
+        if board:
+            out.segments[code] = board
+        for i in rows:
+            bitmap[ordinal[i]] = 1
+        bars = [
+            Bar(
+                open_time=_day_open(col_date[i], 0, KST),
+                open=Decimal(col_o[i]),
+                high=Decimal(col_h[i]),
+                low=Decimal(col_l[i]),
+                close=Decimal(col_c[i]),
+                volume=Decimal(col_v[i]),
+            )
+            for i in rows.tolist()
+        ]
+        if bars:
+            bars.sort(key=lambda bar: bar.open_time)
+            out.groups[("krx", code, "1d")] = bars
+            out.instruments[("krx", code)] = code_info
+    out.rows = int((~blank).sum())
+    summary.candles += out.candles
+    summary.codes = len(seen)
+    return out
 
 
 def candles_from_bars(bars: Iterable[Bar], *, source: str, exchange: str, symbol: str, interval: str) -> ParsedCandles:

@@ -42,15 +42,21 @@ from predictions.features import Panel
 # KRX sell-side tax in percent of the sale value (securities transaction tax plus the special tax
 # for rural development on KOSPI; the KOSDAQ rate totals the same in these years), by year.
 KRX_SELL_TAX_PCT = {2021: 0.23, 2022: 0.23, 2023: 0.20, 2024: 0.18, 2025: 0.15}
+# Before 2021 (the years of ../shared/data/krx_daily_2006/): 0.30 % in total (KOSPI 0.15 %
+# securities transaction tax + 0.15 % rural development tax; KOSDAQ 0.30 % transaction tax) until
+# the cut of 2019-06-03, then 0.25 % to the end of 2020.
+KRX_SELL_TAX_BEFORE_2021 = ((date(2006, 1, 1), 0.30), (date(2019, 6, 3), 0.25))
 
 
 def krx_sell_tax_pct(day: date) -> float:
-    """The KRX sell tax in percent on ``day``; raises ``ValueError`` for a year not in
-    ``KRX_SELL_TAX_PCT`` (give the rate explicitly then)."""
-    try:
+    """The KRX sell tax in percent on ``day`` (2006 ..: ``KRX_SELL_TAX_BEFORE_2021``, then
+    ``KRX_SELL_TAX_PCT``); raises ``ValueError`` for a day outside them (give the rate
+    explicitly then)."""
+    if day.year in KRX_SELL_TAX_PCT:
         return KRX_SELL_TAX_PCT[day.year]
-    except KeyError:
-        raise ValueError(f"no KRX sell tax rate known for {day.year}; give sell_tax_pct") from None
+    if KRX_SELL_TAX_BEFORE_2021[0][0] <= day < date(2021, 1, 1):
+        return [pct for since, pct in KRX_SELL_TAX_BEFORE_2021 if since <= day][-1]
+    raise ValueError(f"no KRX sell tax rate known for {day.year}; give sell_tax_pct")
 
 
 @dataclass(frozen=True)

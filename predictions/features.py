@@ -4,7 +4,8 @@ A ``Panel`` is the market as arrays: ``(T sessions x N stocks)`` float64 open, h
 and volume, one row per KRX session of the XKRX calendar (``predictions.sessions``) from the
 first to the last date, one column per 6-character KRX code. ``NaN`` means "no trade that
 session": the stock was not listed yet, or KRX halted it. Halt rows (open = high = low = 0 with
-the last close carried, see ``../shared/data/krx_daily/SOURCE.md``) become ``NaN`` here whether
+the last close carried, see ``../shared/data/krx_daily/SOURCE.md``; or volume 0 with
+open = high = low = close, ``krx_daily_2006/SOURCE.md``) become ``NaN`` here whether
 the importer skipped them (its default) or kept them (``--keep-halts``), so the candles in the
 database and the recorded CSV give the same panel.
 
@@ -95,13 +96,22 @@ def load_krx_csv(path: Path | str, *, markets: set[str] | None = None) -> pd.Dat
     return frame
 
 
+def halt_rows(o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """bool: the rows that are KRX trading halts in either recorded form: open = high = low = 0
+    with the last close (``krx_daily/``, and 175 rows of ``krx_daily_2006/``), or volume 0 with
+    open = high = low = close (``krx_daily_2006/``'s 140,972 halts)."""
+    zero = (o == 0) & (h == 0) & (low == 0)
+    flat = (v == 0) & (o == h) & (h == low) & (low == c)
+    return zero | flat
+
+
 def panel_from_frame(frame: pd.DataFrame, *, sessions: list[date] | pd.DatetimeIndex | None = None) -> Panel:
     """Long rows -> ``Panel``.
 
     ``frame``: DataFrame[code, date, open, high, low, close, volume], one row per code and
     session (a stock's missing sessions are simply absent). ``sessions``: the panel's rows; by
-    default every KRX session from the first to the last date of the frame. Halt rows
-    (open = high = low = 0) become ``NaN``. Raises ``ValueError`` on a date that is not a session
+    default every KRX session from the first to the last date of the frame. Halt rows of either
+    form (``halt_rows``) become ``NaN``. Raises ``ValueError`` on a date that is not a session
     of ``sessions`` or a duplicated (code, date).
     """
     if sessions is None:
@@ -120,7 +130,7 @@ def panel_from_frame(frame: pd.DataFrame, *, sessions: list[date] | pd.DatetimeI
     if pd.Series(t * len(codes) + n).duplicated().any():
         raise ValueError("duplicated (code, date) rows")
     values = {name: frame[name].to_numpy(dtype="float64") for name in _PRICE_COLUMNS}
-    halted = (values["open"] == 0) & (values["high"] == 0) & (values["low"] == 0)
+    halted = halt_rows(values["open"], values["high"], values["low"], values["close"], values["volume"])
     arrays = {}
     for name, column in values.items():
         array = np.full((len(index), len(codes)), np.nan)

@@ -15,14 +15,20 @@ from markets.models import Instrument
 
 
 class Board(models.TextChoices):
-    """The KRX boards a predictor is trained on; KOSDAQ includes KOSDAQ GLOBAL."""
+    """The KRX boards a predictor is trained on; KOSDAQ includes KOSDAQ GLOBAL; ALL is both
+    boards in one model (as the prototype trained)."""
 
     KOSPI = "KOSPI", "KOSPI"
     KOSDAQ = "KOSDAQ", "KOSDAQ"
+    ALL = "ALL", "KOSPI + KOSDAQ"
 
 
 # Instrument.segment values belonging to each board
-BOARD_SEGMENTS = {Board.KOSPI: ["KOSPI"], Board.KOSDAQ: ["KOSDAQ", "KOSDAQ GLOBAL"]}
+BOARD_SEGMENTS = {
+    Board.KOSPI: ["KOSPI"],
+    Board.KOSDAQ: ["KOSDAQ", "KOSDAQ GLOBAL"],
+    Board.ALL: ["KOSPI", "KOSDAQ", "KOSDAQ GLOBAL"],
+}
 
 
 class ModelKind(models.TextChoices):

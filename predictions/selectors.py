@@ -286,3 +286,94 @@ def _session_offset_capped(day: date, count: int) -> date:
         return sessions.session_offset(day, count)
     except ValueError:
         return sessions.session_on_or_before(sessions.krx_calendar().last_session)
+
+
+def krx_first_session(*, board: str) -> date | None:
+    """The Seoul session date of the board's first stored daily candle, or None."""
+    from django.db.models import Min
+
+    first = Candle.objects.filter(instrument__in=krx_instruments(board=board), interval=Interval.D1).aggregate(
+        first=Min("open_time")
+    )["first"]
+    return None if first is None else first.astimezone(SEOUL).date()
+
+
+def walk_forward_latest(*, market: str | None = None) -> dict | None:
+    """The newest walk-forward result written by ``manage.py walk_forward`` (JSON under
+    ``PREDICTIONS["ARTIFACT_DIR"]/walk_forward/``), of ``market`` when given; None when there is
+    none. Adds "file" (its name)."""
+    import json
+    from pathlib import Path
+
+    from django.conf import settings
+
+    folder = Path(settings.PREDICTIONS["ARTIFACT_DIR"]) / "walk_forward"
+    files = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    for path in files:
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if market is None or result.get("market") == market:
+            return {**result, "file": path.name}
+    return None
+
+
+def predictor_sample_scores(*, predictor: Predictor, samples: list[tuple[str, date]], top_n: int = 20) -> dict:
+    """``predictor``'s probability of up on exactly the (KRX code, session date) ``samples``,
+    so that two models can be compared on the same samples.
+
+    Returns {"model", "samples", "scored", "labelled", "base_rate", "auc", "precision_at_20",
+    "rows": [{"code", "date", "label" (1, 0 or None: in-between / unknown), "p_up" (None without
+    a complete 20-session window)}]} in the order given. Raises ``ValueError`` naming the first
+    sample that is not a session, lies on or before the model's train end, or is not a stock of
+    its board.
+    """
+    from predictions.evaluation import auc, precision_at_n
+    from predictions.services import load_predictor_model
+
+    if not samples:
+        raise ValueError("no samples")
+    for index, (code, day) in enumerate(samples, start=1):
+        if day <= predictor.train_end:
+            raise ValueError(
+                f"sample {index} ({code} {day}) is not after {predictor.name}'s train end {predictor.train_end}"
+            )
+        if not sessions.is_session(day):
+            raise ValueError(f"sample {index} ({code} {day}): {day} is not a KRX session")
+    days = sorted({day for _, day in samples})
+    warm_up = sessions.session_offset(days[0], -(predictor.window - 1))
+    panel = krx_panel(
+        board=predictor.market, start=warm_up, end=_session_offset_capped(days[-1], predictor.horizon)
+    ).panel
+    column = {code: j for j, code in enumerate(panel.codes)}
+    for index, (code, _day) in enumerate(samples, start=1):
+        if code not in column:
+            raise ValueError(f"sample {index}: {code} is not a stock of {predictor.market}")
+    t = np.array([panel.session_index(day) for _, day in samples])
+    n = np.array([column[code] for code, _ in samples])
+    rows_mask = np.zeros(len(panel.sessions), dtype=bool)
+    rows_mask[t] = True
+    scores = load_predictor_model(predictor).score_panel(panel, rows_mask)[t, n]
+    labels = forward_labels(panel, horizon=predictor.horizon, up_threshold=predictor.up_threshold)
+    label = labels.label[t, n]
+    ok = ~np.isnan(scores) & ~np.isnan(label)
+    y = label[ok].astype(int)
+    return {
+        "model": predictor.name,
+        "samples": len(samples),
+        "scored": int((~np.isnan(scores)).sum()),
+        "labelled": int(ok.sum()),
+        "base_rate": float(y.mean()) if len(y) else None,
+        "auc": auc(scores[ok], y),
+        f"precision_at_{top_n}": precision_at_n(scores[ok], y.astype(bool), t[ok], n=top_n),
+        "rows": [
+            {
+                "code": code,
+                "date": str(day),
+                "label": None if np.isnan(label[i]) else int(label[i]),
+                "p_up": None if np.isnan(scores[i]) else float(scores[i]),
+            }
+            for i, (code, day) in enumerate(samples)
+        ],
+    }

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
 from predictions import selectors
+from predictions.features import FEATURE_NAMES
 from predictions.models import Board
 
 
@@ -23,9 +24,81 @@ def discover_page(request):
     except ValueError:
         limit = 20
     data = selectors.discover(board=market, day=day, limit=limit)
+    track = selectors.walk_forward_latest(market=market) or selectors.walk_forward_latest(market=Board.ALL)
     return render(
-        request, "predictions/discover.html", {"data": data, "boards": Board.values, "market": market, "limit": limit}
+        request,
+        "predictions/discover.html",
+        {
+            "data": data,
+            "boards": Board.values,
+            "market": market,
+            "limit": limit,
+            "track": _track_record(track),
+        },
     )
+
+
+def _track_record(result: dict | None) -> dict | None:
+    """The pooled walk-forward figures of the prototype label, for the discover list."""
+    if not result:
+        return None
+    block = result["labels"].get("prototype") or next(iter(result["labels"].values()))
+    years = block["years"]
+    return {
+        "market": result["market"],
+        "years": f"{min(years)}-{max(years)}",
+        "pooled": block["pooled"]["model"],
+        "momentum": block["pooled"]["momentum_20"],
+    }
+
+
+def model_card_page(request):
+    """The model card: data and its survivorship, labels, features, the walk-forward table per
+    year, deciles, calibration, costs and baselines (``?market=ALL``; the newest result)."""
+    market = request.GET.get("market")
+    result = selectors.walk_forward_latest(market=market if market in Board.values else None)
+    labels = []
+    if result:
+        for name, block in result["labels"].items():
+            rows = [{"year": year, **figures} for year, figures in block["years"].items()]
+            rows.append({"year": "pooled", **block["pooled"]})
+            labels.append(
+                {
+                    "name": name,
+                    "rows": rows,
+                    "folds": block["folds"],
+                    "deciles": _decile_bars(block["pooled"]),
+                    "calibration": block["pooled"]["model"].get("calibration", []),
+                }
+            )
+    return render(
+        request,
+        "predictions/model_card.html",
+        {"result": result, "labels": labels, "feature_names": FEATURE_NAMES},
+    )
+
+
+def _decile_bars(pooled: dict) -> list[dict]:
+    """Per decile the mean 5-session return of the model and the baselines, with a bar width
+    (percent of the largest absolute value) for the chart."""
+    names = ["model", "momentum_20", "reversal_5"]
+    values = {n: [d["mean_return_5"] for d in pooled[n]["deciles"]] for n in names}
+    largest = max((abs(v) for n in names for v in values[n] if v is not None), default=0) or 1
+    return [
+        {
+            "decile": i + 1,
+            "bars": [
+                {
+                    "name": n,
+                    "value": values[n][i],
+                    "width": 0 if values[n][i] is None else abs(values[n][i]) / largest * 100,
+                    "negative": values[n][i] is not None and values[n][i] < 0,
+                }
+                for n in names
+            ],
+        }
+        for i in range(10)
+    ]
 
 
 @login_required

@@ -195,3 +195,51 @@ def test_the_daily_job_skips_a_predictor_it_cannot_load_and_runs_the_others(pred
     assert summary["stored"] == {predicted.name: 50}
     assert summary["skipped"] == {broken.name: "the artifact of cnn-kospi-gone (cnn-kospi-gone.pt) is missing"}
     assert not Prediction.objects.filter(predictor=broken).exists()
+
+
+def test_train_predictor_market_all_trains_one_model_on_both_boards(predicted):
+    from markets.models import Instrument
+
+    # ten of the recorded stocks listed on KOSDAQ for this test
+    kosdaq = list(Instrument.objects.filter(exchange="krx").order_by("symbol").values_list("pk", flat=True)[:10])
+    Instrument.objects.filter(pk__in=kosdaq).update(segment="KOSDAQ")
+    period = ("--train-start", "2024-01-01", "--train-end", "2024-09-30", "--max-iter", 20)
+
+    run("train_predictor", "--market", "KOSPI", "--name", "only-kospi", *period)
+    run("train_predictor", "--market", "KOSDAQ", "--name", "only-kosdaq", *period)
+    run("train_predictor", "--market", "ALL", "--kind", "gbm", "--name", "both", *period)
+
+    both, kospi, kosdaq_model = (Predictor.objects.get(name=n) for n in ("both", "only-kospi", "only-kosdaq"))
+    assert both.market == "ALL" and both.active
+    assert both.metrics["samples"] == kospi.metrics["samples"] + kosdaq_model.metrics["samples"]
+    assert kospi.active and kosdaq_model.active  # another board's model is not retired
+
+
+def test_evaluate_predictor_scores_exactly_the_listed_samples(predicted, tmp_path):
+    stored = list(
+        Prediction.objects.filter(predictor=predicted, session_date__gte=date(2025, 3, 3))
+        .order_by("-session_date", "instrument__symbol")
+        .values_list("instrument__symbol", "session_date", "probability_up")[:40]
+    )
+    samples = tmp_path / "samples.csv"
+    samples.write_text("code,date\n" + "".join(f"{code},{day}\n" for code, day, _ in stored))
+    out_file = tmp_path / "scores.csv"
+
+    out = json.loads(
+        run("evaluate_predictor", "--model", predicted.name, "--samples", samples, "--scores-out", out_file, "--json")
+    )
+
+    lines = out_file.read_text().splitlines()
+    assert lines[0] == "code,date,label,p_up" and len(lines) == 41 and out["samples"] == 40
+    for line, (code, day, probability) in zip(lines[1:], stored, strict=True):
+        c, d, label, p_up = line.split(",")
+        assert (c, d) == (code, str(day)) and label in ("", "0", "1")
+        assert float(p_up) == pytest.approx(float(probability), abs=1e-4)
+    with pytest.raises(CommandError, match="line 2: .* is not a date"):
+        bad = tmp_path / "bad.csv"
+        bad.write_text("code,date\n005930,2025-13-01\n")
+        run("evaluate_predictor", "--model", predicted.name, "--samples", bad)
+    with pytest.raises(CommandError, match="not after"):
+        early = tmp_path / "early.csv"
+        early.write_text("code,date\n005930,2024-06-03\n")
+        run("evaluate_predictor", "--model", predicted.name, "--samples", early)

@@ -21,6 +21,7 @@ def test_every_one_of_the_2761_stocks_gets_features_on_the_last_date_and_the_dat
 
     assert panel.shape == (WINDOW, 2761)
     # a stock has features when it traded (no halt row) on all 20 sessions
-    traded = window[~(window[["open", "high", "low"]] == 0).all(axis=1)]
+    flat = (window["volume"] == 0) & window[["open", "high", "low"]].eq(window["close"], axis=0).all(axis=1)
+    traded = window[~(window[["open", "high", "low"]] == 0).all(axis=1) & ~flat]
     expected = (traded.groupby("code").size() == WINDOW).sum()
     assert (~np.isnan(features).all(axis=1)).sum() == expected > 2600

@@ -2,20 +2,34 @@
 
     manage.py import_candles --format upbit_csv --interval 1d markets/data/coins_daily/upbit_....csv.gz
     manage.py import_candles --format krx_daily [--keep-halts] markets/data/krx_daily/krx_daily_ohlcv_top50.csv.gz
+    manage.py import_candles --format krx_daily [--skip-invalid] ../shared/data/krx_daily_2006/krx_daily_ohlcv_2006_2021.csv.gz
     manage.py import_candles --format ccxt --exchange bithumb --symbol BTC/KRW --interval 1d --since 2024-01-01
 
 The whole input is parsed and validated first; a bad row stops the command naming file and line,
 with nothing written. Then everything is written in one transaction (missing instruments
 created, candles upserted), so running it twice leaves the same rows.
+
+``krx_daily`` files are streamed instead (7.17M rows of ``krx_daily_2006/``): read and written in
+chunks inside ONE transaction, so a bad row found late still leaves nothing written. With
+``--skip-invalid`` invalid rows are skipped and listed by line, with their count.
 """
 
 from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from tqdm import tqdm
 
-from markets.importers import CANDLE_FORMATS, ParsedCandles, candles_from_bars, normalize_interval, unified_symbol
+from markets.importers import (
+    CANDLE_FORMATS,
+    ImportFormatError,
+    ParsedCandles,
+    StreamSummary,
+    candles_from_bars,
+    normalize_interval,
+    stream_krx_daily,
+    unified_symbol,
+)
 from markets.models import Exchange
 from markets.services import candles_import
 from markets.sources.base import SourceError
@@ -46,10 +60,19 @@ class Command(BaseCommand):
         parser.add_argument("--symbol", help="unified symbol, e.g. BTC/KRW, for files that do not name it")
         parser.add_argument("--interval", help="1m 5m 10m 15m 30m 1h 4h 1d (60m -> 1h, 24h -> 1d)")
         parser.add_argument("--keep-halts", action="store_true", help="krx_daily: keep open=high=low=0 halt rows")
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="krx_daily: skip invalid rows and list them by line (default: the first one stops the import)",
+        )
         parser.add_argument("--since", help="ccxt: first open time, YYYY-MM-DD (UTC) or ISO datetime")
         parser.add_argument("--until", help="ccxt: last open time, inclusive (a date means its whole UTC day)")
 
     def handle(self, *args, **options):
+        if options["skip_invalid"] and options["format"] != "krx_daily":
+            raise CommandError("--skip-invalid applies to --format krx_daily only")
+        if options["format"] == "krx_daily":
+            return self._stream_krx_daily(options)
         parsed = self._fetch(options) if options["format"] == "ccxt" else self._parse(options)
         verbosity = options["verbosity"]
         try:
@@ -78,6 +101,59 @@ class Command(BaseCommand):
         self.stdout.write(f"rows skipped: {skipped}" + "".join(f"\n  {n} {why}" for why, n in parsed.skipped.items()))
         for why, n in parsed.kept_quirks.items():
             self.stdout.write(f"kept as recorded: {n} {why}")
+
+    def _stream_krx_daily(self, options) -> None:
+        path, verbosity = options["path"], options["verbosity"]
+        if not path:
+            raise CommandError("--format krx_daily needs a PATH")
+        if options["exchange"] not in (None, "krx"):
+            raise CommandError("krx_daily holds KRX stocks; exchange must be krx")
+        if options["symbol"]:
+            raise CommandError("krx_daily files name their own symbols; drop --symbol")
+        if options["since"] or options["until"]:
+            raise CommandError("--since/--until apply to --format ccxt only")
+        try:
+            normalize_interval(options["interval"], fmt="krx_daily", fixed="1d")
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        summary = StreamSummary(source=str(path))
+        created = renamed = written = 0
+        try:
+            with (
+                transaction.atomic(),
+                tqdm(unit="row", desc="importing", disable=True if verbosity == 0 else None) as bar,
+            ):
+                for chunk in stream_krx_daily(
+                    path, keep_halts=options["keep_halts"], skip_invalid=options["skip_invalid"], summary=summary
+                ):
+                    result = candles_import(
+                        groups=chunk.groups,
+                        instruments=chunk.instruments.values(),
+                        segments=chunk.segments,
+                        plain_sql=True,
+                    )
+                    created += result.instruments_created
+                    renamed += result.instruments_renamed
+                    written += result.candles_written
+                    bar.update(chunk.rows)
+        except (ImportFormatError, FileNotFoundError) as exc:
+            raise CommandError(f"{exc}; nothing was written") from exc
+        except DatabaseError as exc:
+            raise CommandError(f"{path}: the database rejected the import ({exc}); nothing was written") from exc
+        if verbosity == 0:
+            return
+        self.stdout.write(
+            f"{summary.source}: {summary.rows} rows, {summary.codes} groups, "
+            f"{written} candles written; instruments {created} created, {renamed} renamed"
+        )
+        skipped = sum(summary.skipped.values())
+        self.stdout.write(f"rows skipped: {skipped}" + "".join(f"\n  {n} {why}" for why, n in summary.skipped.items()))
+        for why, n in summary.kept_quirks.items():
+            self.stdout.write(f"kept as recorded: {n} {why}")
+        if summary.invalid:
+            self.stdout.write(f"invalid rows skipped: {len(summary.invalid)}")
+            for where, problem in summary.invalid:
+                self.stdout.write(f"  {where}: {problem}")
 
     def _parse(self, options) -> ParsedCandles:
         fmt, path = options["format"], options["path"]

@@ -1,13 +1,20 @@
 """``manage.py evaluate_predictor``: out-of-sample figures of a predictor and a naive baseline.
 
     manage.py evaluate_predictor --test-start 2025-01-01 --test-end 2025-06-17 [--model NAME] [--json]
+    manage.py evaluate_predictor --model NAME --samples FILE --scores-out OUT --json
+
+With ``--samples`` (a CSV with ``code,date``) the model scores exactly those stock-sessions, so two
+models can be compared on the same samples; ``--scores-out`` gets ``code,date,label,p_up``
+(label 1 up, 0 down, empty in-between or unknown; p_up empty without a complete window).
 
 The test period must start after the model's training period; the universe is the model's
 board. Reports labelled samples, base rate, precision at the top 20 per session, AUC (pooled and
 per session), a calibration table, and the same for the 20-session momentum rank.
 """
 
+import csv
 import json
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -25,8 +32,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--model", help="predictor name (default: the latest trained)")
-        parser.add_argument("--test-start", required=True, help="YYYY-MM-DD, after the model's train end")
-        parser.add_argument("--test-end", required=True, help="YYYY-MM-DD")
+        parser.add_argument("--test-start", help="YYYY-MM-DD, after the model's train end")
+        parser.add_argument("--test-end", help="YYYY-MM-DD")
+        parser.add_argument("--samples", help="CSV with code,date: score exactly these stock-sessions")
+        parser.add_argument("--scores-out", help="with --samples: write code,date,label,p_up here")
         parser.add_argument("--top", type=int, default=20, help="N of precision at N (default 20)")
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
@@ -39,6 +48,10 @@ class Command(BaseCommand):
             predictor = selectors.predictor_latest()
             if predictor is None:
                 raise CommandError("no trained predictor; run manage.py train_predictor first")
+        if opts["samples"]:
+            return self._samples(predictor, opts)
+        if not (opts["test_start"] and opts["test_end"]):
+            raise CommandError("give --test-start and --test-end, or --samples FILE")
         try:
             report = selectors.predictor_evaluation(
                 predictor=predictor,
@@ -75,3 +88,43 @@ class Command(BaseCommand):
         self.stdout.write("calibration (model, score deciles): bin count mean_p up_rate")
         for row in report["calibration"]:
             self.stdout.write(f"  {row['bin']:>3} {row['count']:>7} {row['mean_score']:.4f} {row['up_rate']:.4f}")
+
+    def _samples(self, predictor, opts) -> None:
+        path = Path(opts["samples"])
+        samples = []
+        try:
+            with open(path, newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                if not reader.fieldnames or not {"code", "date"} <= set(reader.fieldnames):
+                    raise CommandError(f"{path}, line 1: expected the columns code,date")
+                for line, row in enumerate(reader, start=2):
+                    try:
+                        samples.append((row["code"].strip(), parse_day(row["date"].strip(), "date")))
+                    except CommandError as exc:
+                        raise CommandError(f"{path}, line {line}: {exc}") from None
+        except OSError as exc:
+            raise CommandError(f"{path}: {exc}") from exc
+        try:
+            report = selectors.predictor_sample_scores(predictor=predictor, samples=samples, top_n=opts["top"])
+        except ValueError as exc:
+            raise CommandError(f"{path}: {exc}") from exc
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        if opts["scores_out"]:
+            with open(opts["scores_out"], "w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["code", "date", "label", "p_up"])
+                for row in report["rows"]:
+                    writer.writerow(
+                        [
+                            row["code"],
+                            row["date"],
+                            "" if row["label"] is None else row["label"],
+                            "" if row["p_up"] is None else f"{row['p_up']:.6f}",
+                        ]
+                    )
+        summary = {k: v for k, v in report.items() if k != "rows"}
+        if opts["json"]:
+            self.stdout.write(json.dumps(summary, indent=2))
+        else:
+            self.stdout.write(" ".join(f"{k} {v}" for k, v in summary.items()))

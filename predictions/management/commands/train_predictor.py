@@ -2,6 +2,7 @@
 
     manage.py train_predictor --market KOSDAQ --train-start 2024-01-01 --train-end 2024-12-31
     manage.py train_predictor --market KOSPI --train-start 2024-01-01 --train-end 2024-12-31 --kind cnn
+    manage.py train_predictor --market ALL --kind gbm --train-start 2006-01-02 --train-end 2018-12-28
 
 Samples are the sessions t >= train-start with t + 5 sessions <= train-end, so nothing after
 train-end is read; evaluate on a later period with ``evaluate_predictor``. The artifact goes to
@@ -31,7 +32,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--market", required=True, choices=Board.values, help="KRX board (KOSDAQ includes KOSDAQ GLOBAL)"
+            "--market",
+            required=True,
+            choices=Board.values,
+            help="KRX board (KOSDAQ includes KOSDAQ GLOBAL; ALL = both boards in one model)",
         )
         parser.add_argument("--train-start", required=True, help="first session of the training period, YYYY-MM-DD")
         parser.add_argument("--train-end", required=True, help="last date whose prices the model may read, YYYY-MM-DD")
