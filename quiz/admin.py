@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from core.admin import ReadOnlyAdmin
-from quiz import rules, selectors, services
+from quiz import glossary, rules, selectors, services
 from quiz.importers import FORMATS
 from quiz.models import Attempt, Question
 
@@ -37,7 +37,9 @@ class QuestionForm(forms.ModelForm):
             "text",
             "kind",
             "correct_choice",
+            "hint",
             "explanation",
+            "terms",
             "difficulty",
             "category",
             "language",
@@ -70,6 +72,21 @@ class QuestionForm(forms.ModelForm):
             category=data.get("category", ""),
             language=data.get("language", ""),
         )
+        correct = data.get("correct_choice")
+        hint = rules.hint_problems(
+            hint=data.get("hint") or "",
+            kind=data.get("kind", ""),
+            choices=choices,
+            correct_choice=correct if isinstance(correct, int) else -1,
+            explanation=data.get("explanation", ""),
+        )
+        if hint:
+            problems["hint"] = " ".join(hint)
+        unknown = [slug for slug in data.get("terms") or [] if slug not in glossary.by_slug()]
+        if not isinstance(data.get("terms") or [], list):
+            problems["terms"] = 'A list of glossary slugs, e.g. ["tick-size"].'
+        elif unknown:
+            problems["terms"] = f"Not in the glossary: {', '.join(map(str, unknown))}."
         for name, message in problems.items():
             if name == "choices":
                 self.add_error("choice_1", message)
@@ -131,7 +148,7 @@ class QuestionAdmin(admin.ModelAdmin):
     ]
     list_filter = ["active", "language", "category", "difficulty", "kind", "source"]
     search_fields = ["text", "explanation", "external_id"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["twin_key", "created_at", "updated_at"]
     actions = [activate, deactivate]
     fieldsets = [
         (
@@ -146,12 +163,17 @@ class QuestionAdmin(admin.ModelAdmin):
                     "choice_4",
                     "choice_5",
                     "correct_choice",
+                    "hint",
                     "explanation",
+                    "terms",
                 ]
             },
         ),
         ("Serving", {"fields": ["difficulty", "category", "language", "active"]}),
-        ("Source", {"fields": ["source", "external_id", "attribution", "licence", "created_at", "updated_at"]}),
+        (
+            "Source",
+            {"fields": ["source", "external_id", "twin_key", "attribution", "licence", "created_at", "updated_at"]},
+        ),
     ]
 
     def get_queryset(self, request):

@@ -69,7 +69,7 @@ class CategoryStats:
 
 @dataclass
 class QuizStats:
-    answered: int  # answers given (right + wrong)
+    answered: int  # answers given (right + wrong + given up)
     correct: int
     accuracy: Decimal | None  # correct / answered, 4 places; None before the first answer
     questions_solved: int  # distinct questions answered right (language twins count once)

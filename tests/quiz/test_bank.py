@@ -240,3 +240,38 @@ def test_admin_question_form_rejects_a_third_choice_on_an_ox_question(admin_clie
     assert response.status_code == 200 and "An O/X question has exactly two choices" in response.content.decode()
     question.refresh_from_db()
     assert question.choices == ["O", "X"]
+
+
+@pytest.mark.django_db
+def test_admin_question_form_rejects_a_hint_that_contains_the_answer(admin_client):
+    question = QuestionFactory()
+    before = question.hint
+    data = {
+        "text": question.text,
+        "kind": "mc",
+        "choice_1": question.choices[0],
+        "choice_2": question.choices[1],
+        "choice_3": question.choices[2],
+        "choice_4": question.choices[3],
+        "choice_5": "",
+        "correct_choice": 1,
+        "hint": "Think of a MARKET order.",
+        "explanation": question.explanation,
+        "terms": '["market-order", "no-such-term"]',
+        "difficulty": 1,
+        "category": "markets",
+        "language": "en",
+        "active": "on",
+        "source": question.source,
+        "external_id": question.external_id,
+        "attribution": "",
+        "licence": "",
+    }
+
+    response = admin_client.post(f"/admin/quiz/question/{question.pk}/change/", data)
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "The hint contains the answer" in html
+    assert "Not in the glossary: no-such-term" in html
+    question.refresh_from_db()
+    assert question.hint == before and question.terms == ["market-order"]
