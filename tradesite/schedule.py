@@ -26,6 +26,8 @@ SEOUL_CRON = {"day_of_week": "*", "day_of_month": "*", "month_of_year": "*", "ti
 
 JOBS: list[Job] = [
     Job("trading: expire DAY orders", "trading.tasks.expire_day_orders", every=1, period="minutes"),
+    # lots' exit after N sessions: due shortly before the Nth KRX close (or at a crypto day boundary)
+    Job("trading: exit lots after N sessions", "trading.tasks.exit_lots", every=1, period="minutes"),
     Job(
         "trading: daily equity snapshot",
         "trading.tasks.snapshot_equity",

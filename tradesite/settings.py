@@ -318,6 +318,8 @@ TRADING: dict[str, Any] = {
     },
     # a bot takes today's open from the ticker only this soon after the day boundary
     "BOT_OPEN_GRACE_SECONDS": int(os.environ.get("BOT_OPEN_GRACE_SECONDS", "300")),
+    # a lot's exit after N sessions sells this long before the Nth KRX session close (15:25 KST)
+    "LOT_EXIT_LEAD_SECONDS": int(os.environ.get("LOT_EXIT_LEAD_SECONDS", "300")),
 }
 
 # --- quiz ---------------------------------------------------------------------------------
