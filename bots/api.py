@@ -38,6 +38,7 @@ class BotSerializer(ModelSerializer):
             "ma_window",
             "fraction",
             "enabled",
+            "exit_after_sessions",
             "state",
             "state_reason",
             "day",
@@ -66,6 +67,13 @@ class BotCreateSerializer(serializers.Serializer):
         max_digits=6, decimal_places=4, default=Decimal("0.5"), help_text="of the available cash per entry, (0, 1]"
     )
     enabled = serializers.BooleanField(default=True)
+    exit_after_sessions = serializers.IntegerField(
+        min_value=1,
+        max_value=60,
+        required=False,
+        allow_null=True,
+        help_text="hold each entry N sessions (its lot's exit) instead of selling at the next open",
+    )
 
 
 class BotUpdateSerializer(serializers.Serializer):
@@ -76,6 +84,7 @@ class BotUpdateSerializer(serializers.Serializer):
     ma_window = serializers.IntegerField(required=False)
     fraction = serializers.DecimalField(max_digits=6, decimal_places=4, required=False)
     enabled = serializers.BooleanField(required=False)
+    exit_after_sessions = serializers.IntegerField(min_value=1, max_value=60, required=False, allow_null=True)
 
     def validate(self, attrs):
         if "instrument" in self.initial_data:
@@ -123,6 +132,7 @@ class BotViewSet(
             ma_window=params["ma_window"],
             fraction=params["fraction"],
             enabled=params["enabled"],
+            exit_after_sessions=params.get("exit_after_sessions"),
         )
         return Response(BotSerializer(bot).data, status=status.HTTP_201_CREATED)
 

@@ -50,6 +50,11 @@ class Bot(models.Model):
     enabled = models.BooleanField(
         default=True, help_text="a disabled bot makes no new entries but still sells what it holds"
     )
+    exit_after_sessions = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="hold each entry N sessions (KRX closes; crypto day boundaries) instead of selling at the next open; 1..60",
+    )
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
     state_reason = models.CharField(max_length=300, blank=True)

@@ -124,6 +124,18 @@ def _decimal(value: float, exponent: Decimal = PRICE_EXPONENT) -> Decimal:
 # --- bots: settings -------------------------------------------------------------------------
 
 
+def _check_exit(exit_after_sessions) -> int | None:
+    """``exit_after_sessions``: None (sell at the next day's open), or 1..60 sessions."""
+    if exit_after_sessions is None:
+        return None
+    limit = trading_services.MAX_EXIT_SESSIONS
+    if isinstance(exit_after_sessions, bool) or not isinstance(exit_after_sessions, int):
+        raise InvalidBot(f"exit_after_sessions must be a whole number from 1 to {limit}.", field="exit_after_sessions")
+    if not 1 <= exit_after_sessions <= limit:
+        raise InvalidBot(f"exit_after_sessions must be from 1 to {limit}.", field="exit_after_sessions")
+    return exit_after_sessions
+
+
 def _check_settings(*, k_mode, k, lookback, ma_window, fraction) -> tuple[str, Decimal, int, int, Decimal]:
     if k_mode not in Bot.KMode.values:
         raise InvalidBot(f"Must be one of {', '.join(Bot.KMode.values)}.", field="k_mode")
@@ -154,6 +166,7 @@ def bot_create(
     fraction=Decimal("0.5"),
     enabled: bool = True,
     name: str = "",
+    exit_after_sessions: int | None = None,
 ) -> Bot:
     """Create the user's bot on an active instrument; it starts at the next check (beat or
     tick). Raises ``InvalidBot`` (400, field named) for bad settings, an unknown instrument, a
@@ -168,6 +181,7 @@ def bot_create(
     k_mode, k, lookback, ma_window, fraction = _check_settings(
         k_mode=k_mode, k=k, lookback=lookback, ma_window=ma_window, fraction=fraction
     )
+    exit_after_sessions = _check_exit(exit_after_sessions)
     if Bot.objects.filter(user=user, instrument=instrument).exists():
         raise InvalidBot("You already have a bot on this instrument.", field="instrument")
     try:
@@ -182,6 +196,7 @@ def bot_create(
                 ma_window=ma_window,
                 fraction=fraction,
                 enabled=enabled,
+                exit_after_sessions=exit_after_sessions,
                 state_reason="starts at the next check",
             )
     except IntegrityError:  # a concurrent create of the same pair
@@ -199,6 +214,7 @@ def bot_update(
     ma_window: int | None = None,
     fraction=None,
     enabled: bool | None = None,
+    exit_after_sessions: int | None | object = ...,
 ) -> Bot:
     """Change a bot's settings (None = keep). New k, lookback, filter and fraction apply from
     the next day roll (today's target stands); disabling stops entries at once but the bot
@@ -213,6 +229,8 @@ def bot_update(
         fraction=bot.fraction if fraction is None else fraction,
     )
     bot.k_mode, bot.k, bot.lookback, bot.ma_window, bot.fraction = k_mode, k, lookback, ma_window, fraction
+    if exit_after_sessions is not ...:  # None clears it: back to selling at the next open
+        bot.exit_after_sessions = _check_exit(exit_after_sessions)
     if name is not None:
         bot.name = name
     if enabled is not None and enabled != bot.enabled:
@@ -537,6 +555,7 @@ def _place_once(bot: Bot, *, key: str, side: str, quantity: Decimal, now: dateti
         quantity=quantity,
         client_order_id=key,
         now=now,
+        exit_after_sessions=bot.exit_after_sessions if side == "buy" else None,
     )
     return order
 
@@ -570,7 +589,12 @@ def _check_entry(bot: Bot, today: StrategyDay, now: datetime) -> None:
             reason=f"buying at {_plain(last)} (target reached) was rejected: {exc.message} Not retried today.",
         )
         return
-    bot.holding_quantity, bot.holding_day = order.filled_quantity, today.day
+    held_by_lot = ""
+    if bot.exit_after_sessions:  # the lot's own exit sells it (trading.services.lots_exit_due)
+        bot.holding_quantity, bot.holding_day = Decimal(0), None
+        held_by_lot = f"; its lot is sold at its session close {bot.exit_after_sessions} after the buy"
+    else:
+        bot.holding_quantity, bot.holding_day = order.filled_quantity, today.day
     _decide(
         bot,
         action=BotDecision.Action.ENTER,
@@ -578,7 +602,7 @@ def _check_entry(bot: Bot, today: StrategyDay, now: datetime) -> None:
         price=order.average_fill_price,
         order=order,
         **log,
-        reason=f"last {_plain(last)} reached the target {_plain(bot.target)}: bought {_plain(order.filled_quantity)} at {_plain(order.average_fill_price)}",
+        reason=f"last {_plain(last)} reached the target {_plain(bot.target)}: bought {_plain(order.filled_quantity)} at {_plain(order.average_fill_price)}{held_by_lot}",
     )
 
 
