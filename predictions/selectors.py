@@ -286,3 +286,71 @@ def _session_offset_capped(day: date, count: int) -> date:
         return sessions.session_offset(day, count)
     except ValueError:
         return sessions.session_on_or_before(sessions.krx_calendar().last_session)
+
+
+# -- the prediction bot's picks -------------------------------------------------------------------
+
+
+def _votes(predictor: Predictor, day: date):
+    from predictions.following import Votes
+
+    votes: Votes = {
+        instrument_id: (rank, probability)
+        for instrument_id, rank, probability in predictor.predictions.filter(session_date=day).values_list(
+            "instrument_id", "rank", "probability_up"
+        )
+    }
+    return votes
+
+
+def prediction_picks(
+    *,
+    model: str,
+    second_model: str | None = None,
+    condition: str = "model",
+    threshold: float = 0.5,
+    second_threshold: float = 0.5,
+    top_n: int = 5,
+    before: date | None = None,
+) -> dict:
+    """What a bot following ``model`` (and ``second_model``) buys: the picks of the latest
+    session ``model`` predicted before ``before`` (default: its latest), chosen by
+    ``predictions.following.select``. The provider of ``BOTS["PREDICTION_PICKS"]`` (the bots
+    app calls it through that setting; it may not import this app).
+
+    Returns {"date": the prediction session or None, "picks": [{"instrument_id", "symbol",
+    "rank", "probabilities": {model: p}}]}; raises ``ValueError`` for an unknown model or
+    condition."""
+    from predictions.following import select
+
+    first = predictor_get(name=model)
+    if first is None:
+        raise ValueError(f"no predictor {model!r}")
+    second = predictor_get(name=second_model) if second_model else None
+    if second_model and second is None:
+        raise ValueError(f"no predictor {second_model!r}")
+    days = first.predictions.all()
+    if before is not None:
+        days = days.filter(session_date__lt=before)
+    day = days.order_by("-session_date").values_list("session_date", flat=True).first()
+    if day is None:
+        return {"date": None, "picks": []}
+    a = _votes(first, day)
+    b = _votes(second, day) if second is not None else None
+    chosen = select(a, b, condition=condition, threshold=threshold, second_threshold=second_threshold, top_n=top_n)
+    symbols = dict(Instrument.objects.filter(pk__in=chosen).values_list("pk", "symbol"))
+    picks = []
+    for instrument_id in chosen:
+        probabilities = {first.name: a[instrument_id][1]} if instrument_id in a else {}
+        if b is not None and second is not None and instrument_id in b:
+            probabilities[second.name] = b[instrument_id][1]
+        rank = a.get(instrument_id, (None, None))[0] if instrument_id in a else (b or {})[instrument_id][0]
+        picks.append(
+            {
+                "instrument_id": instrument_id,
+                "symbol": symbols.get(instrument_id),
+                "rank": rank,
+                "probabilities": probabilities,
+            }
+        )
+    return {"date": day, "picks": picks}

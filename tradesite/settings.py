@@ -356,3 +356,6 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# bots: the predictions bot reads its picks through this provider (bots may not import predictions)
+BOTS = {"PREDICTION_PICKS": "predictions.selectors.prediction_picks"}
