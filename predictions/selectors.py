@@ -143,17 +143,46 @@ def prediction_list(
     return qs.filter(session_date=day).order_by("predictor__name", "rank", "instrument_id")
 
 
-def discover(*, board: str, day: date | None = None, limit: int = 20, predictor: Predictor | None = None) -> dict:
+def discover(
+    *,
+    board: str,
+    day: date | None = None,
+    limit: int = 20,
+    predictor: Predictor | None = None,
+    thresholds: dict[str, float] | None = None,
+    now: datetime | None = None,
+) -> dict:
     """The top ``limit`` picks of ``predictor`` (default ``predictor_primary``) for session
     ``day`` (default: its latest), with each pick's name, close (KRW) that session, the
     probability and rank every active predictor of the board gave it, and their agreement: the
     share of those predictors that rank it within their own top ``limit``.
 
-    Returns {"market", "date", "model", "models", "results": [...]} ("date" None and no results
-    when nothing was predicted).
+    Each row also carries the live ``last_price`` (the instrument's ticker, None without one) and
+    ``change_since_close`` (last / the session's close - 1, a fraction), whether each model's
+    probability reaches its threshold (``thresholds`` {model: probability}, default 0.5) and
+    ``ticket_url``: the order ticket with the instrument and an exit after the model's horizon.
+
+    Returns {"market", "date", "model", "models", "is_open" (a KRX session now), "thresholds",
+    "results": [...]} ("date" None and no results when nothing was predicted).
     """
+    from django.utils import timezone
+
+    from markets.calendars import krx_is_open
+    from markets.models import Ticker
+
+    now = now or timezone.now()
     primary = predictor or predictor_primary(board=board)
-    empty = {"market": board, "date": None, "model": primary.name if primary else None, "models": [], "results": []}
+    is_open = krx_is_open(now)
+    thresholds = dict(thresholds or {})
+    empty = {
+        "market": board,
+        "date": None,
+        "model": primary.name if primary else None,
+        "models": [],
+        "is_open": is_open,
+        "thresholds": thresholds,
+        "results": [],
+    }
     if primary is None:
         return empty
     if day is None:
@@ -175,10 +204,14 @@ def discover(*, board: str, day: date | None = None, limit: int = 20, predictor:
         )
     )
     models = [primary.name, *(p.name for p in peers if any(p.name in v for v in by_instrument.values()))]
+    limits = {name: float(thresholds.get(name, 0.5)) for name in models}
+    lasts = dict(Ticker.objects.filter(instrument_id__in=ids).values_list("instrument_id", "last_price"))
     results = []
     for pick in picks:
         votes = {primary.name: (pick.probability_up, pick.rank), **by_instrument.get(pick.instrument_id, {})}
         agree = sum(1 for _, rank in votes.values() if rank <= limit)
+        close, last = closes.get(pick.instrument_id), lasts.get(pick.instrument_id)
+        passes = {name: p >= limits.get(name, 0.5) for name, (p, _) in votes.items()}
         results.append(
             {
                 "rank": pick.rank,
@@ -202,9 +235,22 @@ def discover(*, board: str, day: date | None = None, limit: int = 20, predictor:
                 "models_agreeing": agree,
                 "models_predicting": len(votes),
                 "agreement": agree / len(votes),
+                "last_price": last,
+                "change_since_close": (float(last / close - 1) if last is not None and close else None),
+                "passes": passes,
+                "models_passing": sum(passes.values()),
+                "ticket_url": f"/portfolio/?instrument={pick.instrument_id}&exit_after_sessions={primary.horizon}",
             }
         )
-    return {"market": board, "date": day, "model": primary.name, "models": models, "results": results}
+    return {
+        "market": board,
+        "date": day,
+        "model": primary.name,
+        "models": models,
+        "is_open": is_open,
+        "thresholds": limits,
+        "results": results,
+    }
 
 
 def prediction_scores(

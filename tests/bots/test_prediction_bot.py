@@ -152,3 +152,59 @@ def test_bad_predictions_bot_settings_are_refused_naming_the_field(predicted, us
         services.prediction_bot_create(user=user, **{"model": predicted.name, **change})
     assert caught.value.field == field
     assert not Bot.objects.exists()
+
+
+def test_api_creates_a_predictions_bot_and_lists_it(predicted, auth_client, user):
+    response = auth_client.post(
+        "/api/v1/bots/",
+        {"kind": "predictions", "model": predicted.name, "threshold": "0.6", "top_n": 3, "exit_after_sessions": 5},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["kind"], body["model"], body["top_n"], body["exit_after_sessions"]) == (
+        "predictions",
+        predicted.name,
+        3,
+        5,
+    )
+    assert body["instrument"] is None and body["symbol"] is None
+    assert auth_client.get("/api/v1/bots/").json()["count"] == 1
+
+    bad = auth_client.post("/api/v1/bots/", {"kind": "predictions", "model": "nope"}, format="json")
+    assert bad.status_code == 400 and "model" in bad.json()["error"]["fields"]
+    assert Bot.objects.count() == 1
+
+
+def test_discover_rows_carry_the_live_price_thresholds_and_the_ticket_link(predicted, api_client):
+    from predictions.models import Prediction
+
+    day = (
+        Prediction.objects.filter(predictor=predicted)
+        .order_by("-session_date")
+        .values_list("session_date", flat=True)
+        .first()
+    )
+    top = Prediction.objects.get(predictor=predicted, session_date=day, rank=1)
+    close = Candle.objects.get(instrument=top.instrument, interval="1d", open_time=session_open_utc(day)).close
+    live = close * Decimal("1.02")  # 2 % above the prediction's close
+    Ticker.objects.update_or_create(
+        instrument=top.instrument, defaults={"last_price": live, "time": _at(day, 15, 30), "source": "replay"}
+    )
+    threshold = round(top.probability_up - 0.0001, 4)
+    response = api_client.get(
+        "/api/v1/predictions/discover/",
+        {"market": "KOSPI", "limit": 5, "model": predicted.name, "thresholds": f"{predicted.name}:{threshold}"},
+    )
+    data = response.json()
+    assert response.status_code == 200 and isinstance(data["is_open"], bool)
+    assert data["thresholds"] == {predicted.name: threshold}
+    row = data["results"][0]
+    assert Decimal(row["last_price"]) == live
+    assert abs(row["change_since_close"] - 0.02) < 1e-9
+    assert row["passes"] == {predicted.name: True} and row["models_passing"] == 1
+    assert row["ticket_url"] == f"/portfolio/?instrument={top.instrument_id}&exit_after_sessions={predicted.horizon}"
+    assert data["results"][-1]["passes"][predicted.name] is (data["results"][-1]["probability_up"] >= threshold)
+
+    bad = api_client.get("/api/v1/predictions/discover/", {"market": "KOSPI", "thresholds": "x:2"})
+    assert bad.status_code == 400 and "thresholds" in bad.json()["error"]["fields"]
