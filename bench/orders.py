@@ -184,7 +184,7 @@ def main() -> None:
     ]
     try:
         for i in range(args.servers):
-            for _ in range(100):
+            for _ in range(600):  # up to a minute: daphne starts slowly on a loaded machine
                 try:
                     requests.get(f"http://127.0.0.1:{args.port + i}/api/v1/tickers/?top=1", timeout=1)
                     break

@@ -252,6 +252,9 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "ENUM_NAME_OVERRIDES": {
         "InstrumentMarketEnum": "markets.models.Market",
         "KrxBoardEnum": "predictions.models.Board",
+        "BotKindEnum": "bots.models.Bot.Kind",
+        "BotConditionEnum": "bots.models.Bot.Condition",
+        "AlertConditionEnum": "alerts.models.Alert.Condition",
     },
 }
 
