@@ -188,7 +188,7 @@ def main() -> None:
                 try:
                     requests.get(f"http://127.0.0.1:{args.port + i}/api/v1/tickers/?top=1", timeout=1)
                     break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not up yet, or too slow to answer yet
                     time.sleep(0.1)
 
         def client(index: int) -> tuple[list[float], int]:
