@@ -197,7 +197,7 @@ def main() -> None:
                 try:
                     requests.get(f"http://127.0.0.1:{args.port + i}/api/v1/tickers/?top=1", timeout=1)
                     break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not up yet, or too slow to answer yet
                     time.sleep(0.1)
             else:
                 raise SystemExit(f"web process {i} never answered on port {args.port + i}")

@@ -21,23 +21,32 @@ from markets.models import Exchange
 
 
 class BotSerializer(ModelSerializer):
-    exchange = serializers.CharField(source="instrument.exchange", read_only=True)
-    symbol = serializers.CharField(source="instrument.symbol", read_only=True)
+    exchange = serializers.CharField(source="instrument.exchange", read_only=True, allow_null=True)
+    symbol = serializers.CharField(source="instrument.symbol", read_only=True, allow_null=True)
 
     class Meta:
         model = Bot
         fields = [
             "id",
+            "kind",
             "name",
             "instrument",
             "exchange",
             "symbol",
+            "model",
+            "second_model",
+            "condition",
+            "threshold",
+            "second_threshold",
+            "top_n",
+            "stop_loss_pct",
             "k_mode",
             "k",
             "lookback",
             "ma_window",
             "fraction",
             "enabled",
+            "exit_after_sessions",
             "state",
             "state_reason",
             "day",
@@ -54,7 +63,15 @@ class BotSerializer(ModelSerializer):
 
 
 class BotCreateSerializer(serializers.Serializer):
-    instrument = serializers.IntegerField(min_value=1, help_text="instrument id")
+    kind = serializers.ChoiceField(choices=Bot.Kind.choices, default=Bot.Kind.BREAKOUT)
+    instrument = serializers.IntegerField(min_value=1, required=False, help_text="instrument id (breakout bots)")
+    model = serializers.CharField(max_length=80, required=False, help_text="predictions bot: the predictor followed")
+    second_model = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    condition = serializers.ChoiceField(choices=Bot.Condition.choices, default=Bot.Condition.MODEL)
+    threshold = serializers.DecimalField(max_digits=10, decimal_places=8, default=Decimal("0.5"))
+    second_threshold = serializers.DecimalField(max_digits=10, decimal_places=8, default=Decimal("0.5"))
+    top_n = serializers.IntegerField(default=5, help_text="predictions bot: picks per session, 1..50")
+    stop_loss_pct = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     k_mode = serializers.ChoiceField(choices=Bot.KMode.choices, default=Bot.KMode.FIXED)
     k = serializers.DecimalField(
@@ -66,6 +83,13 @@ class BotCreateSerializer(serializers.Serializer):
         max_digits=6, decimal_places=4, default=Decimal("0.5"), help_text="of the available cash per entry, (0, 1]"
     )
     enabled = serializers.BooleanField(default=True)
+    exit_after_sessions = serializers.IntegerField(
+        min_value=1,
+        max_value=60,
+        required=False,
+        allow_null=True,
+        help_text="hold each entry N sessions (its lot's exit) instead of selling at the next open",
+    )
 
 
 class BotUpdateSerializer(serializers.Serializer):
@@ -76,6 +100,7 @@ class BotUpdateSerializer(serializers.Serializer):
     ma_window = serializers.IntegerField(required=False)
     fraction = serializers.DecimalField(max_digits=6, decimal_places=4, required=False)
     enabled = serializers.BooleanField(required=False)
+    exit_after_sessions = serializers.IntegerField(min_value=1, max_value=60, required=False, allow_null=True)
 
     def validate(self, attrs):
         if "instrument" in self.initial_data:
@@ -113,6 +138,26 @@ class BotViewSet(
         data = BotCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
+        if params["kind"] == Bot.Kind.PREDICTIONS:
+            if not params.get("model"):
+                raise serializers.ValidationError({"model": ["A predictions bot follows a model: give its name."]})
+            bot = services.prediction_bot_create(
+                user=request.user,
+                model=params["model"],
+                second_model=params["second_model"],
+                condition=params["condition"],
+                threshold=params["threshold"],
+                second_threshold=params["second_threshold"],
+                top_n=params["top_n"],
+                fraction=params["fraction"] if "fraction" in request.data else Decimal("0.2"),
+                exit_after_sessions=params.get("exit_after_sessions", 5),
+                stop_loss_pct=params.get("stop_loss_pct"),
+                enabled=params["enabled"],
+                name=params["name"],
+            )
+            return Response(BotSerializer(bot).data, status=status.HTTP_201_CREATED)
+        if "instrument" not in params:
+            raise serializers.ValidationError({"instrument": ["A breakout bot trades one instrument: give its id."]})
         bot = services.bot_create(
             user=request.user,
             instrument_id=params["instrument"],
@@ -123,6 +168,7 @@ class BotViewSet(
             ma_window=params["ma_window"],
             fraction=params["fraction"],
             enabled=params["enabled"],
+            exit_after_sessions=params.get("exit_after_sessions"),
         )
         return Response(BotSerializer(bot).data, status=status.HTTP_201_CREATED)
 

@@ -31,6 +31,15 @@ class Bot(models.Model):
         FIXED = "fixed", "Fixed k"
         AUTO = "auto", "Best K, walk-forward"
 
+    class Kind(models.TextChoices):
+        BREAKOUT = "breakout", "Volatility breakout"
+        PREDICTIONS = "predictions", "Follows the predictions"
+
+    class Condition(models.TextChoices):
+        MODEL = "model", "One model"
+        BOTH = "both", "Both models agree"
+        EITHER = "either", "Either model"
+
     class State(models.TextChoices):
         WAITING = "waiting", "Waiting for data"
         ARMED = "armed", "Watching for the target"
@@ -38,8 +47,26 @@ class Bot(models.Model):
         OUT = "out", "Out for the day"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bots")
-    instrument = models.ForeignKey("markets.Instrument", on_delete=models.PROTECT, related_name="bots")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.BREAKOUT)
+    instrument = models.ForeignKey(
+        "markets.Instrument",
+        on_delete=models.PROTECT,
+        related_name="bots",
+        null=True,
+        blank=True,
+        help_text="a breakout bot's instrument; none for a predictions bot",
+    )
     name = models.CharField(max_length=100, blank=True)
+    # a predictions bot: each KRX session it buys the top N picks of the latest predictions
+    model = models.CharField(max_length=80, blank=True, help_text="predictions bot: the predictor followed")
+    second_model = models.CharField(max_length=80, blank=True, help_text="for the conditions both / either")
+    condition = models.CharField(max_length=6, choices=Condition.choices, default=Condition.MODEL)
+    threshold = FractionField(default=Decimal("0.5"), help_text="the model's probability of going up must reach this")
+    second_threshold = FractionField(default=Decimal("0.5"))
+    top_n = models.PositiveSmallIntegerField(default=5, help_text="predictions bot: picks bought per session")
+    stop_loss_pct = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="sell a lot this many percent below its price"
+    )
     k_mode = models.CharField(max_length=5, choices=KMode.choices, default=KMode.FIXED)
     k = FractionField(default=Decimal("0.5"), help_text="k of a fixed-k bot")
     lookback = models.PositiveSmallIntegerField(default=20, help_text="days the best K is fitted on")
@@ -49,6 +76,11 @@ class Bot(models.Model):
     fraction = FractionField(default=Decimal("0.5"), help_text="fraction of the available cash spent per entry")
     enabled = models.BooleanField(
         default=True, help_text="a disabled bot makes no new entries but still sells what it holds"
+    )
+    exit_after_sessions = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="hold each entry N sessions (KRX closes; crypto day boundaries) instead of selling at the next open; 1..60",
     )
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
@@ -73,6 +105,9 @@ class Bot(models.Model):
             models.CheckConstraint(condition=Q(k__gte=0) & Q(k__lte=1), name="bot_k_in_0_1"),
             models.CheckConstraint(condition=Q(lookback__gte=1), name="bot_lookback_positive"),
             models.CheckConstraint(condition=Q(holding_quantity__gte=0), name="bot_holding_non_negative"),
+            models.CheckConstraint(
+                condition=Q(kind="predictions") | Q(instrument__isnull=False), name="bot_breakout_has_instrument"
+            ),
         ]
         indexes = [models.Index(fields=["instrument", "enabled"])]
 

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from bots import breakout
 from bots.locks import bot_qs_select_for_update
@@ -42,9 +43,9 @@ from core.exceptions import DomainError
 from core.money import cash_exponent, plain
 from markets.importers import unified_symbol
 from markets.models import Candle, Instrument, Market, Ticker
-from trading import rules
+from trading import holding, rules
 from trading import services as trading_services
-from trading.models import Order, Position, Wallet
+from trading.models import Lot, Order, Position, Wallet
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,13 @@ def instrument_costs(instrument: Instrument) -> breakout.Costs:
     )
 
 
+def _inst(bot: Bot) -> Instrument:
+    """A breakout bot's instrument (a predictions bot has none)."""
+    if bot.instrument is None:
+        raise InvalidBot("A predictions bot trades no single instrument.", field="instrument")
+    return bot.instrument
+
+
 _plain = plain  # a decimal for a reason text: 159680000, 0.5, 0.03098628
 
 
@@ -123,6 +131,18 @@ def _decimal(value: float, exponent: Decimal = PRICE_EXPONENT) -> Decimal:
 
 
 # --- bots: settings -------------------------------------------------------------------------
+
+
+def _check_exit(exit_after_sessions) -> int | None:
+    """``exit_after_sessions``: None (sell at the next day's open), or 1..60 sessions."""
+    if exit_after_sessions is None:
+        return None
+    limit = trading_services.MAX_EXIT_SESSIONS
+    if isinstance(exit_after_sessions, bool) or not isinstance(exit_after_sessions, int):
+        raise InvalidBot(f"exit_after_sessions must be a whole number from 1 to {limit}.", field="exit_after_sessions")
+    if not 1 <= exit_after_sessions <= limit:
+        raise InvalidBot(f"exit_after_sessions must be from 1 to {limit}.", field="exit_after_sessions")
+    return exit_after_sessions
 
 
 def _check_settings(*, k_mode, k, lookback, ma_window, fraction) -> tuple[str, Decimal, int, int, Decimal]:
@@ -155,6 +175,7 @@ def bot_create(
     fraction=Decimal("0.5"),
     enabled: bool = True,
     name: str = "",
+    exit_after_sessions: int | None = None,
 ) -> Bot:
     """Create the user's bot on an active instrument; it starts at the next check (beat or
     tick). Raises ``InvalidBot`` (400, field named) for bad settings, an unknown instrument, a
@@ -169,6 +190,7 @@ def bot_create(
     k_mode, k, lookback, ma_window, fraction = _check_settings(
         k_mode=k_mode, k=k, lookback=lookback, ma_window=ma_window, fraction=fraction
     )
+    exit_after_sessions = _check_exit(exit_after_sessions)
     if Bot.objects.filter(user=user, instrument=instrument).exists():
         raise InvalidBot("You already have a bot on this instrument.", field="instrument")
     try:
@@ -183,6 +205,7 @@ def bot_create(
                 ma_window=ma_window,
                 fraction=fraction,
                 enabled=enabled,
+                exit_after_sessions=exit_after_sessions,
                 state_reason="starts at the next check",
             )
     except IntegrityError:  # a concurrent create of the same pair
@@ -200,6 +223,7 @@ def bot_update(
     ma_window: int | None = None,
     fraction=None,
     enabled: bool | None = None,
+    exit_after_sessions: int | None | object = ...,
 ) -> Bot:
     """Change a bot's settings (None = keep). New k, lookback, filter and fraction apply from
     the next day roll (today's target stands); disabling stops entries at once but the bot
@@ -214,6 +238,8 @@ def bot_update(
         fraction=bot.fraction if fraction is None else fraction,
     )
     bot.k_mode, bot.k, bot.lookback, bot.ma_window, bot.fraction = k_mode, k, lookback, ma_window, fraction
+    if exit_after_sessions is not ...:  # None clears it: back to selling at the next open
+        bot.exit_after_sessions = _check_exit(exit_after_sessions)
     if name is not None:
         bot.name = name
     if enabled is not None and enabled != bot.enabled:
@@ -296,7 +322,7 @@ def _exit(bot: Bot, today: StrategyDay, now: datetime) -> bool:
     it must wait (no fresh price, market closed); True when done (sold, or given up with the
     reason logged: what is left stays in the account)."""
     held, bought_on = bot.holding_quantity, bot.holding_day
-    position = Position.objects.filter(user=bot.user, instrument=bot.instrument).first()
+    position = Position.objects.filter(user=bot.user, instrument=_inst(bot)).first()
     available = position.quantity - position.reserved_quantity if position else Decimal(0)
     quantity = min(held, available)
     log: _TargetLog = {"now": now, "day": today.day, "target": bot.target, "k": bot.k_today}
@@ -345,7 +371,7 @@ def _today_open(bot: Bot, today: StrategyDay, now: datetime) -> Decimal | None:
     the day's start, else the fresh last price if the day began at most
     ``BOT_OPEN_GRACE_SECONDS`` ago (later, the price is no longer the open: the bot sits the day
     out). Returns None (with the wait or skip logged) when unknown."""
-    instrument = bot.instrument
+    instrument = _inst(bot)
     candle = Candle.objects.filter(
         instrument=instrument,
         interval="1d",
@@ -386,7 +412,7 @@ def _today_open(bot: Bot, today: StrategyDay, now: datetime) -> Decimal | None:
 def _plan(bot: Bot, today: StrategyDay, now: datetime, day_open: Decimal) -> None:
     """Today's k, moving average and target from the stored daily candles before today and
     today's open, by ``breakout.signals`` (today's high, low and close are unknown: NaN)."""
-    instrument = bot.instrument
+    instrument = _inst(bot)
     auto = bot.k_mode == Bot.KMode.AUTO
     needed = (bot.lookback if auto else 0) + max(1, bot.ma_window) + 1
     bars = daily_bars(instrument=instrument, before=today.day, last=needed)
@@ -493,7 +519,7 @@ def bot_day_roll(*, bot_id: int, now: datetime | None = None) -> Bot:
     waited (a price, a candle). Raises ``Bot.DoesNotExist``."""
     now = now or timezone.now()
     bot = bot_qs_select_for_update(pk=bot_id).select_related("instrument", "user").get()
-    today = strategy_day(bot.instrument, now)
+    today = strategy_day(_inst(bot), now)
     if _needs_roll(bot, today):
         _roll(bot, today, now)
         bot.save()
@@ -506,7 +532,7 @@ def bot_day_roll(*, bot_id: int, now: datetime | None = None) -> Bot:
 def _entry_quantity(bot: Bot, last: Decimal) -> Decimal:
     """How much ``fraction`` of the available cash buys at the market-order price with its fee,
     down to the lot size (cost and fee round up by less than one cash unit each)."""
-    instrument = bot.instrument
+    instrument = _inst(bot)
     trading_services.account_open(user=bot.user)
     wallet = Wallet.objects.filter(user=bot.user, currency=instrument.quote).first()
     if wallet is None:
@@ -532,19 +558,20 @@ def _place_once(bot: Bot, *, key: str, side: str, quantity: Decimal, now: dateti
         return placed
     order, _ = trading_services.order_place(
         user=bot.user,
-        instrument_id=bot.instrument_id,
+        instrument_id=_inst(bot).pk,
         side=side,
         type="market",
         quantity=quantity,
         client_order_id=key,
         now=now,
+        exit_after_sessions=bot.exit_after_sessions if side == "buy" else None,
     )
     return order
 
 
 def _check_entry(bot: Bot, today: StrategyDay, now: datetime) -> None:
     """Enter once when the last price has reached the target."""
-    ticker = _fresh_ticker(bot.instrument, now)
+    ticker = _fresh_ticker(_inst(bot), now)
     log: _TargetLog = {"now": now, "day": today.day, "target": bot.target, "k": bot.k_today}
     if ticker is None:
         _decide(
@@ -571,7 +598,12 @@ def _check_entry(bot: Bot, today: StrategyDay, now: datetime) -> None:
             reason=f"buying at {_plain(last)} (target reached) was rejected: {exc.message} Not retried today.",
         )
         return
-    bot.holding_quantity, bot.holding_day = order.filled_quantity, today.day
+    held_by_lot = ""
+    if bot.exit_after_sessions:  # the lot's own exit sells it (trading.services.lots_exit_due)
+        bot.holding_quantity, bot.holding_day = Decimal(0), None
+        held_by_lot = f"; its lot is sold at its session close {bot.exit_after_sessions} after the buy"
+    else:
+        bot.holding_quantity, bot.holding_day = order.filled_quantity, today.day
     _decide(
         bot,
         action=BotDecision.Action.ENTER,
@@ -579,7 +611,7 @@ def _check_entry(bot: Bot, today: StrategyDay, now: datetime) -> None:
         price=order.average_fill_price,
         order=order,
         **log,
-        reason=f"last {_plain(last)} reached the target {_plain(bot.target)}: bought {_plain(order.filled_quantity)} at {_plain(order.average_fill_price)}",
+        reason=f"last {_plain(last)} reached the target {_plain(bot.target)}: bought {_plain(order.filled_quantity)} at {_plain(order.average_fill_price)}{held_by_lot}",
     )
 
 
@@ -590,7 +622,7 @@ def bot_check(*, bot_id: int, now: datetime | None = None) -> Bot:
     tick: a bot holding or out for the day does nothing. Raises ``Bot.DoesNotExist``."""
     now = now or timezone.now()
     bot = bot_qs_select_for_update(pk=bot_id).select_related("instrument", "user").get()
-    today = strategy_day(bot.instrument, now)
+    today = strategy_day(_inst(bot), now)
     if _needs_roll(bot, today):
         _roll(bot, today, now)
     if bot.state == Bot.State.ARMED and bot.enabled and bot.day == today.day:
@@ -605,16 +637,17 @@ def bots_on_tick(*, instrument_ids, now: datetime | None = None) -> int:
     without a transaction; each other bot is checked in its own, and a failure is logged
     without stopping the others. Returns the number of bots checked."""
     now = now or timezone.now()
-    bots = Bot.objects.filter(instrument_id__in=list(instrument_ids)).filter(
+    bots = Bot.objects.filter(kind=Bot.Kind.BREAKOUT, instrument_id__in=list(instrument_ids)).filter(
         Q(enabled=True) | Q(holding_quantity__gt=0)
     )
     days: dict[int, StrategyDay] = {}
     checked = 0
     for bot in bots.select_related("instrument").order_by("pk"):
         try:
-            if bot.instrument_id not in days:
-                days[bot.instrument_id] = strategy_day(bot.instrument, now)
-            if not _needs_roll(bot, days[bot.instrument_id]) and bot.state != Bot.State.ARMED:
+            instrument = _inst(bot)
+            if instrument.pk not in days:
+                days[instrument.pk] = strategy_day(instrument, now)
+            if not _needs_roll(bot, days[instrument.pk]) and bot.state != Bot.State.ARMED:
                 continue
             bot_check(bot_id=bot.pk, now=now)
             checked += 1
@@ -626,11 +659,12 @@ def bots_on_tick(*, instrument_ids, now: datetime | None = None) -> int:
 def bots_check_all(*, now: datetime | None = None) -> int:
     """The beat's pass over every bot: day rolls at the boundary, entries without a tick."""
     instrument_ids = (
-        Bot.objects.filter(Q(enabled=True) | Q(holding_quantity__gt=0))
+        Bot.objects.filter(kind=Bot.Kind.BREAKOUT)
+        .filter(Q(enabled=True) | Q(holding_quantity__gt=0))
         .values_list("instrument_id", flat=True)
         .distinct()
     )
-    return bots_on_tick(instrument_ids=list(instrument_ids), now=now)
+    return bots_on_tick(instrument_ids=list(instrument_ids), now=now) + prediction_bots_check_all(now=now)
 
 
 # --- backtests ------------------------------------------------------------------------------
@@ -879,3 +913,261 @@ def bots_refresh_candles(*, now: datetime | None = None, days: int = 3, source_f
             instrument=instrument, interval="1d", since=now - timedelta(days=days), source=source
         )
     return written
+
+
+# --- the predictions bot ------------------------------------------------------------------
+
+
+def _prediction_picks(**kwargs) -> dict:
+    """The picks provider registered as ``BOTS["PREDICTION_PICKS"]`` (a dotted path: this app
+    sits beside ``predictions`` in the layers and may not import it)."""
+    return import_string(settings.BOTS["PREDICTION_PICKS"])(**kwargs)
+
+
+def _fraction(value, field: str, *, low: Decimal, high: Decimal, low_open: bool = False) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidBot(f"{field} must be a number.", field=field) from None
+    if not number.is_finite() or number > high or (number <= low if low_open else number < low):
+        raise InvalidBot(
+            f"{field} must be {'above' if low_open else 'at least'} {low} and at most {high}.", field=field
+        )
+    return number
+
+
+def _check_prediction_settings(
+    *, model, second_model, condition, threshold, second_threshold, top_n, fraction, exit_after_sessions, stop_loss_pct
+) -> dict:
+    if condition not in Bot.Condition.values:
+        raise InvalidBot(f"Must be one of {', '.join(Bot.Condition.values)}.", field="condition")
+    if condition != Bot.Condition.MODEL and not second_model:
+        raise InvalidBot(f"The condition {condition!r} needs a second model.", field="second_model")
+    if not (isinstance(top_n, int) and not isinstance(top_n, bool) and 1 <= top_n <= 50):
+        raise InvalidBot("top_n must be a whole number from 1 to 50.", field="top_n")
+    if exit_after_sessions is None:
+        raise InvalidBot("A predictions bot sells after N sessions: give 1 to 60.", field="exit_after_sessions")
+    settings_ = {
+        "model": model,
+        "second_model": second_model or "",
+        "condition": condition,
+        "threshold": _fraction(threshold, "threshold", low=Decimal(0), high=Decimal(1)),
+        "second_threshold": _fraction(second_threshold, "second_threshold", low=Decimal(0), high=Decimal(1)),
+        "top_n": top_n,
+        "fraction": _fraction(fraction, "fraction", low=Decimal(0), high=Decimal(1), low_open=True),
+        "exit_after_sessions": _check_exit(exit_after_sessions),
+        "stop_loss_pct": None
+        if stop_loss_pct is None
+        else _fraction(stop_loss_pct, "stop_loss_pct", low=Decimal(0), high=Decimal("99.99"), low_open=True),
+    }
+    try:  # the models exist and the rule is valid: ask the provider for one pick
+        _prediction_picks(**_picks_query(settings_, top_n=1))
+    except ValueError as exc:
+        field = "second_model" if second_model and repr(second_model) in str(exc) else "model"
+        raise InvalidBot(str(exc), field=field) from None
+    return settings_
+
+
+def _picks_query(values, *, top_n=None, before=None) -> dict:
+    return {
+        "model": values["model"],
+        "second_model": values["second_model"] or None,
+        "condition": values["condition"],
+        "threshold": float(values["threshold"]),
+        "second_threshold": float(values["second_threshold"]),
+        "top_n": top_n or values["top_n"],
+        "before": before,
+    }
+
+
+@transaction.atomic
+def prediction_bot_create(
+    *,
+    user,
+    model: str,
+    second_model: str = "",
+    condition: str = Bot.Condition.MODEL,
+    threshold=Decimal("0.5"),
+    second_threshold=Decimal("0.5"),
+    top_n: int = 5,
+    fraction=Decimal("0.2"),
+    exit_after_sessions: int | None = 5,
+    stop_loss_pct=None,
+    enabled: bool = True,
+    name: str = "",
+) -> Bot:
+    """A bot of kind ``predictions``: at the first check of each KRX session it buys, at market,
+    the top ``top_n`` picks of ``model``'s latest predictions before the session (probability at
+    least ``threshold``; with ``second_model``, the conditions ``both`` / ``either``), each with
+    ``fraction`` of the available cash, and holds each lot ``exit_after_sessions`` sessions
+    (the lot's exit) or until its last price falls ``stop_loss_pct`` percent below its price.
+    Raises ``InvalidBot`` (400, field named)."""
+    values = _check_prediction_settings(
+        model=model,
+        second_model=second_model,
+        condition=condition,
+        threshold=threshold,
+        second_threshold=second_threshold,
+        top_n=top_n,
+        fraction=fraction,
+        exit_after_sessions=exit_after_sessions,
+        stop_loss_pct=stop_loss_pct,
+    )
+    return Bot.objects.create(
+        user=user,
+        kind=Bot.Kind.PREDICTIONS,
+        name=name,
+        enabled=enabled,
+        state_reason="starts at the next KRX session",
+        **values,
+    )
+
+
+def _buy_quantity(*, user, instrument: Instrument, fraction: Decimal, last: Decimal) -> Decimal:
+    """``fraction`` of the available cash at the market-order price with its fee, down to the lot."""
+    trading_services.account_open(user=user)
+    wallet = Wallet.objects.filter(user=user, currency=instrument.quote).first()
+    if wallet is None:
+        return Decimal(0)
+    budget = wallet.available * fraction - 2 * cash_exponent(wallet.currency)
+    tick = rules.tick_size(
+        exchange=instrument.exchange, quote=instrument.quote, price=last, instrument_tick=instrument.tick_size
+    )
+    price = rules.market_fill_price(last=last, side="buy", slippage_bps=_config()["SLIPPAGE_BPS"], tick=tick)
+    per_unit = price + rules.bps_of(price, _config()["FEE_BPS"].get(instrument.exchange, 0))
+    lot = rules.lot_size(market=instrument.market, instrument_lot=instrument.lot_size)
+    if budget <= 0:
+        return Decimal(0)
+    return (budget / per_unit / lot).to_integral_value(rounding=ROUND_FLOOR) * lot
+
+
+def _stop_losses(bot: Bot, session: date, now: datetime) -> None:
+    """Sell each open lot of the bot whose last price is ``stop_loss_pct`` below its price."""
+    if bot.stop_loss_pct is None:
+        return
+    factor = 1 - bot.stop_loss_pct / 100
+    lots = Lot.objects.filter(
+        user=bot.user, remaining__gt=0, fill__order__client_order_id__startswith=f"bot{bot.pk}-"
+    ).select_related("instrument", "instrument__ticker")
+    for lot in lots.order_by("opened_at", "id"):
+        ticker = _fresh_ticker(lot.instrument, now)
+        if ticker is None or ticker.last_price > lot.price * factor:
+            continue
+        try:
+            order, _ = trading_services.order_place(
+                user=bot.user,
+                instrument_id=lot.instrument_id,
+                side="sell",
+                type="market",
+                quantity=lot.remaining,
+                client_order_id=f"bot{bot.pk}-stop-lot-{lot.pk}",
+                now=now,
+                closes_lot=lot,
+            )
+        except DomainError as exc:
+            _decide(
+                bot,
+                action=BotDecision.Action.REJECT,
+                now=now,
+                day=session,
+                price=ticker.last_price,
+                reason=f"the stop of lot #{lot.pk} ({lot.instrument.symbol}) could not sell: {exc.message}",
+            )
+            continue
+        _decide(
+            bot,
+            action=BotDecision.Action.EXIT,
+            now=now,
+            day=session,
+            price=order.average_fill_price,
+            order=order,
+            reason=f"stop-loss: {lot.instrument.symbol} last {_plain(ticker.last_price)} <= {_plain(bot.stop_loss_pct)} % below the lot's {_plain(lot.price)}; sold {_plain(order.filled_quantity)}",
+        )
+
+
+@transaction.atomic
+def prediction_bot_check(*, bot_id: int, now: datetime | None = None) -> Bot:
+    """What a predictions bot does at ``now``: its stop-losses, then, once per KRX session
+    while the market is open, the session's entries (see ``prediction_bot_create``). Orders
+    carry ``client_order_id`` ``bot<id>-<session>-<symbol>-entry`` and ``bot<id>-stop-lot-<lot>``,
+    so a repeated check never places twice. Raises ``Bot.DoesNotExist``."""
+    now = now or timezone.now()
+    bot = bot_qs_select_for_update(pk=bot_id).select_related("user").get(kind=Bot.Kind.PREDICTIONS)
+    if not rules.krx_is_open(now):
+        return bot
+    session = holding.krx_lot_day(now)
+    _stop_losses(bot, session, now)
+    if not bot.enabled or bot.day == session:
+        bot.save()
+        return bot
+    answer = _prediction_picks(**_picks_query(vars(bot), before=session))
+    predicted_on = answer["date"]
+    if not answer["picks"]:
+        _decide(
+            bot,
+            action=BotDecision.Action.SKIP,
+            state=Bot.State.OUT,
+            now=now,
+            day=session,
+            reason=f"no pick of {bot.model} ({predicted_on or 'no predictions'}) passes the {bot.condition} rule at threshold {_plain(bot.threshold)}",
+        )
+    for place, pick in enumerate(answer["picks"], start=1):
+        instrument = Instrument.objects.filter(pk=pick["instrument_id"]).select_related("ticker").first()
+        ticker = _fresh_ticker(instrument, now) if instrument is not None else None
+        odds = ", ".join(f"{name} p={p:.3f}" for name, p in pick["probabilities"].items())
+        why = f"pick {place} of {bot.model} on {predicted_on} ({odds})"
+        if instrument is None or ticker is None:
+            _decide(bot, action=BotDecision.Action.REJECT, now=now, day=session, reason=f"{why}: no fresh price")
+            continue
+        quantity = _buy_quantity(user=bot.user, instrument=instrument, fraction=bot.fraction, last=ticker.last_price)
+        try:
+            if quantity <= 0:
+                raise trading_services.InsufficientFunds(
+                    "The cash for this entry does not buy one share.", field="fraction"
+                )
+            order, _ = trading_services.order_place(
+                user=bot.user,
+                instrument_id=instrument.pk,
+                side="buy",
+                type="market",
+                quantity=quantity,
+                client_order_id=f"bot{bot.pk}-{session.isoformat()}-{instrument.symbol}-entry",
+                now=now,
+                exit_after_sessions=bot.exit_after_sessions,
+            )
+        except DomainError as exc:
+            _decide(
+                bot,
+                action=BotDecision.Action.REJECT,
+                now=now,
+                day=session,
+                price=ticker.last_price,
+                reason=f"{why}: rejected ({exc.message}); not retried this session",
+            )
+            continue
+        _decide(
+            bot,
+            action=BotDecision.Action.ENTER,
+            state=Bot.State.HOLDING,
+            now=now,
+            day=session,
+            price=order.average_fill_price,
+            order=order,
+            reason=f"{why}: bought {_plain(order.filled_quantity)} {instrument.symbol} at {_plain(order.average_fill_price)}, sold after {bot.exit_after_sessions} sessions",
+        )
+    bot.day = session
+    bot.save()
+    return bot
+
+
+def prediction_bots_check_all(*, now: datetime | None = None) -> int:
+    """The beat's pass over the predictions bots (each in its own transaction; a failure is
+    logged without stopping the others). Returns how many were checked."""
+    checked = 0
+    for bot_id in Bot.objects.filter(kind=Bot.Kind.PREDICTIONS).order_by("pk").values_list("pk", flat=True):
+        try:
+            prediction_bot_check(bot_id=bot_id, now=now)
+            checked += 1
+        except Exception:
+            logger.exception("predictions bot %s check failed", bot_id)
+    return checked

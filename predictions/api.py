@@ -81,9 +81,27 @@ class DiscoverQuerySerializer(serializers.Serializer):
     date = serializers.DateField(required=False, help_text="KRX session date; default: the latest predicted")
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
     model = serializers.CharField(required=False, max_length=80, help_text="rank by this predictor")
+    thresholds = serializers.CharField(
+        required=False,
+        max_length=500,
+        help_text="per-model probability thresholds, e.g. gbm-kospi-v1:0.6,cnn-kospi-v1:0.55 (default 0.5)",
+    )
 
     def validate_model(self, value):
         return _predictor_or_error(value)
+
+    def validate_thresholds(self, value):
+        out = {}
+        for part in value.split(","):
+            name, sep, number = part.strip().rpartition(":")
+            try:
+                probability = float(number)
+            except ValueError:
+                probability = -1.0
+            if not sep or not name or not 0 <= probability <= 1:
+                raise serializers.ValidationError(f"{part!r}: write model:probability with a probability from 0 to 1.")
+            out[name] = probability
+        return out
 
     def validate(self, attrs):
         predictor = attrs.get("model")
@@ -114,6 +132,11 @@ class DiscoverPickSerializer(serializers.Serializer):
     models_agreeing = serializers.IntegerField()
     models_predicting = serializers.IntegerField()
     agreement = serializers.FloatField()
+    last_price = PlainDecimalField(max_digits=30, decimal_places=12, allow_null=True, help_text="live, from the ticker")
+    change_since_close = serializers.FloatField(allow_null=True, help_text="last / the session's close - 1")
+    passes = serializers.DictField(child=serializers.BooleanField(), help_text="model -> reaches its threshold")
+    models_passing = serializers.IntegerField()
+    ticket_url = serializers.CharField(help_text="the order ticket with this stock and an exit after the horizon")
 
 
 class DiscoverSerializer(serializers.Serializer):
@@ -121,6 +144,8 @@ class DiscoverSerializer(serializers.Serializer):
     date = serializers.DateField(allow_null=True)
     model = serializers.CharField(allow_null=True)
     models = serializers.ListField(child=serializers.CharField())
+    is_open = serializers.BooleanField(help_text="KRX is in its regular session now")
+    thresholds = serializers.DictField(child=serializers.FloatField())
     results = DiscoverPickSerializer(many=True)
 
 
@@ -166,7 +191,11 @@ class PredictionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         data = selectors.discover(
-            board=params["market"], day=params.get("date"), limit=params["limit"], predictor=params.get("model")
+            board=params["market"],
+            day=params.get("date"),
+            limit=params["limit"],
+            predictor=params.get("model"),
+            thresholds=params.get("thresholds"),
         )
         return Response(DiscoverSerializer(data).data)
 

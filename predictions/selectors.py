@@ -143,17 +143,46 @@ def prediction_list(
     return qs.filter(session_date=day).order_by("predictor__name", "rank", "instrument_id")
 
 
-def discover(*, board: str, day: date | None = None, limit: int = 20, predictor: Predictor | None = None) -> dict:
+def discover(
+    *,
+    board: str,
+    day: date | None = None,
+    limit: int = 20,
+    predictor: Predictor | None = None,
+    thresholds: dict[str, float] | None = None,
+    now: datetime | None = None,
+) -> dict:
     """The top ``limit`` picks of ``predictor`` (default ``predictor_primary``) for session
     ``day`` (default: its latest), with each pick's name, close (KRW) that session, the
     probability and rank every active predictor of the board gave it, and their agreement: the
     share of those predictors that rank it within their own top ``limit``.
 
-    Returns {"market", "date", "model", "models", "results": [...]} ("date" None and no results
-    when nothing was predicted).
+    Each row also carries the live ``last_price`` (the instrument's ticker, None without one) and
+    ``change_since_close`` (last / the session's close - 1, a fraction), whether each model's
+    probability reaches its threshold (``thresholds`` {model: probability}, default 0.5) and
+    ``ticket_url``: the order ticket with the instrument and an exit after the model's horizon.
+
+    Returns {"market", "date", "model", "models", "is_open" (a KRX session now), "thresholds",
+    "results": [...]} ("date" None and no results when nothing was predicted).
     """
+    from django.utils import timezone
+
+    from markets.calendars import krx_is_open
+    from markets.models import Ticker
+
+    now = now or timezone.now()
     primary = predictor or predictor_primary(board=board)
-    empty = {"market": board, "date": None, "model": primary.name if primary else None, "models": [], "results": []}
+    is_open = krx_is_open(now)
+    thresholds = dict(thresholds or {})
+    empty = {
+        "market": board,
+        "date": None,
+        "model": primary.name if primary else None,
+        "models": [],
+        "is_open": is_open,
+        "thresholds": thresholds,
+        "results": [],
+    }
     if primary is None:
         return empty
     if day is None:
@@ -175,10 +204,14 @@ def discover(*, board: str, day: date | None = None, limit: int = 20, predictor:
         )
     )
     models = [primary.name, *(p.name for p in peers if any(p.name in v for v in by_instrument.values()))]
+    limits = {name: float(thresholds.get(name, 0.5)) for name in models}
+    lasts = dict(Ticker.objects.filter(instrument_id__in=ids).values_list("instrument_id", "last_price"))
     results = []
     for pick in picks:
         votes = {primary.name: (pick.probability_up, pick.rank), **by_instrument.get(pick.instrument_id, {})}
         agree = sum(1 for _, rank in votes.values() if rank <= limit)
+        close, last = closes.get(pick.instrument_id), lasts.get(pick.instrument_id)
+        passes = {name: p >= limits.get(name, 0.5) for name, (p, _) in votes.items()}
         results.append(
             {
                 "rank": pick.rank,
@@ -202,9 +235,22 @@ def discover(*, board: str, day: date | None = None, limit: int = 20, predictor:
                 "models_agreeing": agree,
                 "models_predicting": len(votes),
                 "agreement": agree / len(votes),
+                "last_price": last,
+                "change_since_close": (float(last / close - 1) if last is not None and close else None),
+                "passes": passes,
+                "models_passing": sum(passes.values()),
+                "ticket_url": f"/portfolio/?instrument={pick.instrument_id}&exit_after_sessions={primary.horizon}",
             }
         )
-    return {"market": board, "date": day, "model": primary.name, "models": models, "results": results}
+    return {
+        "market": board,
+        "date": day,
+        "model": primary.name,
+        "models": models,
+        "is_open": is_open,
+        "thresholds": limits,
+        "results": results,
+    }
 
 
 def prediction_scores(
@@ -377,3 +423,71 @@ def predictor_sample_scores(*, predictor: Predictor, samples: list[tuple[str, da
             for i, (code, day) in enumerate(samples)
         ],
     }
+
+
+# -- the prediction bot's picks -------------------------------------------------------------------
+
+
+def _votes(predictor: Predictor, day: date):
+    from predictions.following import Votes
+
+    votes: Votes = {
+        instrument_id: (rank, probability)
+        for instrument_id, rank, probability in predictor.predictions.filter(session_date=day).values_list(
+            "instrument_id", "rank", "probability_up"
+        )
+    }
+    return votes
+
+
+def prediction_picks(
+    *,
+    model: str,
+    second_model: str | None = None,
+    condition: str = "model",
+    threshold: float = 0.5,
+    second_threshold: float = 0.5,
+    top_n: int = 5,
+    before: date | None = None,
+) -> dict:
+    """What a bot following ``model`` (and ``second_model``) buys: the picks of the latest
+    session ``model`` predicted before ``before`` (default: its latest), chosen by
+    ``predictions.following.select``. The provider of ``BOTS["PREDICTION_PICKS"]`` (the bots
+    app calls it through that setting; it may not import this app).
+
+    Returns {"date": the prediction session or None, "picks": [{"instrument_id", "symbol",
+    "rank", "probabilities": {model: p}}]}; raises ``ValueError`` for an unknown model or
+    condition."""
+    from predictions.following import select
+
+    first = predictor_get(name=model)
+    if first is None:
+        raise ValueError(f"no predictor {model!r}")
+    second = predictor_get(name=second_model) if second_model else None
+    if second_model and second is None:
+        raise ValueError(f"no predictor {second_model!r}")
+    days = first.predictions.all()
+    if before is not None:
+        days = days.filter(session_date__lt=before)
+    day = days.order_by("-session_date").values_list("session_date", flat=True).first()
+    if day is None:
+        return {"date": None, "picks": []}
+    a = _votes(first, day)
+    b = _votes(second, day) if second is not None else None
+    chosen = select(a, b, condition=condition, threshold=threshold, second_threshold=second_threshold, top_n=top_n)
+    symbols = dict(Instrument.objects.filter(pk__in=chosen).values_list("pk", "symbol"))
+    picks = []
+    for instrument_id in chosen:
+        probabilities = {first.name: a[instrument_id][1]} if instrument_id in a else {}
+        if b is not None and second is not None and instrument_id in b:
+            probabilities[second.name] = b[instrument_id][1]
+        rank = a.get(instrument_id, (None, None))[0] if instrument_id in a else (b or {})[instrument_id][0]
+        picks.append(
+            {
+                "instrument_id": instrument_id,
+                "symbol": symbols.get(instrument_id),
+                "rank": rank,
+                "probabilities": probabilities,
+            }
+        )
+    return {"date": day, "picks": picks}

@@ -383,3 +383,70 @@ def prediction_backtest_create(
 def _krw(value: float) -> Decimal:
     """A simulated KRW amount as a whole-won Decimal (KRW has no minor unit)."""
     return Decimal(str(value)).quantize(Decimal(1))
+
+
+# -- the prediction bot's backtest ----------------------------------------------------------------
+
+
+def prediction_follow_backtest(
+    *,
+    model: str,
+    start: date,
+    end: date,
+    second_model: str | None = None,
+    condition: str = "model",
+    threshold: float = 0.5,
+    second_threshold: float = 0.5,
+    top_n: int = 5,
+    hold_sessions: int = 5,
+    stop_loss_pct: float | None = None,
+    initial_capital: float = 10_000_000.0,
+):
+    """The prediction backtest (``predictions.backtest.run_backtest``) of a bot following
+    ``model``: on each session of ``start`` .. ``end`` the stocks ``following.select`` picks
+    from that session's stored predictions (the same rule the ``predictions`` bot applies),
+    held ``hold_sessions`` sessions or to the stop, at the paper account's KRX costs.
+
+    The bot buys a session's picks at the next session's open; the backtest at the session's
+    close (its rules), so a trade's ``entry_date`` is the prediction session, and both exit at
+    the close ``hold_sessions`` sessions after it. Returns the ``BacktestResult``; raises
+    ``DomainError`` (field named) for an unknown model, a bad condition or a short period."""
+    from predictions.following import select
+
+    first_model = selectors.predictor_get(name=model)
+    if first_model is None:
+        raise DomainError(f"no predictor {model!r}", field="model")
+    second = selectors.predictor_get(name=second_model) if second_model else None
+    if second_model and second is None:
+        raise DomainError(f"no predictor {second_model!r}", field="second_model")
+    days = sessions.sessions_between(start, end)
+    if len(days) <= hold_sessions:
+        raise DomainError(f"{len(days)} KRX sessions are too few to hold {hold_sessions} sessions", field="end")
+    board_panel = selectors.krx_panel(board=first_model.market, start=days[0], end=days[-1])
+    panel = board_panel.panel
+    column = {pk: i for i, pk in enumerate(board_panel.instrument_ids)}
+    scores = np.full(panel.shape, np.nan)
+    for row, day in enumerate(days):
+        a = selectors._votes(first_model, day)
+        b = selectors._votes(second, day) if second is not None else None
+        try:
+            chosen = select(
+                a, b, condition=condition, threshold=threshold, second_threshold=second_threshold, top_n=top_n
+            )
+        except ValueError as exc:
+            raise DomainError(str(exc), field="condition") from None
+        for place, instrument_id in enumerate(chosen):
+            if instrument_id in column:
+                scores[row, column[instrument_id]] = -place
+    trading = settings.TRADING
+    fee_pct = float(trading["FEE_BPS"]["krx"]) / 100
+    params = BacktestParams(
+        top_n=top_n,
+        hold_sessions=hold_sessions,
+        stop_loss_pct=stop_loss_pct,
+        buy_fee_pct=fee_pct,
+        sell_fee_pct=fee_pct,
+        sell_tax_pct=float(trading["KRX_SELL_TAX_BPS"]) / 100,
+        initial_capital=initial_capital,
+    )
+    return run_backtest(panel, scores, 0, len(days) - 1, params)

@@ -46,6 +46,15 @@ JOBS: list[Job] = [
         soft_time_limit=40,
         time_limit=55,
     ),
+    # lots' exit after N sessions: due shortly before the Nth KRX close (or at a crypto day boundary)
+    Job(
+        "trading: exit lots after N sessions",
+        "trading.tasks.exit_lots",
+        every=1,
+        period="minutes",
+        soft_time_limit=40,
+        time_limit=55,
+    ),
     Job(
         "trading: daily equity snapshot",
         "trading.tasks.snapshot_equity",

@@ -259,6 +259,9 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "KrxBoardEnum": "predictions.models.Board",
         "InstrumentKindEnum": "markets.models.Kind",
         "QuestionKindEnum": "quiz.models.Question.Kind",
+        "BotKindEnum": "bots.models.Bot.Kind",
+        "BotConditionEnum": "bots.models.Bot.Condition",
+        "AlertConditionEnum": "alerts.models.Alert.Condition",
     },
 }
 
@@ -352,6 +355,8 @@ TRADING: dict[str, Any] = {
     },
     # a bot takes today's open from the ticker only this soon after the day boundary
     "BOT_OPEN_GRACE_SECONDS": int(os.environ.get("BOT_OPEN_GRACE_SECONDS", "300")),
+    # a lot's exit after N sessions sells this long before the Nth KRX session close (15:25 KST)
+    "LOT_EXIT_LEAD_SECONDS": int(os.environ.get("LOT_EXIT_LEAD_SECONDS", "300")),
 }
 
 # --- quiz ---------------------------------------------------------------------------------
@@ -423,6 +428,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_CLIENT_IP_CALLABLE = "core.clientip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False  # no "AXES: BEGIN ..." banner on every manage.py command
 # logout and a revoked refresh-token family close the user's /ws/account/ sockets
 ACCOUNTS["ON_USER_LOGGED_OUT"] = ["trading.services.account_sockets_close"]
 
@@ -472,3 +478,6 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationChannelKindEnum"] = "al
 
 # "Task ... succeeded in 0.01s" for every run (the 15-second bot check: 240 lines an hour)
 LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
+
+# bots: the predictions bot reads its picks through this provider (bots may not import predictions)
+BOTS = {"PREDICTION_PICKS": "predictions.selectors.prediction_picks"}

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from core.admin import ReadOnlyAdmin
 from trading import services
-from trading.models import CashEntry, EquitySnapshot, Fill, Order, Position, Wallet
+from trading.models import CashEntry, EquitySnapshot, Fill, Lot, Order, Position, Wallet
 
 
 @admin.register(Wallet)
@@ -93,3 +93,23 @@ class EquitySnapshotAdmin(ReadOnlyAdmin):
     search_fields = ["user__username"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
+
+
+@admin.register(Lot)
+class LotAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "user",
+        "instrument",
+        "day",
+        "quantity",
+        "remaining",
+        "price",
+        "realized_pnl",
+        "exit_state",
+        "exit_due_at",
+    ]
+    list_filter = ["exit_state", "instrument__market"]
+    search_fields = ["user__username", "instrument__symbol"]
+    list_select_related = ["user", "instrument"]
+    raw_id_fields = ["user", "instrument", "fill", "exit_order"]

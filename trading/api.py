@@ -12,7 +12,7 @@ from core.filters import IdFilter, MomentFilter
 from core.numbers import StrictDecimalField
 from core.serializers import ModelSerializer, PlainDecimalField
 from trading import selectors, services
-from trading.models import EquitySnapshot, Fill, Order, Position
+from trading.models import EquitySnapshot, Fill, Lot, Order, Position
 
 
 class OrderCreateSerializer(serializers.Serializer):
@@ -24,6 +24,13 @@ class OrderCreateSerializer(serializers.Serializer):
     time_in_force = serializers.ChoiceField(choices=Order.TimeInForce.choices, default=Order.TimeInForce.GTC)
     client_order_id = serializers.RegexField(
         r"^[A-Za-z0-9_.:-]{1,64}$", required=False, help_text="your idempotency key"
+    )
+    exit_after_sessions = serializers.IntegerField(
+        min_value=1,
+        max_value=services.MAX_EXIT_SESSIONS,
+        required=False,
+        allow_null=True,
+        help_text="buys: sell each lot at its Nth session close after the buy (KRX; crypto: day boundary)",
     )
 
 
@@ -51,6 +58,8 @@ class OrderSerializer(ModelSerializer):
             "average_fill_price",
             "reserved_cash",
             "expires_at",
+            "exit_after_sessions",
+            "closes_lot",
             "created_at",
             "updated_at",
         ]
@@ -211,6 +220,7 @@ class OrderViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             limit_price=params.get("limit_price"),
             time_in_force=params["time_in_force"],
             client_order_id=params.get("client_order_id"),
+            exit_after_sessions=params.get("exit_after_sessions"),
         )
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -241,6 +251,102 @@ class PositionViewSet(viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Position.objects.none()
         return selectors.position_list(user=self.request.user)
+
+
+class LotCloseSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="1 = the first session close after the buy")
+    day = serializers.DateField(help_text="the session (KRX) or day (crypto), Asia/Seoul")
+    at = serializers.DateTimeField(help_text="when that session closed (the day ended)")
+    close = PlainDecimalField(max_digits=30, decimal_places=12, allow_null=True, help_text="stored daily candle close")
+    pnl = PlainDecimalField(
+        max_digits=40, decimal_places=12, allow_null=True, help_text="close x quantity - cost, quote currency"
+    )
+    ret = PlainDecimalField(max_digits=30, decimal_places=8, allow_null=True, help_text="pnl / cost, fraction")
+
+
+class LotSerializer(ModelSerializer):
+    symbol = serializers.CharField(source="instrument.symbol", read_only=True)
+    exchange = serializers.CharField(source="instrument.exchange", read_only=True)
+    quote = serializers.CharField(source="instrument.quote", read_only=True)
+    order = serializers.IntegerField(source="fill.order_id", read_only=True)
+
+    class Meta:
+        model = Lot
+        fields = [
+            "id",
+            "instrument",
+            "exchange",
+            "symbol",
+            "quote",
+            "order",
+            "fill",
+            "opened_at",
+            "day",
+            "quantity",
+            "remaining",
+            "price",
+            "cost",
+            "remaining_cost",
+            "realized_pnl",
+            "closed_at",
+            "exit_after_sessions",
+            "exit_due_at",
+            "exit_state",
+            "exit_note",
+            "exit_order",
+        ]
+        read_only_fields = fields
+
+
+class LotViewSerializer(serializers.Serializer):
+    """A lot with the sessions it has been held and its P&L at the first five closes."""
+
+    lot = LotSerializer()
+    holding_sessions = serializers.IntegerField(help_text="session closes (crypto: days) since the buy")
+    closes = LotCloseSerializer(many=True)
+
+
+class LotFilter(django_filters.FilterSet):
+    instrument = IdFilter(field_name="instrument")
+    open = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_open",
+        help_text="true: still held; false: closed",
+    )
+
+    class Meta:
+        model = Lot
+        fields = ["instrument"]
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(remaining__gt=0) if value == "true" else queryset.filter(remaining=0)
+
+
+class LotViewSet(viewsets.ReadOnlyModelViewSet):
+    """The user's lots, oldest buy first: each buy fill opens one, sells close them first-in
+    first-out. ``?open=true`` for those still held. Each row carries the holding sessions and
+    the lot marked at the first five session closes after the buy."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = LotViewSerializer
+    filterset_class = LotFilter
+    ordering_fields = ["opened_at", "id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Lot.objects.none()
+        return selectors.lot_list(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = selectors.lot_views(page if page is not None else queryset)
+        data = LotViewSerializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def retrieve(self, request, *args, **kwargs):
+        lot = self.get_object()  # 404 for another user's lot
+        return Response(LotViewSerializer(selectors.lot_views([lot])[0]).data)
 
 
 class AccountSerializer(serializers.Serializer):

@@ -116,6 +116,17 @@ class Order(models.Model):
     average_fill_price = PriceField(null=True, blank=True)
     reserved_cash = MoneyField(default=0, help_text="cash still held for this buy order")
     expires_at = models.DateTimeField(null=True, blank=True, help_text="DAY orders: the session end")
+    exit_after_sessions = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="buys: each lot this order opens is sold at its Nth session close (1..60)"
+    )
+    closes_lot = models.ForeignKey(
+        "Lot",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="exit_orders",
+        help_text="an exit order: its fills close this lot first, then the others first-in first-out",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -219,3 +230,64 @@ class EquitySnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.date} {self.currency} equity {self.equity}"
+
+
+class Lot(models.Model):
+    """One buy fill held as a lot: what it bought, what it cost (price x quantity + fee) and,
+    as sells close it first-in first-out, what is left and the realized P&L of what was sold.
+
+    ``day`` is the KRX session (or crypto day) of the buy (``trading.holding``). ``cost`` and
+    ``remaining_cost`` are cash amounts: the cost basis of the whole lot and of what is still
+    held (the last close takes what is left, so the closed parts sum to ``cost`` exactly).
+    ``realized_pnl`` sums, over the sells that closed part of it, its share of their net
+    proceeds (proceeds - fee - tax, pro rata to quantity) minus the cost basis of that part.
+
+    The exit: a buy with ``exit_after_sessions`` N gives its lots ``exit_due_at``, shortly
+    before the Nth session close after the buy (crypto: the Nth day boundary); the beat job
+    ``trading.tasks.exit_lots`` sells them then and records the outcome in ``exit_state`` and
+    ``exit_note`` (a closed market defers the exit to the next open).
+    """
+
+    class ExitState(models.TextChoices):
+        NONE = "", "No exit"
+        SCHEDULED = "scheduled", "Scheduled"
+        DEFERRED = "deferred", "Deferred to the next open"
+        DONE = "done", "Sold"
+        SKIPPED = "skipped", "Nothing left to sell"
+        REJECTED = "rejected", "Order rejected"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lots")
+    instrument = models.ForeignKey("markets.Instrument", on_delete=models.PROTECT, related_name="lots")
+    fill = models.OneToOneField(Fill, on_delete=models.PROTECT, related_name="lot")
+    opened_at = models.DateTimeField(help_text="the buy fill's time")
+    day = models.DateField(help_text="KRX session date, or the crypto day (Asia/Seoul), of the buy")
+    quantity = QuantityField(help_text="bought")
+    remaining = QuantityField(help_text="still held")
+    price = PriceField(help_text="cost per unit including the buy fee")
+    cost = MoneyField(help_text="paid: price x quantity + fee")
+    remaining_cost = MoneyField(help_text="cost basis of the remaining quantity")
+    realized_pnl = MoneyField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    exit_after_sessions = models.PositiveSmallIntegerField(null=True, blank=True)
+    exit_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    exit_state = models.CharField(max_length=10, choices=ExitState.choices, default=ExitState.NONE, blank=True)
+    exit_note = models.CharField(max_length=300, blank=True)
+    exit_order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["user", "instrument", "opened_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="lot_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0) & Q(remaining__lte=F("quantity")), name="lot_remaining_within_quantity"
+            ),
+            models.CheckConstraint(condition=Q(remaining_cost__gte=0), name="lot_remaining_cost_non_negative"),
+        ]
+        indexes = [models.Index(fields=["user", "instrument", "remaining"])]
+
+    def __str__(self) -> str:
+        return f"lot #{self.pk} {self.remaining}/{self.quantity} {self.instrument} ({self.day})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.remaining > 0

@@ -1,13 +1,19 @@
 """Trading reads: a user's own orders, fills, positions, wallets and the marked portfolio."""
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import QuerySet, Sum
+from django.utils import timezone
 
-from trading.models import CashEntry, Fill, Order, Position, Wallet
+from markets.calendars import SEOUL
+from markets.models import Candle
+from trading import holding
+from trading.models import CashEntry, Fill, Lot, Order, Position, Wallet
+
+LOT_CLOSES_SHOWN = 5
 
 
 def order_list(*, user) -> QuerySet[Order]:
@@ -182,3 +188,88 @@ def krx_codes_in_use() -> list[tuple[str, datetime]]:
         .annotate(when=Max("updated_at"))
     )
     return [(row["instrument__symbol"], row["when"]) for row in [*held, *ordered]]
+
+
+# --- lots ---------------------------------------------------------------------------------
+
+
+def lot_list(*, user, open_only: bool | None = None) -> QuerySet[Lot]:
+    """The user's lots, oldest buy first; ``open_only`` True: still held, False: closed."""
+    qs = Lot.objects.filter(user=user).select_related("instrument", "fill__order", "exit_order")
+    if open_only is True:
+        qs = qs.filter(remaining__gt=0)
+    elif open_only is False:
+        qs = qs.filter(remaining=0)
+    return qs.order_by("opened_at", "id")
+
+
+@dataclass
+class LotClose:
+    """One of the first closes after a lot's buy: the session (crypto day), when it closed,
+    the stored daily candle's close (None until the candle is stored) and the lot marked at it:
+    ``pnl = close x quantity - cost`` (the whole lot as bought, before sell costs), ``ret`` the
+    same as a fraction of the cost."""
+
+    number: int
+    day: object
+    at: datetime
+    close: Decimal | None
+    pnl: Decimal | None
+    ret: Decimal | None
+
+
+@dataclass
+class LotView:
+    lot: Lot
+    holding_sessions: int
+    closes: list[LotClose] = field(default_factory=list)
+
+
+def _boundary(exchange: str) -> time:
+    table = settings.TRADING["BOT_DAY_BOUNDARY"]
+    return time.fromisoformat(table.get(exchange, table["default"]))
+
+
+def lot_views(lots, *, now: datetime | None = None) -> list[LotView]:
+    """Each lot with the sessions it has been held (closes since its buy, up to its close or
+    ``now``) and its P&L at each of the first ``LOT_CLOSES_SHOWN`` session closes after the
+    buy (KRX sessions from the XKRX calendar; crypto days from ``BOT_DAY_BOUNDARY``), marked at
+    the stored ``1d`` candles' closes. One candle query for all the lots."""
+    now = now or timezone.now()
+    lots = list(lots)
+    plans = []
+    wanted: dict[int, set] = {}
+    for lot in lots:
+        instrument = lot.instrument
+        boundary = _boundary(instrument.exchange)
+        closes = holding.closes_after(
+            market=instrument.market, at=lot.opened_at, count=LOT_CLOSES_SHOWN, boundary=boundary
+        )
+        held_until = lot.closed_at or now
+        sessions = holding.closes_between(
+            market=instrument.market, start=lot.opened_at, end=held_until, boundary=boundary
+        )
+        plans.append((lot, sessions, closes))
+        wanted.setdefault(instrument.pk, set()).update(c.day for c in closes if c.at <= now)
+    prices: dict[tuple[int, object], Decimal] = {}
+    for instrument_id, days in wanted.items():
+        if not days:
+            continue
+        start = datetime.combine(min(days), time(0, 0), tzinfo=SEOUL)
+        end = datetime.combine(max(days) + timedelta(days=1), time(0, 0), tzinfo=SEOUL)
+        for open_time, close in Candle.objects.filter(
+            instrument_id=instrument_id, interval="1d", open_time__gte=start, open_time__lt=end
+        ).values_list("open_time", "close"):
+            day = open_time.astimezone(SEOUL).date()
+            if day in days:
+                prices[(instrument_id, day)] = close
+    views = []
+    for lot, sessions, closes in plans:
+        rows = []
+        for number, after in enumerate(closes, start=1):
+            price = prices.get((lot.instrument_id, after.day)) if after.at <= now else None
+            pnl = price * lot.quantity - lot.cost if price is not None else None
+            ret = (pnl / lot.cost) if pnl is not None and lot.cost else None
+            rows.append(LotClose(number=number, day=after.day, at=after.at, close=price, pnl=pnl, ret=ret))
+        views.append(LotView(lot=lot, holding_sessions=sessions, closes=rows))
+    return views

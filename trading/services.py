@@ -9,7 +9,7 @@ WebSocket pushes are scheduled with ``transaction.on_commit``.
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from asgiref.sync import async_to_sync
@@ -23,10 +23,10 @@ from rest_framework import status
 
 from core.exceptions import DomainError
 from core.fields import decimal_precision
-from core.money import plain, quantize_paid, quantize_received
+from core.money import cash_exponent, plain, quantize_paid, quantize_received
 from core.numbers import SQLITE_SIGNIFICANT_DIGITS, parse_plain_decimal
 from markets.models import Instrument, Market, Ticker
-from trading import rules
+from trading import holding, rules
 from trading.locks import (
     open_orders_qs_select_for_update,
     order_qs_select_for_update,
@@ -34,10 +34,11 @@ from trading.locks import (
     positions_qs_select_for_update,
     wallet_qs_select_for_update,
 )
-from trading.models import CashEntry, EquitySnapshot, Fill, Order, Position, Wallet
+from trading.models import CashEntry, EquitySnapshot, Fill, Lot, Order, Position, Wallet
 
 logger = logging.getLogger(__name__)
 AVERAGE_PRICE_EXPONENT = Decimal("0.000000000001")
+MAX_EXIT_SESSIONS = 60
 
 
 class InvalidOrder(DomainError):
@@ -264,7 +265,14 @@ def _check_min_value(instrument: Instrument, *, price: Decimal, quantity: Decima
 
 
 def _apply_fill(
-    *, order: Order, wallet: Wallet, position: Position, price: Decimal, quantity: Decimal, from_reservation: bool
+    *,
+    order: Order,
+    wallet: Wallet,
+    position: Position,
+    price: Decimal,
+    quantity: Decimal,
+    from_reservation: bool,
+    now: datetime | None = None,
 ) -> Fill:
     """Execute ``quantity`` of a locked order at ``price`` against its locked wallet and position.
 
@@ -275,7 +283,11 @@ def _apply_fill(
     receive proceeds (rounded down) minus fee and, on KRX, the sell tax; realized P&L is what
     the sale returned minus the cost basis of what was sold. Raises ``InsufficientFunds`` /
     ``InsufficientPosition``; the caller's transaction then rolls everything back.
+
+    Lots: a buy fill opens one (one insert); a sell closes the open lots first-in first-out
+    (the exit order's own lot first), one read and one bulk update (``_close_lots``).
     """
+    now = now or timezone.now()
     instrument, currency = order.instrument, wallet.currency
     notional = price * quantity
     fee = quantize_paid(rules.bps_of(notional, _fee_bps(instrument)), currency)
@@ -312,6 +324,7 @@ def _apply_fill(
         )
         realized = proceeds - fee - tax - position.average_entry_price * quantity
         fill = Fill(price=price, quantity=quantity, fee=fee, tax=tax, realized_pnl=realized)
+        net = proceeds - fee - tax
         movements = [(CashEntry.Kind.SELL, proceeds), (CashEntry.Kind.FEE, -fee), (CashEntry.Kind.TAX, -tax)]
         position.quantity -= quantity
         position.realized_pnl += realized
@@ -329,6 +342,10 @@ def _apply_fill(
     fill.save()
     _ledger_many(wallet=wallet, movements=movements, fill=fill)
     position.save()
+    if order.side == Order.Side.BUY:
+        _open_lot(order=order, fill=fill, cost=cost + fee, now=now)
+    else:
+        _close_lots(order=order, quantity=quantity, net=net, currency=currency, now=now)
     _push(
         order.user_id,
         {
@@ -342,6 +359,189 @@ def _apply_fill(
     return fill
 
 
+# --- lots ---------------------------------------------------------------------------------
+
+
+def _day_boundary(exchange: str) -> time:
+    """Where a crypto exchange's day starts, Asia/Seoul (``TRADING["BOT_DAY_BOUNDARY"]``)."""
+    table = _config()["BOT_DAY_BOUNDARY"]
+    return time.fromisoformat(table.get(exchange, table["default"]))
+
+
+def lot_exit_due(*, instrument: Instrument, opened_at: datetime, sessions: int) -> datetime | None:
+    """When a lot bought at ``opened_at`` and held ``sessions`` sessions is sold: KRX,
+    ``TRADING["LOT_EXIT_LEAD_SECONDS"]`` before its Nth session close (so the market order
+    still fills in the session); crypto, at its Nth day boundary. None past the calendar's end."""
+    closes = holding.closes_after(
+        market=instrument.market, at=opened_at, count=sessions, boundary=_day_boundary(instrument.exchange)
+    )
+    if len(closes) < sessions:
+        return None
+    due = closes[-1].at
+    if instrument.market == Market.KRX:
+        due -= timedelta(seconds=int(_config()["LOT_EXIT_LEAD_SECONDS"]))
+    return due
+
+
+def _new_lot(*, order: Order, fill: Fill, cost: Decimal, now: datetime) -> Lot:
+    instrument = order.instrument
+    sessions = order.exit_after_sessions
+    due = lot_exit_due(instrument=instrument, opened_at=now, sessions=sessions) if sessions else None
+    return Lot(
+        user_id=order.user_id,
+        instrument=instrument,
+        fill=fill,
+        opened_at=now,
+        day=holding.lot_day(market=instrument.market, at=now, boundary=_day_boundary(instrument.exchange)),
+        quantity=fill.quantity,
+        remaining=fill.quantity,
+        price=(cost / fill.quantity).quantize(AVERAGE_PRICE_EXPONENT, rounding=ROUND_HALF_EVEN),
+        cost=cost,
+        remaining_cost=cost,
+        exit_after_sessions=sessions,
+        exit_due_at=due,
+        exit_state=Lot.ExitState.SCHEDULED if sessions else Lot.ExitState.NONE,
+        exit_note=(
+            f"sells at the close of session {sessions} after the buy, {due.astimezone(rules.SEOUL):%Y-%m-%d %H:%M} Asia/Seoul"
+            if due
+            else ("the calendar does not reach the exit session yet" if sessions else "")
+        ),
+    )
+
+
+def _open_lot(*, order: Order, fill: Fill, cost: Decimal, now: datetime) -> Lot:
+    lot = _new_lot(order=order, fill=fill, cost=cost, now=now)
+    lot.save()
+    return lot
+
+
+def close_lots_fifo(lots: list[Lot], *, quantity: Decimal, net: Decimal, currency: str, now: datetime) -> list[Lot]:
+    """Close ``quantity`` of ``lots`` (in the order given: oldest first) for a sell whose net
+    proceeds (proceeds - fee - tax) are ``net``. Each closed part gets its share of ``net``
+    pro rata to quantity, rounded to the cash unit (the last part takes the remainder, so the
+    shares sum to ``net``), and the cost basis of that part (the lot's last part takes its
+    whole remaining cost). Returns the lots changed; nothing is saved. Lots are closed as far
+    as they reach: a position older than its lots (see ``lots_rebuild``) leaves the rest."""
+    unit = cash_exponent(currency)
+    left = quantity
+    changed: list[Lot] = []
+    shared = Decimal(0)
+    for lot in lots:
+        if left <= 0:
+            break
+        part = min(lot.remaining, left)
+        if part <= 0:
+            continue
+        left -= part
+        last = left <= 0 or lot is lots[-1]
+        share = net - shared if last else (net * part / quantity).quantize(unit, rounding=ROUND_HALF_EVEN)
+        shared += share
+        if part == lot.remaining:
+            part_cost = lot.remaining_cost
+        else:
+            part_cost = (lot.remaining_cost * part / lot.remaining).quantize(unit, rounding=ROUND_HALF_EVEN)
+        lot.remaining -= part
+        lot.remaining_cost -= part_cost
+        lot.realized_pnl += share - part_cost
+        if lot.remaining == 0:
+            lot.closed_at = now
+            if lot.exit_state in (Lot.ExitState.SCHEDULED, Lot.ExitState.DEFERRED):
+                lot.exit_state = Lot.ExitState.SKIPPED
+                lot.exit_note = "closed by a sell before its exit"
+        changed.append(lot)
+    return changed
+
+
+_LOT_CLOSE_FIELDS = ["remaining", "remaining_cost", "realized_pnl", "closed_at", "exit_state", "exit_note"]
+
+
+def _close_lots(*, order: Order, quantity: Decimal, net: Decimal, currency: str, now: datetime) -> None:
+    """Close open lots of the order's position first-in first-out (an exit order's own lot
+    first): one read (the position row is locked, so the lots cannot change meanwhile) and one
+    bulk update."""
+    lots = list(
+        Lot.objects.filter(user_id=order.user_id, instrument_id=order.instrument_id, remaining__gt=0).order_by(
+            "opened_at", "id"
+        )
+    )
+    if order.closes_lot_id is not None:
+        lots.sort(key=lambda lot: lot.pk != order.closes_lot_id)  # stable: the rest stay FIFO
+    changed = close_lots_fifo(lots, quantity=quantity, net=net, currency=currency, now=now)
+    if changed:
+        Lot.objects.bulk_update(changed, _LOT_CLOSE_FIELDS)
+
+
+def lots_rebuild(*, user=None, progress=None) -> int:
+    """Rebuild every lot (of ``user``, or of everyone) from the fills, oldest first: what the
+    order path would have written, had lots existed. Fills before a user's last account reset
+    open lots that the reset closed. Returns the number of lots written. Each user in one
+    transaction; ``progress`` (e.g. a tqdm bar) gets ``update(1)`` per user."""
+    users = get_user_model().objects.filter(orders__fills__isnull=False).distinct().order_by("pk")
+    if user is not None:
+        users = users.filter(pk=user.pk)
+    written = 0
+    for owner in users:
+        with transaction.atomic():
+            Order.objects.filter(user=owner, closes_lot__isnull=False).update(closes_lot=None)
+            Lot.objects.filter(user=owner).delete()
+            reset_at = (
+                Wallet.objects.filter(user=owner, reset_at__isnull=False)
+                .order_by("-reset_at")
+                .values_list("reset_at", flat=True)
+            ).first()
+            open_lots: dict[int, list[Lot]] = {}
+            every: list[Lot] = []
+            fills = (
+                Fill.objects.filter(order__user=owner)
+                .select_related("order", "order__instrument")
+                .order_by("created_at", "id")
+            )
+            for fill in fills:
+                order = fill.order
+                instrument = order.instrument
+                if reset_at is not None and fill.created_at >= reset_at:
+                    for lots in open_lots.values():
+                        for lot in lots:
+                            _reset_close(lot, reset_at)
+                    open_lots, reset_at = {}, None
+                lots = open_lots.setdefault(instrument.pk, [])
+                if order.side == Order.Side.BUY:
+                    cost = quantize_paid(fill.price * fill.quantity, instrument.quote) + fill.fee
+                    lot = _new_lot(order=order, fill=fill, cost=cost, now=fill.created_at)
+                    lot.save()
+                    lots.append(lot)
+                    every.append(lot)
+                    written += 1
+                else:
+                    proceeds = quantize_received(fill.price * fill.quantity, instrument.quote)
+                    mine = [lot for lot in lots if lot.remaining > 0]
+                    if order.closes_lot_id is not None:
+                        mine.sort(key=lambda lot: lot.pk != order.closes_lot_id)
+                    close_lots_fifo(
+                        mine,
+                        quantity=fill.quantity,
+                        net=proceeds - fill.fee - fill.tax,
+                        currency=instrument.quote,
+                        now=fill.created_at,
+                    )
+            if reset_at is not None and reset_at <= timezone.now():
+                for lots in open_lots.values():
+                    for lot in lots:
+                        _reset_close(lot, reset_at)
+            if every:
+                Lot.objects.bulk_update(every, _LOT_CLOSE_FIELDS, batch_size=500)
+        if progress is not None:
+            progress.update(1)
+    return written
+
+
+def _reset_close(lot: Lot, at: datetime) -> None:
+    if lot.remaining > 0:
+        lot.remaining, lot.remaining_cost, lot.closed_at = Decimal(0), Decimal(0), at
+        if lot.exit_state in (Lot.ExitState.SCHEDULED, Lot.ExitState.DEFERRED):
+            lot.exit_state, lot.exit_note = Lot.ExitState.SKIPPED, "closed by the account reset"
+
+
 def order_place(
     *,
     user,
@@ -353,6 +553,8 @@ def order_place(
     time_in_force: str = Order.TimeInForce.GTC,
     client_order_id: str | None = None,
     now: datetime | None = None,
+    exit_after_sessions: int | None = None,
+    closes_lot: Lot | None = None,
 ) -> tuple[Order, bool]:
     """Place an order at the server's price; returns ``(order, created)``.
 
@@ -362,6 +564,10 @@ def order_place(
     cash (buys) or quantity (sells) and rest (IOC: cancel instead). Raises ``InvalidOrder``,
     ``InsufficientFunds``, ``InsufficientPosition`` (400), ``PriceUnavailable``, ``MarketClosed``
     (409) with the field named; nothing is written then.
+
+    ``exit_after_sessions`` (buys, 1..60): each lot the order opens is sold at its Nth session
+    close (crypto: day boundary) by ``lots_exit_due``. ``closes_lot``: a sell that closes this
+    lot first (the exit of that lot), then the others first-in first-out.
     """
     now = now or timezone.now()
     if client_order_id:  # a retry is only possible with the client's own id
@@ -380,6 +586,13 @@ def order_place(
         raise InvalidOrder(f"Must be one of {', '.join(Order.Type.values)}.", field="type")
     if time_in_force not in Order.TimeInForce.values:
         raise InvalidOrder(f"Must be one of {', '.join(Order.TimeInForce.values)}.", field="time_in_force")
+    if exit_after_sessions is not None:
+        if side != Order.Side.BUY:
+            raise InvalidOrder("Only a buy opens lots to exit.", field="exit_after_sessions")
+        if isinstance(exit_after_sessions, bool) or not isinstance(exit_after_sessions, int):
+            raise InvalidOrder("Must be a whole number of sessions.", field="exit_after_sessions")
+        if not 1 <= exit_after_sessions <= MAX_EXIT_SESSIONS:
+            raise InvalidOrder(f"Must be between 1 and {MAX_EXIT_SESSIONS}.", field="exit_after_sessions")
     quantity = _parse_decimal(quantity, "quantity")
     if quantity <= 0:
         raise InvalidOrder("Must be greater than zero.", field="quantity")
@@ -450,6 +663,8 @@ def order_place(
             client_order_id=client_order_id,
             price=price,
             now=now,
+            exit_after_sessions=exit_after_sessions,
+            closes_lot=closes_lot,
         )
     except InvalidOperation:
         raise InvalidOrder("The order's value is beyond what an account can hold.", field="quantity") from None
@@ -492,7 +707,19 @@ def _same_order(order: Order, *, instrument_id, side, type, quantity, limit_pric
 
 @transaction.atomic
 def _place_locked(
-    *, user, instrument, side, type, quantity, limit_price, time_in_force, client_order_id, price, now
+    *,
+    user,
+    instrument,
+    side,
+    type,
+    quantity,
+    limit_price,
+    time_in_force,
+    client_order_id,
+    price,
+    now,
+    exit_after_sessions=None,
+    closes_lot=None,
 ) -> Order:
     """The write half of ``order_place``: lock wallet then position, create, fill or reserve."""
     wallet = _lock_wallet(user=user, currency=instrument.quote)
@@ -507,11 +734,19 @@ def _place_locked(
         time_in_force=time_in_force,
         client_order_id=client_order_id,
         expires_at=_expiry(instrument, now=now) if time_in_force == Order.TimeInForce.DAY else None,
+        exit_after_sessions=exit_after_sessions,
+        closes_lot=closes_lot,
     )
     # the order is inserted once, in its final state (filled, canceled, or resting)
     if price is not None:
         _apply_fill(
-            order=order, wallet=wallet, position=position, price=price, quantity=quantity, from_reservation=False
+            order=order,
+            wallet=wallet,
+            position=position,
+            price=price,
+            quantity=quantity,
+            from_reservation=False,
+            now=now,
         )
     elif time_in_force == Order.TimeInForce.IOC:
         order.status = Order.Status.CANCELED
@@ -656,6 +891,16 @@ def account_reset(*, user) -> list[Wallet]:
         order.status = Order.Status.CANCELED
         order.reserved_cash = Decimal(0)
         order.save(update_fields=["status", "reserved_cash", "updated_at"])
+    Lot.objects.filter(user=user, remaining__gt=0).exclude(
+        exit_state__in=[Lot.ExitState.SCHEDULED, Lot.ExitState.DEFERRED]
+    ).update(remaining=0, remaining_cost=0, closed_at=now)
+    Lot.objects.filter(user=user, remaining__gt=0).update(
+        remaining=0,
+        remaining_cost=0,
+        closed_at=now,
+        exit_state=Lot.ExitState.SKIPPED,
+        exit_note="closed by the account reset",
+    )
     for position in positions:
         position.quantity = position.reserved_quantity = position.average_entry_price = position.realized_pnl = Decimal(
             0
@@ -701,3 +946,113 @@ def equity_snapshot_all(*, now: datetime | None = None) -> int:
         )
         written += len(totals)
     return written
+
+
+# --- the exit after N sessions ------------------------------------------------------------
+
+
+def _seoul(at: datetime) -> str:
+    return f"{at.astimezone(rules.SEOUL):%Y-%m-%d %H:%M} Asia/Seoul"
+
+
+def _lot_exit_mark(lot: Lot, *, state: str, note: str, order: Order | None = None) -> None:
+    """Record an exit's outcome on the lot: only the exit columns (a concurrent fill may have
+    just written ``remaining``)."""
+    lot.exit_state, lot.exit_note = state, note[:300]
+    fields: dict[str, object] = {"exit_state": state, "exit_note": lot.exit_note}
+    if order is not None:
+        lot.exit_order = order
+        fields["exit_order"] = order
+    Lot.objects.filter(pk=lot.pk).update(**fields)
+
+
+def lot_exit(*, lot: Lot, now: datetime | None = None) -> Lot:
+    """Sell a due lot at market through ``order_place`` with ``client_order_id``
+    ``exit-lot-<id>``, so a rerun finds the order placed before and sells nothing more.
+
+    A closed KRX market defers the exit to the next open (``exit_state`` ``deferred``, the
+    note says when); no fresh price keeps it due for the next run; nothing left to sell (sold
+    or reserved by other orders) marks it ``skipped``; another refusal marks it ``rejected``
+    with the reason. Returns the lot with its exit columns as recorded."""
+    now = now or timezone.now()
+    key = f"exit-lot-{lot.pk}"
+    placed = Order.objects.filter(user_id=lot.user_id, client_order_id=key).first()
+    if placed is not None:  # a rerun: the exit was placed already
+        if lot.exit_state != Lot.ExitState.DONE:
+            _lot_exit_mark(lot, state=Lot.ExitState.DONE, note=_sold_note(placed), order=placed)
+        return lot
+    instrument = lot.instrument
+    if not _session_open(instrument, now=now):
+        if lot.exit_state == Lot.ExitState.DEFERRED:
+            return lot  # stated already
+        try:
+            opens = _seoul(holding.krx_next_open(now))
+        except ValueError:
+            opens = "the next session the calendar knows"
+        _lot_exit_mark(
+            lot,
+            state=Lot.ExitState.DEFERRED,
+            note=f"KRX was closed at {_seoul(now)}; the exit after {lot.exit_after_sessions} sessions sells at the next open, {opens}",
+        )
+        return lot
+    position = Position.objects.filter(user_id=lot.user_id, instrument=instrument).first()
+    available = position.quantity - position.reserved_quantity if position else Decimal(0)
+    lot.refresh_from_db(fields=["remaining"])
+    quantity = min(lot.remaining, available)
+    if quantity <= 0:
+        _lot_exit_mark(
+            lot,
+            state=Lot.ExitState.SKIPPED,
+            note="nothing left to sell: the lot was sold, or its quantity is held by open sell orders",
+        )
+        return lot
+    try:
+        order, _ = order_place(
+            user=lot.user,
+            instrument_id=instrument.pk,
+            side=Order.Side.SELL,
+            type=Order.Type.MARKET,
+            quantity=quantity,
+            client_order_id=key,
+            now=now,
+            closes_lot=lot,
+        )
+    except PriceUnavailable as exc:
+        _lot_exit_mark(lot, state=lot.exit_state, note=f"waits for a price ({_seoul(now)}): {exc.message}")
+        return lot
+    except MarketClosed:
+        _lot_exit_mark(lot, state=Lot.ExitState.DEFERRED, note=f"the market was closed at {_seoul(now)}")
+        return lot
+    except DomainError as exc:
+        _lot_exit_mark(lot, state=Lot.ExitState.REJECTED, note=f"the exit sell was rejected: {exc.message}")
+        return lot
+    _lot_exit_mark(lot, state=Lot.ExitState.DONE, note=_sold_note(order, short=quantity < lot.remaining), order=order)
+    return lot
+
+
+def _sold_note(order: Order, *, short: bool = False) -> str:
+    price = _plain(order.average_fill_price) if order.average_fill_price is not None else "-"
+    rest = " (the rest was held by open sell orders)" if short else ""
+    return f"sold {_plain(order.filled_quantity)} at {price} by order #{order.pk}, {_seoul(order.created_at)}{rest}"
+
+
+def lots_exit_due(*, now: datetime | None = None) -> int:
+    """Carry out every lot exit due at ``now`` (``lot_exit``; the beat runs it every minute);
+    returns how many lots were sold. Each lot on its own, so one failure holds no other."""
+    now = now or timezone.now()
+    sold = 0
+    due = (
+        Lot.objects.filter(
+            exit_state__in=[Lot.ExitState.SCHEDULED, Lot.ExitState.DEFERRED], exit_due_at__lte=now, remaining__gt=0
+        )
+        .select_related("instrument", "user")
+        .order_by("exit_due_at", "id")
+    )
+    for lot in due:
+        try:
+            lot_exit(lot=lot, now=now)
+        except Exception:
+            logger.exception("exit of lot %s failed", lot.pk)
+            continue
+        sold += lot.exit_state == Lot.ExitState.DONE
+    return sold

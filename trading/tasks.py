@@ -18,3 +18,9 @@ def expire_day_orders() -> int:
 def snapshot_equity() -> int:
     """Record every user's end-of-day equity (beat: daily, 23:59 Asia/Seoul)."""
     return services.equity_snapshot_all()
+
+
+@shared_task
+def exit_lots() -> int:
+    """Sell the lots whose exit after N sessions is due (beat: every minute)."""
+    return services.lots_exit_due()

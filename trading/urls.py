@@ -7,6 +7,7 @@ router = SimpleRouter()
 router.register("orders", api.OrderViewSet, basename="order")
 router.register("fills", api.FillViewSet, basename="fill")
 router.register("positions", api.PositionViewSet, basename="position")
+router.register("lots", api.LotViewSet, basename="lot")
 
 urlpatterns = [
     path("account/", api.AccountView.as_view(), name="account"),

@@ -490,6 +490,8 @@ def test_users_see_only_their_own_bots(auth_client, api_client, user, btc):
         ({"fraction": "1.5"}, "fraction"),
         ({"lookback": 0}, "lookback"),
         ({"ma_window": -1}, "ma_window"),
+        ({"exit_after_sessions": 0}, "exit_after_sessions"),
+        ({"exit_after_sessions": 61}, "exit_after_sessions"),
     ],
 )
 def test_bad_bot_input_is_400_naming_the_field_and_creates_nothing(auth_client, btc, change, field):
@@ -527,3 +529,32 @@ def test_admin_lists_bots_decisions_and_backtests_and_checks_a_bot(client, user,
 
     assert response.status_code == 302
     assert Bot.objects.get(pk=bot.pk).state == "armed"
+
+
+def test_a_bot_with_an_exit_after_sessions_holds_its_entry_until_the_lots_exit(clock, user, btc):
+    from trading import services as trading_services
+    from trading.models import Lot
+
+    bot = make_bot(user, btc, exit_after_sessions=2)
+    tick(clock, kst("2025-09-24"), "159680000")
+    tick(clock, kst("2025-09-24", "11:00:00"), "161200000")  # enters (see above)
+    lot = Lot.objects.get(user=user)
+    # Upbit's day starts 09:00 KST: the second day boundary after 09-24 11:00 is 09-26 09:00
+    assert (lot.exit_after_sessions, lot.exit_due_at) == (2, kst("2025-09-26", "09:00:00"))
+    assert "sold at its session close 2" in bot.decisions.get(action="enter").reason
+
+    tick(clock, kst("2025-09-25", "09:00:03"), "160700000")  # the next open: the bot does not sell
+    assert not Order.objects.filter(user=user, side="sell").exists()
+    bot.refresh_from_db()
+    assert bot.holding_quantity == 0 and "exit" not in actions(bot)
+
+    tick(clock, kst("2025-09-26", "09:00:01"), "160000000")
+    assert trading_services.lots_exit_due(now=kst("2025-09-26", "09:00:02")) == 1
+    sell = Order.objects.get(user=user, side="sell")
+    assert sell.client_order_id == f"exit-lot-{lot.pk}" and sell.filled_quantity == lot.quantity
+    lot.refresh_from_db()
+    assert (lot.remaining, lot.exit_state) == (0, "done")
+    # what is left is the 09-26 entry's own lot, with its own exit
+    position = Position.objects.get(user=user, instrument=btc)
+    assert position.quantity == sum(x.remaining for x in Lot.objects.filter(user=user))
+    assert ledger_mismatches() == []

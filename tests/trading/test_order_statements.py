@@ -19,6 +19,9 @@ from trading.selectors import ledger_mismatches
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MAX_STATEMENTS = 8
+# issue 15: lots. A buy inserts its lot (+1); a sell reads the open lots and closes them first-in
+# first-out in one bulk update (+2). The books' own statements stay at 8.
+LOT_BUY_STATEMENTS, LOT_SELL_STATEMENTS = 1, 2
 
 
 def _count(**kwargs) -> list[str]:
@@ -37,8 +40,10 @@ def test_market_orders_take_at_most_eight_statements(btc):
     buy = _count(user=user, instrument_id=btc.pk, side="buy", type="market", quantity="0.001")
     sell = _count(user=user, instrument_id=btc.pk, side="sell", type="market", quantity="0.001")
 
-    assert len(buy) <= MAX_STATEMENTS, "\n".join(buy)
-    assert len(sell) <= MAX_STATEMENTS, "\n".join(sell)
+    assert len(buy) <= MAX_STATEMENTS + LOT_BUY_STATEMENTS, "\n".join(buy)
+    assert len(sell) <= MAX_STATEMENTS + LOT_SELL_STATEMENTS, "\n".join(sell)
+    assert sum('"trading_lot"' in q for q in buy) == LOT_BUY_STATEMENTS
+    assert sum('"trading_lot"' in q for q in sell) == LOT_SELL_STATEMENTS
     assert Position.objects.get(user=user, instrument=btc).quantity == Decimal("0.001")
     assert ledger_mismatches() == []
 
@@ -49,6 +54,8 @@ def test_first_order_opening_a_position_stays_bounded(btc):
 
     first = _count(user=user, instrument_id=btc.pk, side="buy", type="market", quantity="0.001")
 
-    assert len(first) <= MAX_STATEMENTS + 3, "\n".join(first)  # + the position's insert (in a savepoint)
+    assert len(first) <= MAX_STATEMENTS + LOT_BUY_STATEMENTS + 3, "\n".join(
+        first
+    )  # + the position's insert (in a savepoint)
     assert Position.objects.get(user=user, instrument=btc).quantity > 0
     assert ledger_mismatches() == []

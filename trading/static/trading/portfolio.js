@@ -36,6 +36,7 @@
     formError: $("pf-form-error"), formResult: $("pf-form-result"), submit: $("pf-submit"),
     limitOnly: Array.from(form.querySelectorAll(".pf-limit-only")),
     positions: $("pf-positions"), positionsMeta: $("pf-positions-meta"),
+    lots: $("pf-lots"), lotsMeta: $("pf-lots-meta"), exit: $("pf-exit"),
     openOrders: $("pf-open-orders"), openMeta: $("pf-open-meta"),
     orders: $("pf-orders"), ordersMeta: $("pf-orders-meta"),
     fills: $("pf-fills"), fillsMeta: $("pf-fills-meta"),
@@ -355,7 +356,7 @@
     if (refresh.running) { refresh.again = true; return; }
     refresh.running = true;
     try {
-      const results = await Promise.allSettled([loadPortfolio(), loadOpenOrders(), loadRecentOrders(), loadFills()]);
+      const results = await Promise.allSettled([loadPortfolio(), loadOpenOrders(), loadRecentOrders(), loadFills(), loadLots()]);
       const failed = results.find((r) => r.status === "rejected");
       if (failed && !(failed.reason instanceof ApiError && (failed.reason.status === 401 || failed.reason.status === 403))) {
         showNote("Could not refresh: " + failed.reason.message);
@@ -643,6 +644,51 @@
     el.ordersMeta.textContent = count > rows.length ? "Latest " + rows.length + " of " + count : "";
   }
 
+  // -------------------------------------------------------------------- lots
+
+  async function loadLots() {
+    const { data } = await api("lots/?open=true&limit=100");
+    const rows = pageRows(data);
+    renderLots(rows, data.count);
+  }
+
+  const EXIT_LABELS = { scheduled: "scheduled", deferred: "deferred", done: "sold", skipped: "skipped", rejected: "rejected" };
+
+  function renderLots(rows, count) {
+    if (!rows.length) {
+      emptyRow(el.lots, 11, "No open lots. 보유 로트가 없습니다.");
+      el.lotsMeta.textContent = "";
+      return;
+    }
+    const frag = document.createDocumentFragment();
+    for (const view of rows) {
+      const lot = view.lot, q = lot.quote;
+      const tr = h("tr");
+      tr.append(
+        td(null, lot.day, fullWhen(lot.opened_at) + " · order #" + lot.order),
+        symbolCell(lot),
+        td("col-num", fmtQty(lot.remaining) + " / " + fmtQty(lot.quantity)),
+        td("col-num", fmtPrice(lot.price, q), "cost " + fullMoney(lot.cost, q)),
+        td("col-num", String(view.holding_sessions)),
+      );
+      for (let i = 0; i < 5; i += 1) {
+        const c = view.closes[i];
+        if (!c || c.pnl === null) tr.append(td("col-num pf-hide-phone muted", "—", c ? c.day + ": no close yet" : ""));
+        else {
+          const cell = moneyCell(c.pnl, q, { signed: true });
+          cell.classList.add("pf-hide-phone");
+          cell.title = c.day + " close " + c.close + " " + q + " · " + fmtPct(num(c.ret));
+          tr.append(cell);
+        }
+      }
+      const exit = lot.exit_state ? (EXIT_LABELS[lot.exit_state] || lot.exit_state) + (lot.exit_after_sessions ? " · N=" + lot.exit_after_sessions : "") : "—";
+      tr.append(td(lot.exit_state ? null : "muted", exit, lot.exit_note || ""));
+      frag.append(tr);
+    }
+    el.lots.replaceChildren(frag);
+    el.lotsMeta.textContent = count > rows.length ? "First " + rows.length + " of " + count : rows.length + (rows.length === 1 ? " lot" : " lots");
+  }
+
   // ------------------------------------------------------------------- fills
 
   async function loadFills() {
@@ -684,8 +730,8 @@
 
   // ------------------------------------------------------------ order ticket
 
-  const FIELDS = ["instrument", "side", "type", "quantity", "limit_price", "time_in_force"];
-  const FIELD_INPUT = { instrument: el.search, quantity: el.quantity, limit_price: el.limitPrice, time_in_force: el.tif };
+  const FIELDS = ["instrument", "side", "type", "quantity", "limit_price", "time_in_force", "exit_after_sessions"];
+  const FIELD_INPUT = { instrument: el.search, quantity: el.quantity, limit_price: el.limitPrice, time_in_force: el.tif, exit_after_sessions: el.exit };
 
   const radioValue = (name) => (form.querySelector("input[name=" + name + "]:checked") || {}).value;
   function setRadio(name, value) {
@@ -795,6 +841,7 @@
     const side = radioValue("side"), type = radioValue("type");
     const limit = type === "limit";
     el.limitOnly.forEach((node) => { node.hidden = !limit; });
+    form.querySelectorAll(".pf-buy-only").forEach((node) => { node.hidden = side !== "buy"; });
     if (limit && !el.limitPrice.value && state.ticker) el.limitPrice.value = plainDecimal(state.ticker.last_price) || "";
     const base = state.instrument ? (state.instrument.base || state.instrument.symbol) : "";
     el.submit.textContent = (side === "sell" ? "Sell" : "Buy") + (base ? " " + base : "") + (limit ? " · limit" : " · market");
@@ -883,6 +930,15 @@
     }
 
     const body = { instrument: inst.id, side, type, quantity };
+    const exitAfter = el.exit.value.trim();
+    if (side === "buy" && exitAfter !== "") {
+      if (!/^\d{1,2}$/.test(exitAfter) || Number(exitAfter) < 1 || Number(exitAfter) > 60) {
+        fieldError("exit_after_sessions", "Enter a whole number of sessions from 1 to 60, or leave it empty.");
+        el.exit.focus();
+        return;
+      }
+      body.exit_after_sessions = Number(exitAfter);
+    }
     if (type === "limit") {
       body.limit_price = limitPrice;
       body.time_in_force = el.tif.value;
@@ -1276,6 +1332,8 @@
   // ------------------------------------------------------------------- start
 
   async function preselect() {
+    const preset = new URLSearchParams(location.search).get("exit_after_sessions");
+    if (preset && /^\d{1,2}$/.test(preset)) el.exit.value = preset; // e.g. from the discover list
     const id = Number(new URLSearchParams(location.search).get("instrument"));
     if (!Number.isInteger(id) || id <= 0) return;
     try {
