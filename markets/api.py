@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from core.serializers import ModelSerializer, PlainDecimalField
 from markets import selectors
-from markets.models import Exchange, Instrument, Interval, Market
+from markets.models import Exchange, Instrument, Interval, Market, OptionRight
 from markets.payloads import TickerSerializer
 
 MAX_CANDLES = 5000
@@ -26,6 +26,9 @@ MAX_MOMENT = datetime(9000, 1, 1, tzinfo=ZoneInfo("UTC"))
 
 
 class InstrumentSerializer(ModelSerializer):
+    # "" for everything but options: documented, so responses match the schema
+    right = serializers.ChoiceField(choices=OptionRight.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = Instrument
         fields = [
