@@ -9,7 +9,7 @@
 """
 
 from django.utils.translation import get_language_from_request
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -203,7 +203,16 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
         note = self.get_object()  # 404 for another user's notification
         return Response(DeliverySerializer(note.deliveries.select_related("channel"), many=True).data)
 
-    @extend_schema(request=MarkReadSerializer)
+    @extend_schema(
+        request=MarkReadSerializer,
+        responses=inline_serializer(
+            "MarkReadResult",
+            {
+                "marked": serializers.IntegerField(help_text="notifications marked read by this call"),
+                "unread_count": serializers.IntegerField(),
+            },
+        ),
+    )
     @action(detail=False, methods=["post"], url_path="mark-read")
     def mark_read(self, request):
         data = MarkReadSerializer(data=request.data)
