@@ -223,6 +223,7 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
 
 class NotificationChannelSerializer(ModelSerializer):
     active = serializers.BooleanField(read_only=True, help_text="verified and not disabled: receives deliveries")
+    address = serializers.CharField(read_only=True, help_text="email channels: the address; empty for Telegram")
 
     class Meta:
         model = NotificationChannel

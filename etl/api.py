@@ -143,6 +143,25 @@ def _output(row: dict, *, all_exchange: bool) -> dict:
     return {key: out[key] for key in (*CSV_FIELDS, *(("exchanges",) if all_exchange else ()))}
 
 
+class TakerVolumePageSerializer(serializers.Serializer):
+    """The JSON answer of ``GET /api/v1/taker-volume/`` (documentation only)."""
+
+    exchange = serializers.CharField()
+    symbol = serializers.CharField()
+    window = serializers.CharField(help_text="min | hour | day")
+    base = serializers.CharField(help_text="the volume unit, e.g. BTC")
+    quote = serializers.CharField(help_text="the value unit: USDT, USD, KRW")
+    # "from" is a Python keyword: declared below
+    to = serializers.CharField(allow_null=True, help_text="the query's exclusive end, ISO-8601 UTC, or null")
+    count = serializers.IntegerField()
+    results = TakerVolumeRowSerializer(many=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(allow_null=True, help_text="the query's start, ISO-8601 UTC, or null")
+        return fields
+
+
 class TakerVolumeView(APIView):
     """Taker buy/sell volume per minute, hour or day (UTC), newest first.
 
@@ -165,7 +184,7 @@ class TakerVolumeView(APIView):
                 "to", OpenApiTypes.STR, description="unix seconds or ISO-8601 (UTC without offset), exclusive"
             ),
         ],
-        responses=TakerVolumeRowSerializer(many=True),
+        responses=TakerVolumePageSerializer,
     )
     def get(self, request):
         query = TakerVolumeQuerySerializer(data=request.query_params)

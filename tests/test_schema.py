@@ -48,3 +48,17 @@ def test_candles_are_documented_as_the_page_object_they_return(schema):
         "count",
         "results",
     }
+
+
+@pytest.mark.django_db
+def test_taker_volume_is_documented_as_the_object_it_returns(client, schema):
+    ok = schema["paths"]["/api/v1/taker-volume/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/TakerVolumePage"}
+    documented = set(schema["components"]["schemas"]["TakerVolumePage"]["properties"])
+    answered = client.get("/api/v1/taker-volume/", {"exchange": "bithumb"}).json()
+    assert documented == set(answered)  # found by schemathesis: it was documented as an array
+
+
+def test_a_telegram_channels_empty_address_is_not_documented_as_an_email(schema):
+    address = schema["components"]["schemas"]["NotificationChannel"]["properties"]["address"]
+    assert address["type"] == "string" and "format" not in address
