@@ -8,9 +8,11 @@ from bots.views import backtest_chart
 from markets.views import board
 from quiz.views import glossary_page, quiz_page
 from tradesite import health
+from tradesite.api_root import ApiRootView
 from trading.views import portfolio_page
 
 api_v1 = [
+    path("", ApiRootView.as_view(), name="api-root"),  # every endpoint below (tradesite/api_root.py)
     path("auth/", include("accounts.urls")),
     path("", include("markets.urls")),
     path("", include("predictions.urls")),
