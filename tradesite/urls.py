@@ -9,6 +9,7 @@ from markets.views import board
 from quiz.views import glossary_page, quiz_page
 from tradesite import health
 from tradesite.api_root import ApiRootView
+from tradesite.pages import favicon
 from trading.views import portfolio_page
 
 api_v1 = [
@@ -42,6 +43,7 @@ urlpatterns = [
     # orchestrator probes (tradesite/health.py)
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("favicon.ico", favicon, name="favicon"),  # browsers ask for it: the SVG icon
 ]
 
 # the API error shape on /api/ paths, Django's HTML pages elsewhere (tradesite/errors.py)
