@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.views import signup_page
@@ -12,7 +12,7 @@ from tradesite.api_root import ApiRootView
 from tradesite.pages import favicon
 from trading.views import portfolio_page
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", ApiRootView.as_view(), name="api-root"),  # every endpoint below (tradesite/api_root.py)
     path("auth/", include("accounts.urls")),
     path("", include("markets.urls")),
