@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin
+from core.admin import PlainDecimalAdmin, ReadOnlyAdmin
 from markets.models import Candle, CandleGap, Instrument, JobStatus, Ticker
 
 
 @admin.register(Instrument)
-class InstrumentAdmin(admin.ModelAdmin):
+class InstrumentAdmin(PlainDecimalAdmin):
     list_display = ["symbol", "exchange", "market", "segment", "name_ko", "name_en", "tick_size", "lot_size", "active"]
     list_filter = ["market", "exchange", "segment", "active"]
     search_fields = ["symbol", "base", "name_ko", "name_en"]
@@ -26,7 +26,7 @@ class CandleAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Ticker)
-class TickerAdmin(admin.ModelAdmin):
+class TickerAdmin(PlainDecimalAdmin):
     list_display = ["instrument", "last_price", "change_rate", "traded_value_24h", "time", "source", "updated_at"]
     list_filter = ["source", "instrument__exchange", "instrument__market"]
     search_fields = ["instrument__symbol", "instrument__name_ko", "instrument__name_en"]

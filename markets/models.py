@@ -6,6 +6,7 @@ daily candle at 00:00 KST likewise).
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
@@ -186,7 +187,7 @@ class Ticker(models.Model):
         constraints = [models.CheckConstraint(condition=Q(last_price__gt=0), name="ticker_last_price_positive")]
 
     def __str__(self) -> str:
-        return f"{self.instrument} {self.last_price}"
+        return f"{self.instrument} {Decimal(self.last_price).normalize():f}"  # no padding, no exponent
 
 
 class TickKind(models.TextChoices):

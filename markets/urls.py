@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from markets import api
 
 router = DefaultRouter()
+router.include_root_view = False  # the API root is tradesite.api_root (every app's endpoints)
 router.register("instruments", api.InstrumentViewSet, basename="instrument")
 
 urlpatterns = [

@@ -1,4 +1,4 @@
-"""API routes of the predictions app (mounted under /api/v1/; the API root view is markets')."""
+"""API routes of the predictions app (mounted under /api/v1/; the API root view is tradesite.api_root)."""
 
 from rest_framework.routers import SimpleRouter
 

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.views import signup_page
@@ -8,9 +8,12 @@ from bots.views import backtest_chart
 from markets.views import board
 from quiz.views import glossary_page, quiz_page
 from tradesite import health
+from tradesite.api_root import ApiRootView
+from tradesite.pages import favicon
 from trading.views import portfolio_page
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
+    path("", ApiRootView.as_view(), name="api-root"),  # every endpoint below (tradesite/api_root.py)
     path("auth/", include("accounts.urls")),
     path("", include("markets.urls")),
     path("", include("predictions.urls")),
@@ -40,6 +43,7 @@ urlpatterns = [
     # orchestrator probes (tradesite/health.py)
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("favicon.ico", favicon, name="favicon"),  # browsers ask for it: the SVG icon
 ]
 
 # the API error shape on /api/ paths, Django's HTML pages elsewhere (tradesite/errors.py)

@@ -178,3 +178,12 @@ def test_portfolio_page_requires_login(client, user):
     client.force_login(user)
     page = client.get("/portfolio/")
     assert page.status_code == 200 and b"/ws/account/" in page.content
+
+
+def test_login_page_links_to_the_signup_page_in_korean_and_english(client, db):
+    html = client.get("/accounts/login/").content.decode()
+
+    assert '<a href="/accounts/signup/">회원가입</a>' in html
+    assert '<a href="/accounts/signup/">Sign up</a>' in html
+    assert "Register through the API" not in html
+    assert client.get("/accounts/signup/").status_code == 200
