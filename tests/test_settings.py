@@ -40,7 +40,7 @@ def test_nothing_set_gives_the_embedded_default(tmp_path):
     assert s["db"] == "django.db.backends.sqlite3"
     assert s["db_name"] == str(tmp_path / "db.sqlite3")
     assert "journal_mode=WAL" in s["db_init"]
-    assert s["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert s["layer"] == "core.channel_layers.FanoutInMemoryChannelLayer"  # Channels' in-memory layer, not quadratic
     assert s["eager"] is True and s["broker"] == "memory://"
     assert s["debug"] is False
     # a generated key, kept outside the code, stable across starts

@@ -21,6 +21,7 @@ def snapshot_equity() -> int:
 
 
 @shared_task
+@tracked("trading: exit lots after N sessions")
 def exit_lots() -> int:
     """Sell the lots whose exit after N sessions is due (beat: every minute)."""
     return services.lots_exit_due()

@@ -39,6 +39,11 @@ class FakeClock:
             self.t += seconds
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process(eager_celery):
+    """Deliveries are Celery tasks: run them here, also when the suite runs with a broker."""
+
+
 @pytest.fixture
 def clock():
     c = FakeClock()

@@ -63,14 +63,8 @@ def tasks_imported():
 
 
 @pytest.fixture(autouse=True)
-def demo_celery():
+def demo_celery(eager_celery):
     """The demo's eager Celery, also when the suite runs with a broker (REDIS_URL)."""
-    from tradesite.celery import app
-
-    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
 @pytest.fixture
