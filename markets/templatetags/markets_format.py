@@ -27,3 +27,16 @@ def krw_compact(value) -> str:
     eok = rest // EOK
     parts = ([f"{jo:,.0f}조"] if jo else []) + ([f"{eok:,.0f}억"] if eok else [])
     return sign + " ".join(parts)
+
+
+@register.filter
+def signed_percent(value, places: int = 2) -> str:
+    """A fraction -> a signed percent: ``0.0123`` -> ``"+1.23 %"``, ``-0.004`` -> ``"-0.40 %"``;
+    ``""`` for None or what is not a number."""
+    if value is None or value == "":
+        return ""
+    try:
+        percent = Decimal(str(value)) * 100
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+    return f"{percent:+.{int(places)}f} %"

@@ -208,3 +208,9 @@ def test_discover_rows_carry_the_live_price_thresholds_and_the_ticket_link(predi
 
     bad = api_client.get("/api/v1/predictions/discover/", {"market": "KOSPI", "thresholds": "x:2"})
     assert bad.status_code == 400 and "thresholds" in bad.json()["error"]["fields"]
+
+    # the page shows the same row: the live price, the change since the close and the ticket link
+    page = api_client.get("/predictions/", {"market": "KOSPI", "limit": 5}).content.decode()
+    assert f"{live:,.0f}" in page and "+2.00 %" in page
+    assert f'href="/portfolio/?instrument={top.instrument_id}&amp;exit_after_sessions={predicted.horizon}"' in page
+    assert ("KRX session open" if data["is_open"] else "KRX closed") in page
