@@ -180,19 +180,11 @@ class DailyBar:
 
 
 @dataclass(frozen=True)
-class MinuteBar:
-    """One futures/options intraday bar (FHKIF03020200 ``output2``): ``time`` is KIS's
-    ``stck_bsop_date`` + ``stck_cntg_hour`` (the bar's stamp as KIS gives it), Asia/Seoul; prices
-    index points; ``volume`` contracts in the bar; ``traded_value`` KIS's ``acml_tr_pbmn`` KRW."""
-
-    time: datetime
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: int
-    traded_value: Decimal | None
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+class MinuteBar(DailyBar):
+    """One futures/options intraday bar (FHKIF03020200 ``output2``), the fields of ``DailyBar``:
+    ``time`` is KIS's ``stck_bsop_date`` + ``stck_cntg_hour`` (the bar's stamp as KIS gives it),
+    Asia/Seoul; prices index points; ``volume`` contracts in the bar; ``traded_value`` KIS's
+    ``acml_tr_pbmn`` KRW."""
 
 
 @dataclass(frozen=True)
