@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.errors.ApiErrorShapeMiddleware",  # the API error shape for non-DRF errors on /api/
+    "core.timezones.DisplayTimeZoneMiddleware",  # pages and the admin in DISPLAY_TIME_ZONE
 ]
 
 ROOT_URLCONF = "tradesite.urls"
@@ -190,6 +191,7 @@ LOGOUT_REDIRECT_URL = "/"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"  # stored and computed in UTC; Asia/Seoul is a display and market-hours concern
 DISPLAY_TIME_ZONE = "Asia/Seoul"
+FORMAT_MODULE_PATH = ["tradesite.formats"]  # datetimes shown with their zone ("... KST")
 USE_I18N = True
 USE_TZ = True
 
