@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from predictions import services, tasks
+from predictions import artifacts, services, tasks
 from predictions.evaluation import evaluate_scores, momentum_scores
 from predictions.features import FEATURE_NAMES, complete_windows, forward_labels
 from predictions.models import Prediction, Predictor
@@ -251,7 +251,7 @@ def test_the_demo_trains_a_new_version_when_the_database_outlived_the_artifact(p
     from tradesite.management.commands.load_demo_data import Command
 
     (Path(settings.PREDICTIONS["ARTIFACT_DIR"]) / predicted.artifact).unlink()
-    services._cached_model.cache_clear()
+    artifacts._cached_model.cache_clear()
     out = StringIO()
 
     Command(stdout=out)._predictions(verbosity=0)

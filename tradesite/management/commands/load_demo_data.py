@@ -97,8 +97,8 @@ class Command(BaseCommand):
     def _predictions(self, verbosity: int) -> None:
         """Train the default model on the KOSPI stocks of the slice over 2024 (once) and store its
         out-of-sample predictions for 2025, so the discover list has something to show."""
+        from predictions.artifacts import PredictorUnavailable, load_predictor_model
         from predictions.models import Predictor
-        from predictions.services import PredictorUnavailable, load_predictor_model
 
         active = Predictor.objects.filter(market="KOSPI", kind="gbm", active=True).first()
         if active is not None:
