@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 from django.db.models import FloatField, QuerySet
 from django.db.models.functions import Cast
 
+from core.timeparse import SEOUL
 from markets.models import Candle, Exchange, Instrument, Interval, Market
 from predictions import sessions
 from predictions.features import Panel, forward_labels, panel_from_frame
 from predictions.models import BOARD_SEGMENTS, Prediction, PredictionBacktest, Predictor
-
-SEOUL = ZoneInfo("Asia/Seoul")
 
 
 def session_open_utc(day: date) -> datetime:
