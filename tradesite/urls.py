@@ -27,6 +27,7 @@ urlpatterns = [
     path("", board, name="board"),
     path("portfolio/", portfolio_page, name="portfolio-page"),
     path("", include("bots.pages")),  # /bots/..., /backtests/... (bots/pages.py)
+    path("", include("etl.pages")),  # /taker-volume/ (etl/pages.py)
     path("accounts/signup/", signup_page, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("quiz/", quiz_page, name="quiz"),
