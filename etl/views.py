@@ -13,6 +13,7 @@ from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
 
+from core.forms import DATETIME_KST, MESSAGES
 from etl import pairs as pair_registry
 from etl import selectors
 from etl.metrics import WINDOWS
@@ -29,10 +30,6 @@ EXCHANGES = [
 ]
 WINDOW_LABELS = {"min": "분 · minute", "hour": "시간 · hour", "day": "일 · day"}
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
-MESSAGES = {
-    "invalid_choice": "목록에서 고르세요 · Choose one of the listed values.",
-    "invalid": "시각을 YYYY-MM-DD HH:MM(KST)으로 입력하세요 · Enter a time as YYYY-MM-DD HH:MM (KST).",
-}
 
 
 def _seoul() -> ZoneInfo:
@@ -54,10 +51,10 @@ class TakerVolumeForm(forms.Form):
         choices=[(w, WINDOW_LABELS[w]) for w in WINDOWS], required=False, label="단위 · Window", error_messages=MESSAGES
     )
     from_ = forms.DateTimeField(
-        required=False, input_formats=LOCAL_FORMATS, label="시작 · From (KST)", error_messages=MESSAGES
+        required=False, input_formats=LOCAL_FORMATS, label="시작 · From (KST)", error_messages=DATETIME_KST
     )
     to = forms.DateTimeField(
-        required=False, input_formats=LOCAL_FORMATS, label="끝 · To (KST, exclusive)", error_messages=MESSAGES
+        required=False, input_formats=LOCAL_FORMATS, label="끝 · To (KST, exclusive)", error_messages=DATETIME_KST
     )
 
     def __init__(self, *args, **kwargs):
