@@ -70,12 +70,23 @@ class BotForm(forms.Form):
     """A new bot: a breakout bot on one instrument, or a predictions bot following a model.
     Fields as ``POST /api/v1/bots/``."""
 
-    kind = forms.ChoiceField(choices=Bot.Kind.choices, initial=Bot.Kind.BREAKOUT, error_messages=MESSAGES)
+    kind = forms.ChoiceField(
+        choices=[
+            ("breakout", "변동성 돌파 · Volatility breakout"),
+            ("predictions", "예측 추종 · Follows the predictions"),
+        ],
+        initial=Bot.Kind.BREAKOUT,
+        error_messages=MESSAGES,
+    )
     name = forms.CharField(max_length=100, required=False, error_messages=MESSAGES)
     instrument = InstrumentChoiceField(
         queryset=Instrument.objects.none(), required=False, error_messages=MESSAGES, empty_label="—"
     )
-    k_mode = forms.ChoiceField(choices=Bot.KMode.choices, initial=Bot.KMode.FIXED, error_messages=MESSAGES)
+    k_mode = forms.ChoiceField(
+        choices=[("fixed", "고정 k · Fixed k"), ("auto", "최적 K · Best K, walk-forward")],
+        initial=Bot.KMode.FIXED,
+        error_messages=MESSAGES,
+    )
     k = _number(min_value=Decimal(0), max_value=Decimal(1), max_digits=6, decimal_places=4, initial=Decimal("0.5"))
     lookback = _whole(min_value=1, max_value=MAX_DAYS, initial=20)
     ma_window = _whole(min_value=0, max_value=MAX_DAYS, initial=5)
@@ -87,7 +98,15 @@ class BotForm(forms.Form):
     # a predictions bot
     model = forms.CharField(max_length=80, required=False, error_messages=MESSAGES)
     second_model = forms.CharField(max_length=80, required=False, error_messages=MESSAGES)
-    condition = forms.ChoiceField(choices=Bot.Condition.choices, initial=Bot.Condition.MODEL, error_messages=MESSAGES)
+    condition = forms.ChoiceField(
+        choices=[
+            ("model", "모델 하나 · One model"),
+            ("both", "둘 다 · Both models agree"),
+            ("either", "하나라도 · Either model"),
+        ],
+        initial=Bot.Condition.MODEL,
+        error_messages=MESSAGES,
+    )
     threshold = _number(min_value=Decimal(0), max_value=Decimal(1), decimal_places=8, initial=Decimal("0.5"))
     second_threshold = _number(min_value=Decimal(0), max_value=Decimal(1), decimal_places=8, initial=Decimal("0.5"))
     top_n = _whole(min_value=1, max_value=50, initial=5)

@@ -287,3 +287,13 @@ def test_a_predictions_bot_with_an_unknown_model_is_refused_on_the_model_field(c
     assert response.status_code == 400 and len(field_errors(response.content.decode(), "model")) == 1
     assert not Bot.objects.exists()
     assert bot_services  # the service is the one place the rule lives
+
+
+def test_the_forms_bilingual_choices_are_the_models_values():
+    from bots.forms import BotForm
+
+    form = BotForm()
+    for field, choices in (("kind", Bot.Kind), ("k_mode", Bot.KMode), ("condition", Bot.Condition)):
+        labels = dict(form.fields[field].choices)
+        assert list(labels) == list(choices.values)
+        assert all(" · " in label for label in labels.values())
