@@ -297,3 +297,17 @@ def test_the_forms_bilingual_choices_are_the_models_values():
         labels = dict(form.fields[field].choices)
         assert list(labels) == list(choices.values)
         assert all(" · " in label for label in labels.values())
+
+
+@pytest.mark.parametrize(
+    "name", ["bot-list-page", "bot-create-page", "backtest-list-page", "taker-volume-page", "prediction-backtest-list-page"]
+)
+def test_the_new_pages_carry_no_inline_script_or_style(client, user, name):
+    from tests.security.test_csp import INLINE_SCRIPT
+
+    client.force_login(user)
+    response = client.get(reverse(name))
+
+    assert response.status_code == 200 and "unsafe-inline" not in response["Content-Security-Policy"]
+    html = response.content.decode()
+    assert not INLINE_SCRIPT.search(html) and "<style" not in html and " style=" not in html
