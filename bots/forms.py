@@ -171,8 +171,18 @@ class BacktestForm(forms.Form):
 
     exchange = forms.ChoiceField(choices=Exchange.choices, initial="upbit", error_messages=MESSAGES)
     symbol = forms.CharField(max_length=40, initial="BTC/KRW", error_messages=MESSAGES)
-    start = forms.DateField(required=False, error_messages=DATE, input_formats=["%Y-%m-%d"])
-    end = forms.DateField(required=False, error_messages=DATE, input_formats=["%Y-%m-%d"])
+    start = forms.DateField(
+        required=False,
+        error_messages=DATE,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    end = forms.DateField(
+        required=False,
+        error_messages=DATE,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     k = forms.CharField(max_length=10, initial="auto", error_messages=MESSAGES)
     lookback = _whole(min_value=1, max_value=MAX_DAYS, initial=20)
     ma = _whole(min_value=0, max_value=MAX_DAYS, initial=5)

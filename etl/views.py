@@ -5,6 +5,7 @@ link to the same rows as CSV from ``GET /api/v1/taker-volume/?format=csv``."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -59,7 +60,9 @@ class TakerVolumeForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        to = self.fields.pop("to")
         self.fields["from"] = self.fields.pop("from_")  # "from" is a Python keyword
+        self.fields["to"] = to
         for name in ("from", "to"):
             self.fields[name].widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -82,6 +85,18 @@ class TakerVolumeForm(forms.Form):
         if data.get("from") and data.get("to") and data["from"] >= data["to"]:
             self.add_error("to", "끝이 시작보다 뒤여야 합니다 · to must be after from.")
         return data
+
+
+def grouped(value, places: int | None = None) -> str:
+    """A decimal with thousands separators and no padding zeros (``places`` rounds first):
+    ``Decimal("444.60800000")`` -> ``"444.608"``; ``""`` for None."""
+    if value is None:
+        return ""
+    number = Decimal(value)
+    if places is not None:
+        number = number.quantize(Decimal(1).scaleb(-places))
+    text = f"{number:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _iso(when: datetime) -> str:
@@ -129,7 +144,15 @@ def taker_volume_page(request):
     context.update(
         {
             "rows": [
-                {**r, "when": datetime.fromtimestamp(r["timestamp"], UTC).astimezone(zone)} for r in rows[:TABLE_ROWS]
+                {
+                    **r,
+                    "when": datetime.fromtimestamp(r["timestamp"], UTC).astimezone(zone),
+                    "buy": grouped(r["taker_buy_volume"]),
+                    "sell": grouped(r["taker_sell_volume"]),
+                    "buy_value": grouped(r["taker_buy_value"], 2),
+                    "sell_value": grouped(r["taker_sell_value"], 2),
+                }
+                for r in rows[:TABLE_ROWS]
             ],
             "row_count": len(rows),
             "table_rows": TABLE_ROWS,
@@ -145,8 +168,8 @@ def taker_volume_page(request):
             "end": end,
             "csv_url": reverse("taker-volume") + "?" + urlencode(query),
             "totals": {
-                "buy": sum((r["taker_buy_volume"] for r in rows), 0),
-                "sell": sum((r["taker_sell_volume"] for r in rows), 0),
+                "buy": grouped(sum((r["taker_buy_volume"] for r in rows), Decimal(0))),
+                "sell": grouped(sum((r["taker_sell_volume"] for r in rows), Decimal(0))),
                 "trades": sum(r["trade_count"] for r in rows),
                 "incomplete": sum(not r["is_complete"] for r in rows),
             },

@@ -300,7 +300,8 @@ def test_the_forms_bilingual_choices_are_the_models_values():
 
 
 @pytest.mark.parametrize(
-    "name", ["bot-list-page", "bot-create-page", "backtest-list-page", "taker-volume-page", "prediction-backtest-list-page"]
+    "name",
+    ["bot-list-page", "bot-create-page", "backtest-list-page", "taker-volume-page", "prediction-backtest-list-page"],
 )
 def test_the_new_pages_carry_no_inline_script_or_style(client, user, name):
     from tests.security.test_csp import INLINE_SCRIPT

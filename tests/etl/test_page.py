@@ -102,3 +102,19 @@ def test_the_nav_links_the_taker_volume_page(client):
 
     assert f'href="{reverse("taker-volume-page")}"' in html.split("</header>")[0]
     assert reverse("taker-volume-page") == "/taker-volume/"
+
+
+def test_the_table_writes_volumes_without_padding_and_the_selectors_in_order(client, binance_minutes):
+    html = client.get(
+        reverse("taker-volume-page"),
+        {"exchange": "binance", "window": "min", "from": "2023-04-05T09:00", "to": "2023-04-05T09:01"},
+    ).content.decode()
+    api = client.get(
+        reverse("taker-volume"),
+        {"exchange": "binance", "window": "min", "from": "2023-04-05T00:00:00Z", "to": "2023-04-05T00:01:00Z"},
+    ).json()["results"][0]
+
+    row = html.split('id="tv-rows"')[1].split("</tbody>")[0]
+    assert f'<td class="col-num up">{float(api["taker_buy_volume"]):,}</td>' in row  # "75.983", not "75.98300000"
+    names = re.findall(r'name="(exchange|symbol|window|from|to)"', html.split('id="tv-form"')[1].split("</form>")[0])
+    assert names == ["exchange", "symbol", "window", "from", "to"]
