@@ -4,7 +4,7 @@ SQLite database, headless Chromium through selenium, and the `site` page helper.
 The suite runs when Debian's Chromium and chromedriver are installed (``/usr/bin/chromium``,
 ``/usr/bin/chromedriver``; override with ``CHROMIUM``, ``CHROMEDRIVER``), selenium is importable and
 the chart library is in ``node_modules`` (``npm ci``); otherwise every test here is skipped with
-the reason. Nothing downloads a browser: selenium is given both paths, so Selenium Manager never runs.
+the reason (also with ``BROWSER_TESTS=0``). Nothing downloads a browser: selenium is given both paths, so Selenium Manager never runs.
 
 - ``demo_server`` (session): ``migrate``, ``load_demo_data``, ``create_demo_users`` on a temporary
   database, then ``manage.py serve`` (daphne, the demo's replay feeds and inline jobs) on a free port
@@ -45,6 +45,8 @@ SERVER_START_SECONDS = 90
 
 def _missing() -> str | None:
     """Why the suite cannot run here, or None."""
+    if os.environ.get("BROWSER_TESTS", "") == "0":
+        return "BROWSER_TESTS=0"
     for path, what in ((CHROMIUM, "Chromium"), (CHROMEDRIVER, "chromedriver")):
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             return f"{what} not found at {path} (apt-get install chromium chromium-driver)"
@@ -187,6 +189,10 @@ def browser():
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    # the viewport itself 1280x800 (--window-size counts the window), so pages and screenshots are that size
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False}
+    )
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)
     try:

@@ -46,7 +46,9 @@ class Site:
     def open(self, path: str) -> None:
         """Load ``path`` and wait for the document (scripts then run on their own: wait_for them)."""
         self.driver.get(self.url(path))
-        self.wait_for(lambda: self.driver.execute_script("return document.readyState") == "complete", "the page to load")
+        self.wait_for(
+            lambda: self.driver.execute_script("return document.readyState") == "complete", "the page to load"
+        )
         self.console_drain()
 
     @property
@@ -180,27 +182,19 @@ class Site:
 
     # --------------------------------------------------------------- screenshots
 
-    def shot(self, name: str) -> Path | None:
-        """With SCREENSHOTS=1, save the viewport as docs/screenshots/<name>.png (1280x800,
-        reduced to a 256-colour palette when Pillow is installed); otherwise nothing."""
+    def shot(self, name: str, *, scroll_to: str | None = None) -> Path | None:
+        """With SCREENSHOTS=1, save the viewport as docs/screenshots/<name>.png (1280x800, about
+        40-160 KB), scrolled to the top or to show ``scroll_to`` (a CSS selector); otherwise nothing."""
         if os.environ.get("SCREENSHOTS", "") not in ("1", "true", "yes"):
             return None
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOT_DIR / f"{name}.png"
-        self.js("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur && document.activeElement.blur()")
+        self.js(
+            "const node = arguments[0] && document.querySelector(arguments[0]);"
+            "if (node) node.scrollIntoView({block: 'center'}); else window.scrollTo(0, 0);"
+            "if (document.activeElement && document.activeElement.blur) document.activeElement.blur();",
+            scroll_to,
+        )
         png = self.driver.get_screenshot_as_png()
-        path.write_bytes(_small_png(png))
+        path.write_bytes(png)
         return path
-
-
-def _small_png(png: bytes) -> bytes:
-    try:
-        from PIL import Image
-    except ImportError:
-        return png
-    import io
-
-    image = Image.open(io.BytesIO(png)).convert("RGB")
-    out = io.BytesIO()
-    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, format="PNG", optimize=True)
-    return out.getvalue()

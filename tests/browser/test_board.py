@@ -9,7 +9,6 @@ def test_board_fills_from_the_websocket_and_a_price_cell_changes(site):
     site.wait_for(lambda: site.text("#conn-status .conn-label") == "Live", "the ticker stream to be Live")
     site.wait_for(lambda: len(_prices(site)) >= 10, "ten board rows")
     first = _prices(site)
-    site.shot("board")
 
     def a_price_changed():
         now = _prices(site)
@@ -17,6 +16,8 @@ def test_board_fills_from_the_websocket_and_a_price_cell_changes(site):
 
     changed = site.wait_for(a_price_changed, "a board price to change with the feed", timeout=30)
     assert changed  # the replay moved a price and the board redrew it without a reload
+    site.wait_for(lambda: _chart_outcome(site), "the top row's chart")
+    site.shot("board")
     assert site.text("#board-updated").endswith("KST")
 
 
@@ -28,15 +29,19 @@ def test_clicking_a_row_charts_it_and_every_interval_shows_candles_or_says_it_ha
     site.click(f"#board-body tr[data-key='{key}']")
 
     site.wait_for(lambda: symbol in site.text("#chart-sub") or symbol in site.text("#chart-name"), f"{symbol} charted")
-    site.wait_for(lambda: site.js(f"return document.querySelector(\"#board-body tr.selected\").dataset.key") == key,
-                  "the clicked row to be marked selected")
+    site.wait_for(
+        lambda: site.js('return document.querySelector("#board-body tr.selected").dataset.key') == key,
+        "the clicked row to be marked selected",
+    )
     intervals = [b.get_attribute("data-interval") for b in site.find_all(".intervals [data-interval]")]
     assert len(intervals) >= 2
     outcomes = {}
     for interval in intervals:
         site.click(f".intervals [data-interval='{interval}']")
         assert site.find(f".intervals [data-interval='{interval}']").get_attribute("aria-pressed") == "true"
-        outcomes[interval] = site.wait_for(lambda: _chart_outcome(site), f"the {interval} chart", timeout=INTERVALS_TIMEOUT)
+        outcomes[interval] = site.wait_for(
+            lambda: _chart_outcome(site), f"the {interval} chart", timeout=INTERVALS_TIMEOUT
+        )
         if interval == "15m":
             site.shot("chart")
     instrument = site.wait_for(lambda: _hash_param(site, "instrument"), "the instrument id in the URL")
@@ -45,7 +50,9 @@ def test_clicking_a_row_charts_it_and_every_interval_shows_candles_or_says_it_ha
         assert stored["status"] == 200, stored
         has_candles = bool(stored["data"]["results"])
         # the page tells the truth about the API: candles drawn exactly when it has some
-        assert (outcome == "candles") == has_candles, f"{interval}: page shows {outcome!r}, API has candles: {has_candles}"
+        assert (outcome == "candles") == has_candles, (
+            f"{interval}: page shows {outcome!r}, API has candles: {has_candles}"
+        )
         assert outcome == "candles" or "no candles" in outcome.lower(), f"{interval}: {outcome}"
     assert "candles" in outcomes.values(), f"no interval drew candles: {outcomes}"
 
@@ -65,7 +72,7 @@ def _prices(site) -> dict[str, str]:
 
 
 def _chart_outcome(site) -> str | None:
-    """"candles" when the chart drew (a canvas, no message), the message when it shows one, None while loading."""
+    """ "candles" when the chart drew (a canvas, no message), the message when it shows one, None while loading."""
     message = site.find("#chart-message")
     if message.is_displayed():
         text = message.text.strip()

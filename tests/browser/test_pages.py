@@ -75,7 +75,9 @@ def test_prediction_backtests_list_needs_login_and_shows_a_run_with_its_chart(si
     assert predictors["status"] == 200, predictors
     model = predictors["data"]["results"][0]["name"]
     made = site.fetch_json(
-        "POST", "/api/v1/prediction-backtests/", {"model": model, "start": "2025-01-02", "end": "2025-06-17", "top_n": 5}
+        "POST",
+        "/api/v1/prediction-backtests/",
+        {"model": model, "start": "2025-01-02", "end": "2025-06-17", "top_n": 5},
     )
     assert made["status"] == 201, made
 

@@ -18,6 +18,7 @@ def btc_ticket(logged_in_site):
     site.wait_for(lambda: site.text("#pf-inst-name") not in ("", "No instrument selected"), "BTC on the ticket")
     site.wait_for(lambda: site.text("#pf-inst-price").endswith("KRW"), "BTC's live price on the ticket", timeout=30)
     site.wait_for(lambda: _stat(site, "KRW", "Cash") is not None, "the KRW wallet")
+    site.wait_for(lambda: site.text("#pf-conn .conn-label") == "Live", "the account stream (/ws/account/) to be Live")
     site.wait_for(lambda: "Loading" not in site.text("#pf-fills"), "the fills table")
     return site
 
@@ -63,12 +64,16 @@ def test_a_limit_order_far_below_the_market_rests_then_cancel_returns_the_reserv
     assert result.startswith("Placed: Buy 0.001 BTC/KRW open at"), result
     site.wait_for(lambda: len(_rows(site, "#pf-open-orders")) == open_before + 1, "the order in Open orders")
     order_id = site.find("#pf-open-orders tr[data-order-id]").get_attribute("data-order-id")
-    reserved = site.wait_for(lambda: (r := _stat(site, "KRW", "Reserved")) > reserved_before and r, "cash to be reserved")
+    reserved = site.wait_for(
+        lambda: (r := _stat(site, "KRW", "Reserved")) > reserved_before and r, "cash to be reserved"
+    )
     assert reserved - reserved_before >= limit * Decimal(QUANTITY)
-    site.shot("portfolio-open-order")
+    site.shot("portfolio-open-order", scroll_to="#pf-open-orders")
 
     site.click(f"#pf-open-orders button.pf-cancel[data-order-id='{order_id}']")
-    site.wait_for(lambda: not site.find_all(f"#pf-open-orders tr[data-order-id='{order_id}']"), "the order to leave Open orders")
+    site.wait_for(
+        lambda: not site.find_all(f"#pf-open-orders tr[data-order-id='{order_id}']"), "the order to leave Open orders"
+    )
     site.wait_for(lambda: _stat(site, "KRW", "Reserved") == reserved_before, "the reserved cash to return")
     site.wait_for(lambda: "Canceled" in " ".join(_rows(site, "#pf-orders")), "the order canceled in Recent orders")
 

@@ -10,7 +10,7 @@ def test_a_right_answer_pays_and_a_wrong_one_shows_the_hint_then_give_up_shows_t
 
     # a right answer
     text, correct, choices = _next_question(site)
-    site.shot("quiz")
+    site.shot("quiz", scroll_to="#quiz-text")
     site.click(f"#quiz-choices li:nth-child({correct + 1}) button")
     result = site.wait_for(lambda: site.text("#quiz-result"), "the result of the right answer")
     assert result.startswith("Right! +"), result
@@ -18,7 +18,7 @@ def test_a_right_answer_pays_and_a_wrong_one_shows_the_hint_then_give_up_shows_t
     assert site.find("#quiz-give-up").is_displayed() is False
     assert all(not b.is_enabled() for b in site.find_all("#quiz-choices button"))  # answered: choices locked
     site.wait_for(lambda: "(1/1)" in site.text("#quiz-stats"), "the stats to count one right answer")
-    site.shot("quiz-right")
+    site.shot("quiz-right", scroll_to="#quiz-result")
 
     # a wrong answer
     text2, correct2, choices2 = _next_question(site, not_text=text)
@@ -30,7 +30,9 @@ def test_a_right_answer_pays_and_a_wrong_one_shows_the_hint_then_give_up_shows_t
     site.wait_for(lambda: "(1/2)" in site.text("#quiz-stats"), "the stats to count the wrong answer")
 
     site.click("#quiz-give-up")
-    site.wait_for(lambda: site.text("#quiz-result").startswith("정답 · Answer: " + "ABCDE"[correct2]), "the answer shown")
+    site.wait_for(
+        lambda: site.text("#quiz-result").startswith("정답 · Answer: " + "ABCDE"[correct2]), "the answer shown"
+    )
     assert not site.find("#quiz-give-up").is_displayed()
 
 

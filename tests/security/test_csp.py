@@ -54,7 +54,16 @@ def test_pages_render_with_a_policy_that_forbids_inline_code(logged_in, path):
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/portfolio/", "/quiz/", "/glossary/", "/accounts/login/", "/accounts/signup/", "/predictions/", "/api/docs/"],
+    [
+        "/",
+        "/portfolio/",
+        "/quiz/",
+        "/glossary/",
+        "/accounts/login/",
+        "/accounts/signup/",
+        "/predictions/",
+        "/api/docs/",
+    ],
 )
 def test_site_pages_have_no_inline_scripts_or_styles(logged_in, path):
     html = logged_in.get(path, follow=True).content.decode()
