@@ -107,13 +107,11 @@ def demo_server():
     """The demo as `make demo` starts it, on a temporary SQLite database and a free port."""
     work = Path(tempfile.mkdtemp(prefix="tradesite-browser-"))
     port = _free_port()
-    env = {
-        **os.environ,
+    # the demo's embedded default (SQLite, in-memory channel layer, eager Celery), also in CI's PostgreSQL run
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    env |= {
         "SQLITE_PATH": str(work / "db.sqlite3"),
         "TRADESITE_VAR_DIR": str(work / "var"),
-        "DATABASE_URL": "",  # the demo's embedded default even in CI's PostgreSQL run
-        "REDIS_URL": "",
-        "CELERY_BROKER_URL": "",
         "DEBUG": "0",
         "SECRET_KEY": f"browser-suite-{os.getpid()}-{time.time_ns()}",
         "PYTHONUNBUFFERED": "1",

@@ -57,6 +57,22 @@ def test_clicking_a_row_charts_it_and_every_interval_shows_candles_or_says_it_ha
     assert "candles" in outcomes.values(), f"no interval drew candles: {outcomes}"
 
 
+def test_searching_a_krx_stock_by_its_korean_name_charts_its_daily_candles(site):
+    site.open("/")
+    site.wait_for(lambda: _prices(site), "board rows")
+    site.type("#search-input", "삼성전자")
+    item = site.wait_for(
+        lambda: next((li for li in site.find_all("#search-results .search-item") if "005930" in li.text), None),
+        "삼성전자 (005930) in the search results",
+    )
+    item.click()
+
+    site.wait_for(lambda: "005930" in site.text("#chart-sub"), "삼성전자 charted")
+    assert site.text("#chart-name") == "삼성전자"
+    site.click(".intervals [data-interval='1d']")
+    assert site.wait_for(lambda: _chart_outcome(site), "the 1d chart") == "candles"
+
+
 def _hash_param(site, name: str) -> str | None:
     from urllib.parse import parse_qs, urlsplit
 

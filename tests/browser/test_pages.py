@@ -16,6 +16,13 @@ def test_login_with_a_wrong_password_says_so_and_the_right_one_opens_the_portfol
     assert site.path == "/portfolio/"
     assert site.text(".nav-user") == site.server.username
 
+    # logging out from the portfolio: a request the page had in flight may come back 401 as it unloads
+    site.allow_console(r"/api/v1/\S+ - Failed to load resource: the server responded with a status of 401")
+    site.click("form.nav-form button[type=submit]")
+    site.wait_for(lambda: site.path.split("#")[0] == "/", "the log-out to land on the board")
+    site.wait_for(lambda: site.find_all("nav a[href='/accounts/login/']"), "the Log in link")
+    assert not site.find_all(".nav-user")
+
 
 def test_sign_up_creates_an_account_with_starting_cash_and_logs_in(site):
     site.open("/accounts/signup/")
