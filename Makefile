@@ -46,7 +46,10 @@ serve: install
 prod-smoke: install
 	$(PY) bin/prod_smoke.py
 
+# tests/browser runs when /usr/bin/chromium and /usr/bin/chromedriver are installed (it needs the chart
+# library from npm); otherwise pytest skips it and says why
 test: install-dev
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node_modules/.installed; fi
 	$(PY) -m pytest
 
 # lint, format, types, import layers, migrations, schema (each step stops the run when it fails)

@@ -439,11 +439,15 @@ ACCOUNTS["ON_USER_LOGGED_OUT"] = ["trading.services.account_sockets_close"]
 # the npm-installed lightweight-charts), data travels in json_script blocks, WebSockets are
 # same-origin. Beside the headers SecurityMiddleware and XFrameOptionsMiddleware already send.
 MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+# The one inline style allowed, by its hash: the <style> lightweight-charts 5.2.1 adds for its
+# TradingView attribution logo (its licence asks for the attribution). A new version of the library
+# changes the text; the browser suite (tests/browser) then fails on the refused style.
+LIGHTWEIGHT_CHARTS_LOGO_STYLE = "'sha256-3pRED1tOXas1FXFoPb9TGCjmYe9XQsmO9OV23khV2nY='"
 CONTENT_SECURITY_POLICY: dict[str, Any] = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'"],
+        "style-src": ["'self'", LIGHTWEIGHT_CHARTS_LOGO_STYLE],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
