@@ -1,10 +1,10 @@
 """Market data reads."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, QuerySet, Value, When
 
-from markets.models import Candle, Exchange, Instrument, JobStatus, Market, Ticker
+from markets.models import Candle, Exchange, Instrument, JobStatus, Market, Tick, Ticker
 
 
 def instrument_list(*, active_only: bool = True) -> QuerySet[Instrument]:
@@ -168,3 +168,69 @@ def stalest_per_interval(*, now: datetime) -> list[dict]:
             }
         )
     return out
+
+
+# -- ticks ------------------------------------------------------------------------------------
+
+
+def tick_list(
+    *,
+    instrument_id: int | None = None,
+    kind: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    after: tuple[datetime, int] | None = None,
+) -> QuerySet[Tick]:
+    """Ticks with ``exchange_time`` in ``[start, end)``, ascending by (exchange_time, id), with
+    their instrument; ``after`` = (exchange_time, id) of the last tick already read (keyset
+    cursor: the ticks strictly after it)."""
+    qs = Tick.objects.select_related("instrument")
+    if instrument_id is not None:
+        qs = qs.filter(instrument_id=instrument_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if start is not None:
+        qs = qs.filter(exchange_time__gte=start)
+    if end is not None:
+        qs = qs.filter(exchange_time__lt=end)
+    if after is not None:
+        moment, pk = after
+        qs = qs.filter(Q(exchange_time__gt=moment) | Q(exchange_time=moment, pk__gt=pk))
+    return qs.order_by("exchange_time", "id")
+
+
+def tick_stats(*, session_date: date) -> list[dict]:
+    """Per instrument, the ticks of KRX session ``session_date``: ``[{instrument_id, exchange,
+    symbol, name_ko, rows, trades, quotes, first_time, last_time}]`` (times UTC), by
+    symbol."""
+    rows = (
+        Tick.objects.filter(session_date=session_date)
+        .values("instrument_id", "instrument__exchange", "instrument__symbol", "instrument__name_ko")
+        .annotate(
+            rows=Count("id"),
+            trades=Count("id", filter=Q(kind="trade")),
+            quotes=Count("id", filter=Q(kind="quote")),
+            first_time=Min("exchange_time"),
+            last_time=Max("exchange_time"),
+        )
+        .order_by("instrument__symbol", "instrument__exchange")
+    )
+    return [
+        {
+            "instrument_id": row["instrument_id"],
+            "exchange": row["instrument__exchange"],
+            "symbol": row["instrument__symbol"],
+            "name_ko": row["instrument__name_ko"],
+            "rows": row["rows"],
+            "trades": row["trades"],
+            "quotes": row["quotes"],
+            "first_time": row["first_time"],
+            "last_time": row["last_time"],
+        }
+        for row in rows
+    ]
+
+
+def tick_latest_session() -> date | None:
+    """The latest KRX session date with any tick stored, or None."""
+    return Tick.objects.aggregate(latest=Max("session_date"))["latest"]
