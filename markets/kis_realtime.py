@@ -5,7 +5,8 @@
   with ``import_instruments --format kis_fo_master``), the front future's last price (heard on the
   session, else its stored ticker) and the KRX stocks in use (``KIS_REALTIME["STOCK_FUNCTIONS"]``,
   dotted paths returning ``[(code, when)]``, merged most recent first);
-* ``store_ticks`` writes the session's ticks into the tick store (``services.tick_insert_many``);
+* ``store_ticks`` writes the session's ticks into the tick store (``services.tick_insert_many``)
+  and the 1-minute candles of their executions (``services.candles_1m_from_ticks``);
 * ``build_source`` builds the ``KisRealtimeSource`` from ``settings.KIS_REALTIME``; the approval
   key comes from ``APPROVAL_KEY_FUNCTION`` (a dotted path, imported on first use).
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -125,8 +127,10 @@ def current_plan(last_prices: dict[str, Decimal], *, now: datetime | None = None
 
 
 def store_ticks(ticks: list[TickRecord], *, source: str = "kis") -> int:
-    """Write ticks of known KRX instruments (exchange ``krx``) in one batch; ticks of codes without
-    an instrument are dropped (logged). Returns the number of new rows."""
+    """Write ticks of known KRX instruments (exchange ``krx``) in one batch and rebuild the
+    1-minute candles of the minutes its executions fall in (``services.candles_1m_from_ticks``),
+    in one transaction; ticks of codes without an instrument are dropped (logged). Returns the
+    number of new rows."""
     ids = dict(
         Instrument.objects.filter(exchange="krx", symbol__in={t.symbol for t in ticks}).values_list("symbol", "id")
     )
@@ -154,7 +158,11 @@ def store_ticks(ticks: list[TickRecord], *, source: str = "kis") -> int:
     if len(rows) < len(ticks):
         missing = sorted({t.symbol for t in ticks} - ids.keys())
         logger.warning("KIS realtime: %d ticks of unknown codes dropped: %s", len(ticks) - len(rows), missing[:10])
-    return services.tick_insert_many(ticks=rows)
+    with transaction.atomic():
+        inserted = services.tick_insert_many(ticks=rows)
+        # the minutes these executions fall in, rebuilt from every stored trade of them
+        services.candles_1m_from_ticks(spans=services.trade_spans(rows))
+    return inserted
 
 
 def approval_key_function():
