@@ -501,3 +501,29 @@ def candles_1m_from_ticks(*, spans: dict[int, tuple[datetime, datetime]]) -> int
         bars = minute_bars(trades.iterator(chunk_size=5000), multiplier=multiplier)
         written += candle_upsert_many(instrument=instrument, interval="1m", bars=bars)
     return written
+
+
+# -- tick retention ---------------------------------------------------------------------------
+
+
+def ticks_purge(*, older_than: datetime, batch_size: int = 10_000) -> int:
+    """Delete ticks whose ``exchange_time`` is before ``older_than`` (UTC), ``batch_size`` rows a
+    transaction (oldest first, by primary key), so the purge of a month of ticks neither holds one
+    long transaction nor locks newer rows. Returns how many were deleted. Candles built from them
+    are kept. Run by the retention job (``markets.tasks.ticks_retention``)."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Tick.objects.filter(exchange_time__lt=older_than)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return deleted
+            count, _ = Tick.objects.filter(pk__in=ids).delete()
+            deleted += count
+        if len(ids) < batch_size:
+            return deleted
