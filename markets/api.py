@@ -467,7 +467,7 @@ class TickSerializer(serializers.Serializer):
     ask = PlainDecimalField(max_digits=30, decimal_places=12, allow_null=True)
     bid_size = PlainDecimalField(max_digits=36, decimal_places=12, allow_null=True)
     ask_size = PlainDecimalField(max_digits=36, decimal_places=12, allow_null=True)
-    source = serializers.CharField(help_text="kis, kis_recording, kis_replay")
+    source = serializers.CharField(help_text="kis, kis_recording, kis_replay")  # type: ignore[assignment]  # the tick's field, not DRF's Field.source
     extra = serializers.DictField(child=serializers.CharField(), help_text="the record's other fields as text")
 
 
@@ -483,7 +483,7 @@ class OwnFormatParameter(DefaultContentNegotiation):
     """``format`` is the endpoint's own parameter (json | csv), validated with the others, not
     DRF's renderer switch (which answers an unknown value with a 404)."""
 
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
 
 
 def _csv_value(value) -> str:

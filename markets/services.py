@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, connections, router, transaction
 from django.utils import timezone
@@ -498,7 +498,9 @@ def candles_1m_from_ticks(*, spans: dict[int, tuple[datetime, datetime]]) -> int
             .values_list("exchange_time", "price", "size")
         )
         multiplier = Decimal(instrument.multiplier) if instrument.multiplier is not None else None
-        bars = minute_bars(trades.iterator(chunk_size=5000), multiplier=multiplier)
+        # trades have a price and a size (tick_trade_has_price_size)
+        rows = cast(Iterable[tuple[datetime, Decimal, Decimal]], trades.iterator(chunk_size=5000))
+        bars = minute_bars(rows, multiplier=multiplier)
         written += candle_upsert_many(instrument=instrument, interval="1m", bars=bars)
     return written
 
