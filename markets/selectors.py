@@ -1,8 +1,11 @@
 """Market data reads."""
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from markets.models import Candle, Exchange, Instrument, JobStatus, Market, Tick, Ticker
 
@@ -234,3 +237,88 @@ def tick_stats(*, session_date: date) -> list[dict]:
 def tick_latest_session() -> date | None:
     """The latest KRX session date with any tick stored, or None."""
     return Tick.objects.aggregate(latest=Max("session_date"))["latest"]
+
+
+# -- the derivatives page -----------------------------------------------------------------------
+
+MONTHLY_OPTION_NAME = r"^[CP] [0-9]{6} "  # "C 202508 430.0" (weeklies are "위클리...")
+# the execution record's fields the option chain shows (H0IOCNT0 / H0EUCNT0 column names)
+OPTION_FIELDS = {
+    "change": "optn_prdy_vrss",
+    "volume": "acml_vol",
+    "open_interest": "hts_otst_stpl_qty",
+    "delta": "delta",
+    "gamma": "gama",
+    "vega": "vega",
+    "theta": "theta",
+    "iv": "hts_ints_vltl",
+}
+
+
+def _decimal(text) -> Decimal | None:
+    try:
+        value = Decimal(str(text).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def latest_ticks(*, instrument_ids: Iterable[int], kind: str) -> dict[int, Tick]:
+    """``{instrument_id: its latest tick of kind}`` (by exchange time, then sequence); two queries."""
+    ids = list(instrument_ids)
+    if not ids:
+        return {}
+    newest = Tick.objects.filter(instrument_id=OuterRef("pk"), kind=kind).order_by("-exchange_time", "-sequence")
+    pks = Instrument.objects.filter(pk__in=ids).annotate(tick=Subquery(newest.values("pk")[:1])).values_list("tick")
+    return {t.instrument_id: t for t in Tick.objects.filter(pk__in=[pk for (pk,) in pks if pk is not None])}
+
+
+def derivatives_board(*, today: date, atm_strikes: int = 5) -> dict:
+    """The KOSPI200 front future and its monthly option chain at the money +/- ``atm_strikes``
+    strikes, as the tick store last heard them.
+
+    The day the board is of: the latest KRX session with derivatives ticks (the recorded
+    sessions in the demo), else ``today``; the front future: the nearest KOSPI200 future expiring
+    on or after it; the chain: the nearest monthly option expiry on or after it. ATM: the front
+    future's last price rounded to 2.5 points (``planner.atm_strike``). Returns ``{"day", "future"
+    (Instrument or None), "trade" / "quote" (its latest Tick or None), "ticker" (its Ticker or
+    None), "atm" (Decimal or None), "expiry", "rows": [{"strike", "atm", "call", "put"}]}`` where
+    call/put are ``{"instrument", "tick", "last", "change", "volume", "open_interest", "delta",
+    "gamma", "vega", "theta", "iv", "time"}`` (Decimals from the latest execution's fields; None
+    where the frame did not carry one) or None when the strike has no such option."""
+    from markets.sources.kis.planner import atm_strike
+
+    day = (
+        Tick.objects.filter(instrument__market=Market.KRX_DERIVATIVES).aggregate(latest=Max("session_date"))["latest"]
+        or today
+    )
+    derivatives = Instrument.objects.filter(market=Market.KRX_DERIVATIVES, underlying="KOSPI200", expiry__gte=day)
+    future = derivatives.filter(kind="future").order_by("expiry", "symbol").first()
+    board: dict[str, Any] = {"day": day, "future": future, "trade": None, "quote": None, "ticker": None}
+    board.update({"atm": None, "expiry": None, "rows": []})
+    if future is None:
+        return board
+    board["trade"] = latest_ticks(instrument_ids=[future.pk], kind="trade").get(future.pk)
+    board["quote"] = latest_ticks(instrument_ids=[future.pk], kind="quote").get(future.pk)
+    board["ticker"] = Ticker.objects.filter(instrument=future).first()
+    price = board["trade"].price if board["trade"] else (board["ticker"].last_price if board["ticker"] else None)
+    options = derivatives.filter(kind="option", name_ko__regex=MONTHLY_OPTION_NAME, strike__isnull=False)
+    expiry = options.order_by("expiry").values_list("expiry", flat=True).first()
+    if price is None or expiry is None:
+        return board
+    atm = atm_strike(Decimal(price))
+    low, high = atm - Decimal("2.5") * atm_strikes, atm + Decimal("2.5") * atm_strikes
+    chain = list(options.filter(expiry=expiry, strike__gte=low, strike__lte=high).order_by("strike", "right"))
+    trades = latest_ticks(instrument_ids=[o.pk for o in chain], kind="trade")
+    by_strike: dict[Decimal, dict[str, Any]] = {}
+    for option in chain:
+        strike = Decimal(option.strike).normalize()
+        row = by_strike.setdefault(strike, {"strike": strike, "atm": strike == atm, "call": None, "put": None})
+        tick = trades.get(option.pk)
+        extra = tick.extra if tick else {}
+        cell = {"instrument": option, "tick": tick, "last": tick.price if tick else None}
+        cell.update({"time": tick.exchange_time if tick else None})
+        cell.update({name: _decimal(extra[key]) if key in extra else None for name, key in OPTION_FIELDS.items()})
+        row[option.right or "call"] = cell
+    board.update({"atm": atm, "expiry": expiry, "rows": [by_strike[k] for k in sorted(by_strike)]})
+    return board
