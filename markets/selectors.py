@@ -312,12 +312,12 @@ def derivatives_board(*, today: date, atm_strikes: int = 5) -> dict:
     trades = latest_ticks(instrument_ids=[o.pk for o in chain], kind="trade")
     by_strike: dict[Decimal, dict[str, Any]] = {}
     for option in chain:
-        strike = Decimal(option.strike).normalize()
+        strike = Decimal(str(option.strike)).normalize()  # strike__isnull=False above
         row = by_strike.setdefault(strike, {"strike": strike, "atm": strike == atm, "call": None, "put": None})
         tick = trades.get(option.pk)
         extra = tick.extra if tick else {}
-        cell = {"instrument": option, "tick": tick, "last": tick.price if tick else None}
-        cell.update({"time": tick.exchange_time if tick else None})
+        cell: dict[str, Any] = {"instrument": option, "tick": tick, "last": tick.price if tick else None}
+        cell["time"] = tick.exchange_time if tick else None
         cell.update({name: _decimal(extra[key]) if key in extra else None for name, key in OPTION_FIELDS.items()})
         row[option.right or "call"] = cell
     board.update({"atm": atm, "expiry": expiry, "rows": [by_strike[k] for k in sorted(by_strike)]})
