@@ -284,8 +284,9 @@ def derivatives_board(*, today: date, atm_strikes: int = 5) -> dict:
     (Instrument or None), "trade" / "quote" (its latest Tick or None), "ticker" (its Ticker or
     None), "atm" (Decimal or None), "expiry", "rows": [{"strike", "atm", "call", "put"}]}`` where
     call/put are ``{"instrument", "tick", "last", "change", "volume", "open_interest", "delta",
-    "gamma", "vega", "theta", "iv", "time"}`` (Decimals from the latest execution's fields; None
-    where the frame did not carry one) or None when the strike has no such option."""
+    "gamma", "vega", "theta", "iv", "time", "earlier"}`` (Decimals from the latest execution's
+    fields, None where the frame did not carry one; ``earlier``: that execution is of a session
+    before ``day``) or None when the strike has no such option."""
     from markets.sources.kis.planner import atm_strike
 
     day = (
@@ -318,6 +319,7 @@ def derivatives_board(*, today: date, atm_strikes: int = 5) -> dict:
         extra = tick.extra if tick else {}
         cell: dict[str, Any] = {"instrument": option, "tick": tick, "last": tick.price if tick else None}
         cell["time"] = tick.exchange_time if tick else None
+        cell["earlier"] = tick is not None and tick.session_date < day  # heard in an earlier session
         cell.update({name: _decimal(extra[key]) if key in extra else None for name, key in OPTION_FIELDS.items()})
         row[option.right or "call"] = cell
     board.update({"atm": atm, "expiry": expiry, "rows": [by_strike[k] for k in sorted(by_strike)]})

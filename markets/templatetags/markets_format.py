@@ -63,10 +63,10 @@ def plain_number(value, places: int | None = None) -> str:
 
 
 @register.filter
-def signed_number(value) -> str:
+def signed_number(value, places: int | None = None) -> str:
     """``plain_number`` with an explicit sign for non-zero values: ``"+0.18"``, ``"-1.15"``."""
-    text = plain_number(value)
-    if text in ("-", "0") or text.startswith("-"):
+    text = plain_number(value, places)
+    if text == "-" or text.startswith("-") or not text.strip("0.,"):
         return text
     return "+" + text
 

@@ -24,7 +24,7 @@ def test_page_renders_the_front_future_and_a_chain_around_the_money(client, reco
     assert board["future"].symbol == "101W09" and str(board["day"]) == "2025-07-18"
     last = Tick.objects.filter(instrument__symbol="101W09", kind="trade").order_by("exchange_time", "sequence").last()
     assert board["trade"] == last and board["atm"] == Decimal("430.0")  # 430.65 rounds to 430.0
-    assert f'data-field="last">{plain_number(last.price)}<' in html
+    assert f'data-field="last">{plain_number(last.price, 2)}<' in html
     assert last.exchange_time.astimezone(SEOUL).strftime("%Y-%m-%d %H:%M:%S KST") in html
 
     strikes = [row["strike"] for row in board["rows"]]
@@ -38,6 +38,10 @@ def test_page_renders_the_front_future_and_a_chain_around_the_money(client, reco
     assert call_435["iv"] == Decimal(tick.extra["hts_ints_vltl"]) and call_435["open_interest"] is not None
     assert 'data-symbol="krx:201W08435"' in html and plain_number(call_435["delta"]) in html
     assert re.search(r'<tr class="atm">\s*', html)
+    # the chain mixes sessions: an execution of the 2025-07-14 night is marked as earlier
+    call_430 = next(r["call"] for r in board["rows"] if r["strike"] == Decimal("430"))
+    assert call_430["tick"].session_date.isoformat() == "2025-07-14" and call_430["earlier"]
+    assert not call_435["earlier"] and 'class="earlier last" data-symbol="krx:201W08430"' in html
 
     assert "Read-only: derivatives are not paper-traded" in html and "모의 거래할 수 없습니다" in html
     assert 'href="/derivatives/"' in html  # the nav link
