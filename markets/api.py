@@ -518,7 +518,8 @@ class TickListView(APIView):
         },
     )
     def get(self, request):
-        query = TickQuerySerializer(data=request.query_params)
+        # an empty parameter is an absent one (``?instrument=&kind=trade``), as for limit/offset elsewhere
+        query = TickQuerySerializer(data={k: v for k, v in request.query_params.items() if v != ""})
         query.is_valid(raise_exception=True)
         params = query.validated_data
         instrument = params.get("instrument")
@@ -609,7 +610,7 @@ class TickStatsView(APIView):
 
     @extend_schema(parameters=[TickStatsQuerySerializer], responses=TickStatsSerializer)
     def get(self, request):
-        query = TickStatsQuerySerializer(data=request.query_params)
+        query = TickStatsQuerySerializer(data={k: v for k, v in request.query_params.items() if v != ""})
         query.is_valid(raise_exception=True)
         day = query.validated_data.get("date") or selectors.tick_latest_session()
         results = selectors.tick_stats(session_date=day) if day else []

@@ -46,6 +46,11 @@ def test_symbol_key_selects_the_same_instrument(client, recorded):
     assert all(r["bid"] and r["ask"] and r["price"] is None for r in by_id["results"])
 
 
+def test_empty_parameters_count_as_absent(client, recorded):
+    body = client.get(URL + "?instrument=&kind=trade&from=&to=&limit=&format=").json()
+    assert body["count"] == 100 and {r["kind"] for r in body["results"]} == {"trade"}
+
+
 def test_cursor_pages_cover_every_tick_once_in_order(client, recorded):
     fut = future()
     seen, url, params = [], URL, {"instrument": fut.pk, "limit": 97}

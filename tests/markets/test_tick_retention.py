@@ -88,3 +88,15 @@ def test_the_job_is_in_the_schedule_with_time_limits():
     job = schedule.job_named(TICK_RETENTION_JOB)
     assert job is not None and job.task == "markets.tasks.ticks_retention" and not job.live
     assert 0 < job.soft_time_limit < job.time_limit <= 3600  # ends before it is due again (hourly)
+
+
+def test_tick_admin_lists_ticks_read_only_and_deletable(client, future, django_user_model):
+    admin = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw-not-used-1")
+    client.force_login(admin)
+    make_ticks(future, [1], now=timezone.now())
+    listing = client.get("/admin/markets/tick/")
+    assert listing.status_code == 200 and "101W09" in listing.content.decode()
+    assert client.get("/admin/markets/tick/add/").status_code == 403
+    tick = Tick.objects.get()
+    assert client.post(f"/admin/markets/tick/{tick.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Tick.objects.exists()
