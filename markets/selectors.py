@@ -80,6 +80,21 @@ def ticker_top(*, limit: int = 20, quote: str = "KRW") -> QuerySet[Ticker]:
     )
 
 
+STREAM_QUOTES = {"upbit": "KRW", "bithumb": "KRW", "binanceusdm": "USDT", "bybit": "USDT", "bitmex": "USD"}
+"""The quote currency a venue's live stream subscribes by default."""
+
+
+def stream_symbols(*, exchange: str, limit: int = 100) -> list[str]:
+    """Unified symbols a live stream of ``exchange`` subscribes when none are given: its active
+    stored instruments in the venue's main quote (``STREAM_QUOTES``), the most traded (24 h
+    traded value of their ticker) first, then by symbol; at most ``limit``."""
+    return list(
+        Instrument.objects.filter(exchange=exchange, active=True, quote=STREAM_QUOTES.get(exchange, "KRW"))
+        .order_by(F("ticker__traded_value_24h").desc(nulls_last=True), "symbol")
+        .values_list("symbol", flat=True)[:limit]
+    )
+
+
 def ticker_for_instruments(*, instrument_ids) -> QuerySet[Ticker]:
     return Ticker.objects.select_related("instrument").filter(instrument_id__in=list(instrument_ids))
 

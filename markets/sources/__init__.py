@@ -4,6 +4,8 @@ Use ``get_source(name, **kwargs)``:
 
 * ``get_source("replay", dataset="upbit_top20", data_dir=...)`` -> ``ReplaySource``
 * ``get_source("bithumb" | "upbit" | "binanceusdm" | "bybit", **kwargs)`` -> ``CcxtSource``
+* ``get_source("ws", exchange="upbit", **kwargs)`` -> ``WsSource`` (the exchange's WebSocket,
+  REST polling only while it is down; ``ws_source``, ``ws_protocols``)
 
 No Django imports in this package (it runs in scripts and database-free tests).
 """
@@ -56,4 +58,8 @@ def get_source(name: str, **kwargs) -> MarketSource:
         from .ccxt_source import CcxtSource
 
         return CcxtSource(name, **kwargs)
-    raise ValueError(f"unknown market source {name!r}; expected 'replay' or one of {', '.join(CCXT_EXCHANGES)}")
+    if name == "ws":
+        from .ws_source import WsSource
+
+        return WsSource(kwargs.pop("exchange"), **kwargs)
+    raise ValueError(f"unknown market source {name!r}; expected 'replay', 'ws' or one of {', '.join(CCXT_EXCHANGES)}")

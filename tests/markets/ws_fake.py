@@ -104,3 +104,26 @@ async def wait_until(condition, *, timeout: float = 20.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.01)
+
+
+class ThreadedFake:
+    """A ``FakeExchange`` served from its own thread and event loop (for sync callers such as
+    ``call_command``, which run their own ``asyncio.run``)."""
+
+    def __init__(self, fake: FakeExchange) -> None:
+        import threading
+
+        self.fake = fake
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> FakeExchange:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.fake.start(), self._loop).result(10)
+        return self.fake
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()

@@ -1,6 +1,8 @@
 """Publish live ticker updates to the channel layer and keep ``Ticker`` rows current.
 
     manage.py stream_tickers --source bithumb            # ccxt, polls fetch_tickers
+    manage.py stream_tickers --source ws --exchange upbit [--max-symbols 100] [--url ws://...]
+        # the exchange's WebSocket (tickers + trades), REST polling only while the socket is down
     manage.py stream_tickers --source replay --dataset upbit_top20 --speed 225
     manage.py stream_tickers --source kis                # KIS realtime WebSocket (settings.KIS_REALTIME)
     manage.py stream_tickers --source kis_replay --file ../shared/data/kis/recordings/kis_20250718_day.sqlite3 \
@@ -22,13 +24,14 @@ from markets.sources import get_source
 from markets.sources.replay import DATASETS
 
 LIVE_SOURCES = ["bithumb", "upbit", "binanceusdm", "bybit"]
+WS_EXCHANGES = ["upbit", "bithumb", "binanceusdm", "bybit"]
 
 
 class Command(BaseCommand):
     help = "Stream tickers from an exchange (ccxt) or a recorded replay into Ticker rows and /ws/tickers/."
 
     def add_arguments(self, parser):
-        parser.add_argument("--source", required=True, choices=["replay", "kis", "kis_replay", *LIVE_SOURCES])
+        parser.add_argument("--source", required=True, choices=["replay", "kis", "kis_replay", "ws", *LIVE_SOURCES])
         parser.add_argument("--dataset", default="upbit_top20", choices=sorted(DATASETS), help="replay only")
         parser.add_argument("--speed", type=float, default=None, help="replay speed-up factor (default: 1 batch/s)")
         parser.add_argument("--file", help="kis_replay only: a recorded session (kis_<YYYYMMDD>_<day|night>.sqlite3)")
@@ -36,6 +39,16 @@ class Command(BaseCommand):
             "--start", help="kis_replay only: where to begin, ISO 8601 with offset (default: the first record)"
         )
         parser.add_argument("--loop", action="store_true", help="kis_replay only: start over after the last record")
+        parser.add_argument("--exchange", choices=WS_EXCHANGES, help="ws only: the venue whose WebSocket to stream")
+        parser.add_argument(
+            "--url", help="ws only: the WebSocket URL (default: the exchange's documented public stream)"
+        )
+        parser.add_argument(
+            "--max-symbols",
+            type=int,
+            default=100,
+            help="ws only: without --symbols, subscribe this many stored instruments (most traded first)",
+        )
         parser.add_argument("--symbols", nargs="*", help="limit to these unified symbols, e.g. BTC/KRW")
         parser.add_argument("--batches", type=int, default=None, help="stop after N batches (for checks)")
 
@@ -66,6 +79,8 @@ class Command(BaseCommand):
                 return build_source()
         elif opts["source"] == "kis_replay":
             factory = self._kis_replay(opts)
+        elif opts["source"] == "ws":
+            factory = self._ws(opts)
         else:
 
             def factory():
@@ -80,6 +95,24 @@ class Command(BaseCommand):
                 asyncio.run(run_feed_forever(factory, symbols=opts["symbols"]))
         except KeyboardInterrupt:
             self.stdout.write("stopped")
+
+    @staticmethod
+    def _ws(opts):
+        from markets import selectors
+        from markets.breakers import breakers
+        from markets.sources.ws_source import WsSource
+
+        if not opts["exchange"]:
+            raise CommandError(f"--source ws needs --exchange (one of {', '.join(WS_EXCHANGES)})")
+        if opts["max_symbols"] < 1:
+            raise CommandError("--max-symbols must be at least 1")
+        if not opts["symbols"]:  # the stored instruments, so a start without the network still subscribes
+            opts["symbols"] = selectors.stream_symbols(exchange=opts["exchange"], limit=opts["max_symbols"]) or None
+
+        def factory():
+            return WsSource(opts["exchange"], url=opts["url"], breakers=breakers())
+
+        return factory
 
     @staticmethod
     def _kis_replay(opts):
