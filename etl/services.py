@@ -511,6 +511,36 @@ def taker_volume_live_run(*, pair: Pair, since: datetime | None = None, feed: Tr
     return _run_done(pair, run, batch=batch, duplicates=duplicates, result=result, requests=fetched.requests)
 
 
+def taker_volume_stream_load(
+    *, pair: Pair, raw: pd.DataFrame, start_us: int | None, end_us: int | None, source: str = "ws"
+) -> IngestRun:
+    """Load trades of ``pair`` received on the live WebSocket stream (``etl.live``).
+
+    ``raw``: DataFrame of ``transform.RAW_COLUMNS`` (trade_id, ts_us µs UTC, is_buy = taker
+    bought, price and amount as text); ``start_us``/``end_us``: the stretch the stream saw whole
+    (``None``: from just after the first trade / to the last trade). Transformed and loaded as
+    a live run (kind ``live``, source ``"<exchange> <source>"``), moving the live cursor to the
+    newest trade, so the REST live run continues from it. Raises what the transform or the
+    database raise, after recording the failed run.
+    """
+    run = _run_start(pair, IngestRun.Kind.LIVE, f"{pair.exchange} {source}")
+    try:
+        batch, duplicates, spans, totals = transform.transform(raw, pair, start_us=start_us, end_us=end_us)
+        newest_id, newest_us = batch["trade_id"][-1], int(batch["ts_us"][-1])
+        result = taker_volume_load(
+            pair=pair,
+            batch=batch,
+            spans=spans,
+            totals=totals,
+            cursor=Cursor(str(newest_id), end_us if end_us is not None else newest_us),
+            run=run,
+        )
+    except Exception as exc:
+        _run_failed(pair, run, exc)
+        raise
+    return _run_done(pair, run, batch=batch, duplicates=duplicates, result=result)
+
+
 def staged_trades_purge(*, retention: timedelta | None = None, now: datetime | None = None) -> int:
     """Delete staged trades older than ``retention`` (default ``ETL["STAGING_RETENTION_DAYS"]``)
     whose minute is complete; a minute still waiting for trades keeps them. Returns how many."""

@@ -291,6 +291,10 @@ MARKETS: dict[str, Any] = {
         "bots.services.bots_on_tick",
         "alerts.services.alerts_on_tick",
     ],
+    # factories called with exchange=<venue> when `stream_tickers --source ws` starts; each
+    # returns a handler of that venue's trade stream (or None): called with lists of trades,
+    # optionally with stream_break(reason) and an async run() loop run beside the feed
+    "TRADE_HANDLERS": ["etl.live.stream_handler"],
 }
 
 # --- KIS realtime (manage.py stream_tickers --source kis) -----------------------------------

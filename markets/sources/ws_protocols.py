@@ -55,7 +55,9 @@ class Trade:
     ``price`` in quote currency per base unit (contracts for inverse BitMEX/Bybit v2: USD per
     BTC); ``amount`` in base units (BTC, coins), or contracts (USD) for inverse perpetuals;
     ``sequence`` is the exchange's per-symbol sequence where it gives a contiguous one (Binance
-    trade ids), else ``None``.
+    trade ids), else ``None``. ``no_taker``: a fill without an aggressor (Binance insurance-fund
+    and ADL fills, often off the market): it counts for the sequence, not for taker volume or
+    the last price.
     """
 
     exchange: str
@@ -66,6 +68,7 @@ class Trade:
     side: str
     trade_id: str
     sequence: int | None = None
+    no_taker: bool = False  # a fill with no aggressor (Binance insurance-fund / ADL: ``X`` not MARKET)
 
 
 @dataclass
@@ -293,6 +296,7 @@ class BinanceUsdmProtocol(Protocol):
                         side=SELL if d["m"] else BUY,
                         trade_id=str(d["t"]),
                         sequence=int(d["t"]),
+                        no_taker=d.get("X", "MARKET") != "MARKET",
                     )
                 )
             elif d.get("e") == "24hrTicker":

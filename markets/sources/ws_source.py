@@ -17,7 +17,8 @@ pushed by the exchange:
   a jump is counted (``stats["gaps"]``, ``stats["missing"]``); duplicates and replays are
   counted as ``stats["stale"]`` and not passed on;
 * **trades** go to ``trade_handlers`` (callables taking ``list[Trade]``, e.g. the live
-  taker-volume ETL) and move the ticker's last price: a trade updates the latest snapshot of its
+  taker-volume ETL, ``etl.live``; a handler with a ``stream_break(reason)`` method is told
+  when the socket drops or a sequence gap appears, before the trades after it) and move the ticker's last price: a trade updates the latest snapshot of its
   symbol (change re-derived from that snapshot's reference price); a symbol with no snapshot yet
   gets none from trades (a trade carries no 24 h volume, and a ticker without it would push the
   coin off the board).
@@ -186,6 +187,7 @@ class WsSource(MarketSource):
         self._live = asyncio.Event()
         self._down = asyncio.Event()
         self._delivered = False
+        self._refusal_logged = False
         self._down_since: float | None = None
         self._attempts_down = 0
         self._queue: asyncio.Queue[list[TickerSnapshot]] | None = None
@@ -272,7 +274,7 @@ class WsSource(MarketSource):
         out: dict[str, TickerSnapshot] = {}
         for trade in trades:
             current = out.get(trade.symbol) or self.latest.get(trade.symbol)
-            if current is None or trade.time < current.time:
+            if current is None or trade.time < current.time or trade.no_taker:
                 continue
             reference = current.last_price - current.change if current.change is not None else None
             change = trade.price - reference if reference is not None else None
@@ -289,24 +291,45 @@ class WsSource(MarketSource):
         """Apply one parsed message: tickers out, trades checked for gaps, handed on, priced."""
         if parsed.error:
             self.stats["errors"] += 1
-            log.warning("%s: the exchange refused: %s", self.name, parsed.error)
-        trades = []
+            if not self._refusal_logged:  # once per connection
+                self._refusal_logged = True
+                log.warning("%s: the exchange refused: %s", self.name, parsed.error)
+        kept, pending = [], []
         for trade in parsed.trades:
             if trade.sequence is not None:
                 verdict = self.sequences.observe(trade.symbol, trade.sequence)
                 if verdict == "stale":
                     continue
-            trades.append(trade)
+                if verdict == "gap":
+                    self._deliver(pending)  # what came before the gap, then the break
+                    pending = []
+                    self._break(f"sequence gap on {trade.symbol}")
+            kept.append(trade)
+            pending.append(trade)
         self.stats["gaps"], self.stats["missing"] = self.sequences.gaps, self.sequences.missing
         self.stats["stale"] = self.sequences.stale
-        if trades:
-            self.stats["trades"] += len(trades)
-            for handler in self.trade_handlers:
+        self._deliver(pending)
+        self._emit(parsed.tickers + self._trade_tickers(kept))
+
+    def _deliver(self, trades: list[Trade]) -> None:
+        if not trades:
+            return
+        self.stats["trades"] += len(trades)
+        for handler in self.trade_handlers:
+            try:
+                handler(trades)
+            except Exception:
+                log.exception("%s: trade handler %r failed", self.name, handler)
+
+    def _break(self, reason: str) -> None:
+        """Tell the trade handlers that have a ``stream_break(reason)`` that trades may be missing."""
+        for handler in self.trade_handlers:
+            stream_break = getattr(handler, "stream_break", None)
+            if stream_break is not None:
                 try:
-                    handler(trades)
+                    stream_break(reason)
                 except Exception:
-                    log.exception("%s: trade handler %r failed", self.name, handler)
-        self._emit(parsed.tickers + self._trade_tickers(trades))
+                    log.exception("%s: trade handler %r failed on a break", self.name, handler)
 
     # -- state changes ------------------------------------------------------------------------
 
@@ -341,6 +364,7 @@ class WsSource(MarketSource):
         self._live.clear()
         self._down.set()
         self._down_since = self._clock()
+        self._break(reason)
 
     # -- the loops ----------------------------------------------------------------------------
 
@@ -381,7 +405,7 @@ class WsSource(MarketSource):
 
     async def _serve(self, ws: Any, symbols: list[str]) -> bool:
         """Subscribe and read until the connection ends; True if it delivered any message."""
-        self._delivered = False
+        self._delivered = self._refusal_logged = False
         for frame in self.protocol.subscriptions(symbols):
             await ws.send(frame)
             self.stats["subscriptions"] += 1

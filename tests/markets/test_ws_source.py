@@ -126,13 +126,15 @@ async def test_binance_trades_sides_and_the_gap_between_windows(caplog):
     source, server, trades, _ = await _replay("binanceusdm", rel, ["BTC/USDT:USDT"])
     assert json.loads(server.received[0])["params"] == ["!ticker@arr", "btcusdt@trade"]
     assert len(trades) == 23_636
+    # one insurance-fund fill (X INSURANCE_FUND, id 3535191080) has no taker
+    assert [t.trade_id for t in trades if t.no_taker] == ["3535191080"]
     assert all(t.symbol == "BTC/USDT:USDT" for t in trades)
     window = datetime(2024, 1, 1, tzinfo=UTC)
     sums = {}
     for t in trades:
         key = (t.time > window, t.side)
         sums[key] = sums.get(key, Decimal(0)) + t.amount
-    # SOURCE.md: taker-buy / taker-sell qty per window
+    # SOURCE.md: taker-buy / taker-sell qty per window (by the m flag, the no-taker fill included)
     assert sums == {
         (False, "buy"): Decimal("590.074"),
         (False, "sell"): Decimal("599.012"),

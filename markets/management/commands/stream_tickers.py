@@ -17,11 +17,24 @@ import asyncio
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
 
 from markets.feed import run_feed, run_feed_forever
 from markets.replay_files import replay_data_dir
 from markets.sources import get_source
 from markets.sources.replay import DATASETS
+
+
+async def _beside(main, handlers):
+    """Run ``main`` with the trade handlers' ``run()`` loops beside it; returns its result."""
+    loops = [asyncio.create_task(h.run()) for h in handlers if hasattr(h, "run")]
+    try:
+        return await main
+    finally:
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+
 
 LIVE_SOURCES = ["bithumb", "upbit", "binanceusdm", "bybit"]
 WS_EXCHANGES = ["upbit", "bithumb", "binanceusdm", "bybit"]
@@ -87,12 +100,15 @@ class Command(BaseCommand):
                 return get_source(opts["source"])
 
         self.stdout.write(f"streaming {opts['source']} tickers (Ctrl-C stops)")
+        handlers = getattr(factory, "trade_handlers", [])
         try:
             if opts["batches"]:
-                handled = asyncio.run(run_feed(factory(), symbols=opts["symbols"], max_batches=opts["batches"]))
+                handled = asyncio.run(
+                    _beside(run_feed(factory(), symbols=opts["symbols"], max_batches=opts["batches"]), handlers)
+                )
                 self.stdout.write(f"{handled} batches published")
             else:
-                asyncio.run(run_feed_forever(factory, symbols=opts["symbols"]))
+                asyncio.run(_beside(run_feed_forever(factory, symbols=opts["symbols"]), handlers))
         except KeyboardInterrupt:
             self.stdout.write("stopped")
 
@@ -109,9 +125,16 @@ class Command(BaseCommand):
         if not opts["symbols"]:  # the stored instruments, so a start without the network still subscribes
             opts["symbols"] = selectors.stream_symbols(exchange=opts["exchange"], limit=opts["max_symbols"]) or None
 
-        def factory():
-            return WsSource(opts["exchange"], url=opts["url"], breakers=breakers())
+        handlers = [
+            handler
+            for path in settings.MARKETS.get("TRADE_HANDLERS", [])
+            if (handler := import_string(path)(exchange=opts["exchange"])) is not None
+        ]
 
+        def factory():
+            return WsSource(opts["exchange"], url=opts["url"], breakers=breakers(), trade_handlers=handlers)
+
+        factory.trade_handlers = handlers  # type: ignore[attr-defined]
         return factory
 
     @staticmethod
