@@ -156,7 +156,7 @@ class UpbitProtocol(Protocol):
                     Trade(
                         exchange=self.exchange,
                         symbol=symbol,
-                        time=ms_to_utc(m.get("ttms", m.get("trade_timestamp"))),
+                        time=ms_to_utc(m["ttms"] if "ttms" in m else m["trade_timestamp"]),
                         price=Decimal(str(m.get("tp", m.get("trade_price")))),
                         amount=Decimal(str(m.get("tv", m.get("trade_volume")))),
                         side=BUY if side == "BID" else SELL,
@@ -177,7 +177,7 @@ class UpbitProtocol(Protocol):
                         change_rate=to_decimal(m.get("scr", m.get("signed_change_rate"))),
                         volume_24h=to_decimal(m.get("atv24h", m.get("acc_trade_volume_24h"))),
                         traded_value_24h=to_decimal(m.get("atp24h", m.get("acc_trade_price_24h"))),
-                        time=ms_to_utc(m.get("tms", m.get("timestamp"))),
+                        time=ms_to_utc(m["tms"] if "tms" in m else m["timestamp"]),
                     )
                 ]
             )
@@ -402,7 +402,7 @@ class BybitProtocol(Protocol):
                         change_rate=pct,
                         volume_24h=to_decimal(state.get("volume24h")),
                         traded_value_24h=to_decimal(state.get("turnover24h")),
-                        time=ms_to_utc(m.get("ts") or data.get("ts")),
+                        time=ms_to_utc(m.get("ts") or data["ts"]),
                     )
                 ]
             )

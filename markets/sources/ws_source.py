@@ -294,7 +294,8 @@ class WsSource(MarketSource):
             if not self._refusal_logged:  # once per connection
                 self._refusal_logged = True
                 log.warning("%s: the exchange refused: %s", self.name, parsed.error)
-        kept, pending = [], []
+        kept: list[Trade] = []
+        pending: list[Trade] = []
         for trade in parsed.trades:
             if trade.sequence is not None:
                 verdict = self.sequences.observe(trade.symbol, trade.sequence)

@@ -134,7 +134,7 @@ class Command(BaseCommand):
         def factory():
             return WsSource(opts["exchange"], url=opts["url"], breakers=breakers(), trade_handlers=handlers)
 
-        factory.trade_handlers = handlers  # type: ignore[attr-defined]
+        factory.trade_handlers = handlers
         return factory
 
     @staticmethod
