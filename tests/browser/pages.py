@@ -140,7 +140,7 @@ class Site:
     def submit(self, form_css: str) -> None:
         """Press the submit button of a form and wait for the next page to load."""
         old = self.find("html")
-        self.click(f"{form_css} button[type=submit]")
+        self.click(f"{form_css} [type=submit]")
         self.wait_for(lambda: _stale(old), f"{form_css} to submit")
         self.wait_for(
             lambda: self.driver.execute_script("return document.readyState") == "complete", "the page to load"
