@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts import events as account_events
 from alerts import conditions
 from core.fields import PriceField
 from markets.models import Instrument
@@ -241,3 +242,26 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} -> {self.channel} {self.state}"
+
+
+class NotificationPreference(models.Model):
+    """A user's opt-in to one account event (``accounts.events.EVENTS``: order filled/expired,
+    bot entered/exited, quiz daily cap) and the channels it goes to (``app`` always: the
+    notification list; ``telegram``/``email`` on the user's active channels of that kind). No
+    row: the event is not notified."""
+
+    Event = models.TextChoices("Event", [(e.upper(), e) for e in account_events.EVENTS])
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    event = models.CharField(max_length=20, choices=Event.choices)
+    channels = models.JSONField(default=list, blank=True, help_text='e.g. ["app", "telegram"]')
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user", "event"]
+        constraints = [models.UniqueConstraint(fields=["user", "event"], name="preference_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.event} {self.channels}"

@@ -20,13 +20,23 @@ from decimal import Decimal
 import numpy as np
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import events as account_events
 from alerts import conditions, delivery, index
 from alerts.index import INDEX
-from alerts.models import Alert, AlertEvent, AlertWatch, Notification, NotificationChannel, new_version
+from alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertWatch,
+    Notification,
+    NotificationChannel,
+    NotificationPreference,
+    new_version,
+)
 from core.exceptions import DomainError
 from core.money import plain
 from markets.models import Instrument
@@ -144,6 +154,53 @@ def alert_update(*, alert: Alert, **fields) -> Alert:
 def alert_delete(*, alert: Alert) -> None:
     alert.delete()
     _touch(alert.instrument_id)
+
+
+def preferences_get(*, user) -> dict[str, list[str]]:
+    """``{event: [channels]}`` for every account event (``[]``: not notified)."""
+    stored = dict(NotificationPreference.objects.filter(user=user).values_list("event", "channels"))
+    return {e: list(stored.get(e) or []) for e in account_events.EVENTS}
+
+
+@transaction.atomic
+def preferences_set(*, user, events: dict) -> dict[str, list[str]]:
+    """Opt in or out of account events: ``events`` maps an event to its channels (``[]`` opts
+    out; events not named keep their setting). ``app`` is added to any non-empty list (every
+    notification is listed in the app). Raises ``InvalidAlert`` naming ``events.<event>``."""
+    if not isinstance(events, dict):
+        raise InvalidAlert("events must be an object {event: [channels]}", field="events")
+    for event, kinds in events.items():
+        if event not in account_events.EVENTS:
+            raise InvalidAlert(f"unknown event; one of {', '.join(account_events.EVENTS)}", field=f"events.{event}")
+        if not isinstance(kinds, list) or any(k not in CHANNEL_KINDS for k in kinds):
+            raise InvalidAlert(f"a list of {', '.join(CHANNEL_KINDS)}", field=f"events.{event}")
+    for event, kinds in events.items():
+        if not kinds:
+            NotificationPreference.objects.filter(user=user, event=event).delete()
+            continue
+        chosen = ["app"] + sorted({k for k in kinds if k != "app"})
+        NotificationPreference.objects.update_or_create(user=user, event=event, defaults={"channels": chosen})
+    return preferences_get(user=user)
+
+
+KIND_OF_EVENT = {
+    account_events.ORDER_FILLED: Notification.Kind.ORDER,
+    account_events.ORDER_EXPIRED: Notification.Kind.ORDER,
+    account_events.BOT_ENTERED: Notification.Kind.BOT,
+    account_events.BOT_EXITED: Notification.Kind.BOT,
+    account_events.QUIZ_DAILY_CAP: Notification.Kind.QUIZ,
+}
+
+
+def account_event_notify(*, user_id: int, event: str, text: str) -> Notification | None:
+    """The ``ACCOUNTS["ON_ACCOUNT_EVENT"]`` hook: when the user opted in to ``event``, a
+    notification in the app (pushed on ``/ws/account/``) and on the chosen channels
+    (``alerts.delivery.notify``); otherwise nothing (returns None)."""
+    pref = NotificationPreference.objects.filter(user_id=user_id, event=event).first()
+    if pref is None or not pref.channels:
+        return None
+    user = get_user_model().objects.get(pk=user_id)
+    return delivery.notify(user=user, kind=KIND_OF_EVENT[event], text=text, channels=list(pref.channels))
 
 
 def notification_mark_read(*, user, ids: list[int] | None = None) -> int:

@@ -431,6 +431,9 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False  # no "AXES: BEGIN ..." banner on every manage.py command
 # logout and a revoked refresh-token family close the user's /ws/account/ sockets
 ACCOUNTS["ON_USER_LOGGED_OUT"] = ["trading.services.account_sockets_close"]
+# account events (accounts.events: order filled/expired, bot entered/exited, quiz daily cap),
+# called as f(user_id=, event=, text=) after commit: the user's opted-in notifications
+ACCOUNTS["ON_ACCOUNT_EVENT"] = ["alerts.services.account_event_notify"]
 
 # --- Content-Security-Policy (django-csp; issue 12) ---------------------------------------
 # No inline scripts or styles anywhere: pages load their code and CSS from /static/ (charts from
