@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 
-from alerts.conditions import CODE
+from alerts.conditions import CODE, MOVING
 from alerts.models import Alert, AlertWatch
 
 TRIGGERS = {name: i for i, name in enumerate(Alert.Trigger.values)}
 ONCE, ONCE_PER_BAR, ONCE_PER_BAR_CLOSE, EVERY_TIME = (TRIGGERS[t] for t in Alert.Trigger.values)
+MOVING_CODES = np.array(sorted(CODE[c] for c in MOVING), dtype=np.int8)
 FIELDS = (
     "pk",
     "instrument_id",
@@ -64,6 +65,23 @@ class Entry:
     loaded_at: float
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
+    moving: np.ndarray = field(init=False)
+    bar_close: np.ndarray = field(init=False)
+    longest: float = field(init=False)
+    bars: frozenset[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._derive()
+
+    def _derive(self) -> None:
+        """What each batch would otherwise recompute: the ``moving_*`` and bar-close masks, the
+        longest window (seconds) and the bar intervals of the bar-close alerts."""
+        a = self.arrays
+        self.moving = np.isin(a["code"], MOVING_CODES)
+        self.bar_close = a["trigger"] == ONCE_PER_BAR_CLOSE
+        self.longest = float(a["window"][self.moving].max(initial=0.0))
+        self.bars = frozenset(int(b) for b in a["bar"][self.bar_close])
+
     @property
     def size(self) -> int:
         return len(self.arrays["pk"])
@@ -72,6 +90,7 @@ class Entry:
         """Remove alerts (fired ``once``, expired) from this entry."""
         keep = ~np.isin(self.arrays["pk"], np.fromiter(pks, dtype=np.int64))
         self.arrays = {k: v[keep] for k, v in self.arrays.items()}
+        self._derive()
 
     def set(self, pk: int, **values: float) -> None:
         """Record a fire's state (``fired_at``, ``fired_bar``) on one alert of this entry."""

@@ -259,7 +259,6 @@ def _update_many(model, names: tuple[str, ...], objs: list, stamp_updated_at: bo
 
 FIRE_FIELDS = ("state", "last_price", "last_tick_at", "last_fired_at", "last_fired_bar")
 WATCH_FIELDS = ("version", "last_price", "last_tick_at", "observed_at", "history", "bar_closes")
-MOVING_CODES = np.array([conditions.CODE[c] for c in conditions.MOVING], dtype=np.int8)
 
 
 def _lock_watches(instrument_ids: list[int]) -> list[AlertWatch]:
@@ -307,7 +306,8 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
         expired: list[int] = []
         changed: set[int] = set()  # instruments whose active alerts this batch changes
         for w in watches:
-            a = entries[w.pk].arrays
+            entry = entries[w.pk]
+            a = entry.arrays
             t, p = w.tick_time.timestamp(), float(w.tick_price)
             wt, wobs, wp = _epoch(w.last_tick_at), _epoch(w.observed_at), _f(w.last_price)
             hist = np.asarray(w.history, dtype=float).reshape(-1, 3)
@@ -320,32 +320,34 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
                     expired += a["pk"][~live].tolist()
                     changed.add(w.pk)
                 seen = wobs > a["armed"]  # the previous price was observed after the alert was armed
-                bpc = a["trigger"] == index.ONCE_PER_BAR_CLOSE
                 price, prev, when = np.full(n, p), np.where(seen, wp, np.nan), np.full(n, t)
-                use = live & ~bpc
-                closed = np.zeros(n, dtype=bool)
-                if bpc.any() and not np.isnan(wt):
-                    bar = a["bar"]
-                    closed = bpc & live & (np.floor(t) // bar > np.floor(wt) // bar)
-                    if closed.any():
-                        # the finished bar's close vs the close of the bar before it (as recorded then)
-                        cl = np.array(
-                            [
+                use = live
+                closed = None
+                if entry.bars:
+                    bpc = entry.bar_close
+                    use = live & ~bpc
+                    if not np.isnan(wt):
+                        bar = a["bar"]
+                        closed = bpc & live & (np.floor(t) // bar > np.floor(wt) // bar)
+                        if closed.any():
+                            # the finished bar's close vs the close of the bar before it (as recorded then)
+                            cl = np.array(
                                 [
-                                    float(x) if x is not None else np.nan
-                                    for x in w.bar_closes.get(str(int(b)), [None, None])
-                                ]
-                                for b in bar
-                            ],
-                            dtype=float,
-                        ).reshape(-1, 2)
-                        price = np.where(closed, np.where(seen, wp, np.nan), price)
-                        prev = np.where(closed, np.where(cl[:, 1] > a["armed"], cl[:, 0], np.nan), prev)
-                        when = np.where(closed, np.floor(wt) - np.floor(wt) % bar + bar, when)
-                use = use | closed
+                                    [
+                                        float(x) if x is not None else np.nan
+                                        for x in w.bar_closes.get(str(int(b)), [None, None])
+                                    ]
+                                    for b in bar
+                                ],
+                                dtype=float,
+                            ).reshape(-1, 2)
+                            price = np.where(closed, np.where(seen, wp, np.nan), price)
+                            prev = np.where(closed, np.where(cl[:, 1] > a["armed"], cl[:, 0], np.nan), prev)
+                            when = np.where(closed, np.floor(wt) - np.floor(wt) % bar + bar, when)
+                            use = use | closed
                 ref = np.full(n, np.nan)
-                moving = np.isin(a["code"], MOVING_CODES) & use
-                if moving.any() and len(hist):
+                if entry.longest and len(hist):
+                    moving = entry.moving & use
                     i = np.maximum(
                         np.searchsorted(hist[:, 0], when - a["window"], side="left"),
                         np.searchsorted(hist[:, 2], a["armed"], side="right"),
@@ -354,24 +356,29 @@ def alerts_on_tick(*, instrument_ids: list[int]) -> int:
                     ok = moving & (i < j)
                     ref[ok] = hist[i[ok], 1]
                 if use.any():
-                    part = {k: v[use] for k, v in a.items()}
-                    part.update(price=price[use], prev=prev[use], when=when[use], ref=ref[use], closed=closed[use])
+                    everything = use.all()
+                    part = {k: v if everything else v[use] for k, v in a.items()}
+                    part.update(
+                        price=price[use],
+                        prev=prev[use],
+                        when=when[use],
+                        ref=ref[use],
+                        closed=closed[use] if closed is not None else np.zeros(len(part["pk"]), dtype=bool),
+                    )
                     parts.append(part)
                     sources.append((w, w.last_price, dict(w.bar_closes)))
-                longest = float(a["window"][np.isin(a["code"], MOVING_CODES)].max(initial=0.0))
-                if longest > 0:
+                if entry.longest:
                     hist = np.vstack([hist, [[t, p, now_s]]])
-                    w.history = hist[hist[:, 0] >= t - longest].tolist()
+                    w.history = hist[hist[:, 0] >= t - entry.longest].tolist()
                 else:
                     w.history = []
-                bars = {int(b) for b in a["bar"][bpc]}
                 w.bar_closes = {
                     str(b): (
                         [plain(w.last_price), wobs]
                         if not np.isnan(wt) and int(t) // b > int(wt) // b
                         else w.bar_closes.get(str(b), [None, None])
                     )
-                    for b in bars
+                    for b in entry.bars
                 }
             else:
                 w.history, w.bar_closes = [], {}

@@ -278,6 +278,14 @@ class _OpenLog(TypedDict):
     price: Decimal | None
 
 
+def _decision_symbol(bot: Bot, order: Order | None) -> str:
+    """The traded symbol of a decision: its order's, else the breakout bot's one instrument
+    (a predictions bot trades many)."""
+    if order is not None:
+        return order.instrument.symbol
+    return bot.instrument.symbol if bot.instrument_id else ""
+
+
 def _decide(
     bot: Bot,
     *,
@@ -311,7 +319,7 @@ def _decide(
             user_id=bot.user_id,
             event=BOT_ENTERED if entered else BOT_EXITED,
             text=f"{'봇 진입 · Bot entered' if entered else '봇 청산 · Bot exited'}: #{bot.pk} "
-            f"{_inst(bot).symbol}{f' @ {_plain(price)}' if price is not None else ''} ({day})",
+            f"{_decision_symbol(bot, order)}{f' @ {_plain(price)}' if price is not None else ''} ({day})",
         )
 
 
