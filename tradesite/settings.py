@@ -476,6 +476,9 @@ ALERTS: dict[str, Any] = {
     # a Telegram link token (t.me/<bot>?start=<token>) and an email code are valid this long
     "LINK_TOKEN_MINUTES": int(os.environ.get("TELEGRAM_LINK_TOKEN_MINUTES", "60")),
     "MAX_CHANNELS_PER_USER": 10,
+    # a process's in-memory index of active alerts reloads an instrument at least this often
+    # (a backstop: alert writes through alerts.services change the watch's version at once)
+    "INDEX_MAX_AGE_SECONDS": float(os.environ.get("ALERTS_INDEX_MAX_AGE_SECONDS", "300")),
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationChannelKindEnum"] = "alerts.models.NotificationChannel.Kind"
 
