@@ -125,7 +125,6 @@ def evaluation(args) -> None:
     from alerts import services
     from alerts.index import INDEX
     from alerts.models import Alert, AlertEvent
-    from tests.accounts.factories import UserFactory
 
     board = _krx_board(args.instruments)
     if board is None:
@@ -135,7 +134,14 @@ def evaluation(args) -> None:
     codes = sorted(by_code)
     _store(_krx_snapshots(sessions[0], codes))
     rng = random.Random(13)
-    users = [UserFactory() for _ in range(max(1, args.alerts // 400))]
+    from accounts.models import User
+
+    # no password hashing (UserFactory's PBKDF2 took minutes for 250 users); unusable passwords
+    n_users = max(1, args.alerts // 400)
+    User.objects.bulk_create(
+        [User(username=f"eval{k}", email=f"eval{k}@example.com", password="!") for k in range(n_users)], batch_size=1000
+    )
+    users = list(User.objects.filter(username__startswith="eval").order_by("pk"))
     first = sessions[0][1]
     kinds = [
         "crossing",
