@@ -283,7 +283,7 @@ def _decision_symbol(bot: Bot, order: Order | None) -> str:
     (a predictions bot trades many)."""
     if order is not None:
         return order.instrument.symbol
-    return bot.instrument.symbol if bot.instrument_id else ""
+    return bot.instrument.symbol if bot.instrument is not None else ""
 
 
 def _decide(
