@@ -4,8 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.views import signup_page
 from alerts.views import alert_action, alert_events_page, alerts_page, channels_page, preferences_save, telegram_webhook
-from bots.views import backtest_chart
-from markets.views import board
+from markets.views import board, derivatives
 from quiz.views import glossary_page, quiz_page
 from tradesite import health
 from tradesite.api_root import ApiRootView
@@ -27,7 +26,9 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", board, name="board"),
     path("portfolio/", portfolio_page, name="portfolio-page"),
-    path("backtests/<int:pk>/chart/", backtest_chart, name="backtest-chart"),
+    path("", include("bots.pages")),  # /bots/..., /backtests/... (bots/pages.py)
+    path("", include("etl.pages")),  # /taker-volume/ (etl/pages.py)
+    path("derivatives/", derivatives, name="derivatives"),
     path("accounts/signup/", signup_page, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("quiz/", quiz_page, name="quiz"),
