@@ -130,3 +130,36 @@ def test_preferences_form_saves_the_opt_ins(page, user):
     r = page.post(reverse("alerts-preferences"), {"order_filled": ["sms"]})
     assert r.status_code == 400
     assert NotificationPreference.objects.filter(user=user).count() == 2
+
+
+# --- the channels page (/notifications/channels/) -------------------------------------------
+def test_the_channels_page_needs_a_login():
+    r = Client().get(reverse("notification-channels-page"))
+    assert r.status_code == 302 and "/accounts/login/" in r["Location"]
+
+
+def test_the_channels_page_has_no_inline_code_and_passes_its_api_urls_in_data_attributes(page):
+    from tests.security.test_csp import INLINE_SCRIPT
+
+    response = page.get(reverse("notification-channels-page"))
+
+    assert response.status_code == 200 and "unsafe-inline" not in response["Content-Security-Policy"]
+    html = response.content.decode()
+    assert not INLINE_SCRIPT.search(html), INLINE_SCRIPT.search(html)
+    assert "<style" not in html and " style=" not in html
+    assert 'src="/static/alerts/channels.js"' in html and 'href="/static/alerts/channels.css"' in html
+    # the script builds its URLs from these ({% url %}), none hard-coded in the JS
+    assert f'data-list-url="{reverse("notification-channel-list")}"' in html
+    assert f'data-telegram-url="{reverse("notification-channel-telegram")}"' in html
+    assert f'data-detail-url="{reverse("notification-channel-detail", args=[0])}"' in html
+    assert f'data-verify-url="{reverse("notification-channel-verify", args=[0])}"' in html
+    assert "csrftoken" in response.cookies  # the script sends it back as X-CSRFToken
+
+
+def test_the_channels_script_and_stylesheet_are_served_and_name_no_api_path(page):
+    from django.contrib.staticfiles import finders
+
+    script = open(finders.find("alerts/channels.js"), encoding="utf-8").read()
+    assert finders.find("alerts/channels.css")
+    assert "/api/v1/" not in script  # the URLs come from the page's data- attributes
+    assert page.get("/static/alerts/channels.js").status_code == 200
