@@ -35,6 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from accounts.events import BOT_ENTERED, BOT_EXITED, account_event
 from bots import breakout
 from bots.locks import bot_qs_select_for_update
 from bots.models import Backtest, Bot, BotDecision
@@ -277,6 +278,14 @@ class _OpenLog(TypedDict):
     price: Decimal | None
 
 
+def _decision_symbol(bot: Bot, order: Order | None) -> str:
+    """The traded symbol of a decision: its order's, else the breakout bot's one instrument
+    (a predictions bot trades many)."""
+    if order is not None:
+        return order.instrument.symbol
+    return bot.instrument.symbol if bot.instrument is not None else ""
+
+
 def _decide(
     bot: Bot,
     *,
@@ -304,6 +313,14 @@ def _decide(
     BotDecision.objects.create(
         bot=bot, time=now, day=day, action=action, price=price, target=target, k=k, reason=reason[:300], order=order
     )
+    if action in (BotDecision.Action.ENTER, BotDecision.Action.EXIT):
+        entered = action == BotDecision.Action.ENTER
+        account_event(
+            user_id=bot.user_id,
+            event=BOT_ENTERED if entered else BOT_EXITED,
+            text=f"{'봇 진입 · Bot entered' if entered else '봇 청산 · Bot exited'}: #{bot.pk} "
+            f"{_decision_symbol(bot, order)}{f' @ {_plain(price)}' if price is not None else ''} ({day})",
+        )
 
 
 def _fresh_ticker(instrument: Instrument, now: datetime) -> Ticker | None:

@@ -437,6 +437,9 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False  # no "AXES: BEGIN ..." banner on every manage.py command
 # logout and a revoked refresh-token family close the user's /ws/account/ sockets
 ACCOUNTS["ON_USER_LOGGED_OUT"] = ["trading.services.account_sockets_close"]
+# account events (accounts.events: order filled/expired, bot entered/exited, quiz daily cap),
+# called as f(user_id=, event=, text=) after commit: the user's opted-in notifications
+ACCOUNTS["ON_ACCOUNT_EVENT"] = ["alerts.services.account_event_notify"]
 
 # --- Content-Security-Policy (django-csp; issue 12) ---------------------------------------
 # No inline scripts or styles anywhere: pages load their code and CSS from /static/ (charts from
@@ -483,6 +486,9 @@ ALERTS: dict[str, Any] = {
     # a Telegram link token (t.me/<bot>?start=<token>) and an email code are valid this long
     "LINK_TOKEN_MINUTES": int(os.environ.get("TELEGRAM_LINK_TOKEN_MINUTES", "60")),
     "MAX_CHANNELS_PER_USER": 10,
+    # a process's in-memory index of active alerts reloads an instrument at least this often
+    # (a backstop: alert writes through alerts.services change the watch's version at once)
+    "INDEX_MAX_AGE_SECONDS": float(os.environ.get("ALERTS_INDEX_MAX_AGE_SECONDS", "300")),
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationChannelKindEnum"] = "alerts.models.NotificationChannel.Kind"
 

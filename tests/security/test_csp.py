@@ -36,6 +36,8 @@ def _policy(response) -> dict[str, str]:
         "/accounts/login/",
         "/accounts/signup/",
         "/predictions/",
+        "/notifications/channels/",
+        "/alerts/",
         "/admin/",
         "/api/docs/",
     ],
@@ -62,6 +64,8 @@ def test_pages_render_with_a_policy_that_forbids_inline_code(logged_in, path):
         "/accounts/login/",
         "/accounts/signup/",
         "/predictions/",
+        "/notifications/channels/",
+        "/alerts/",
         "/api/docs/",
     ],
 )

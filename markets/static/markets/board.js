@@ -372,6 +372,8 @@
     const panes = chart.panes();
     if (panes[0]) panes[0].setStretchFactor(3);
     if (panes[1]) panes[1].setStretchFactor(1);
+    // the hook of alerts/static/alerts/chart_levels.js (alert levels on the price axis)
+    window.tradesiteChart = { chart, series: candles, selected: () => state.selected };
   } else {
     el.chart.textContent = "Chart library failed to load.";
   }
@@ -493,6 +495,7 @@
     writeHash();
     if (info.last_price !== undefined) applyTicker(info);
     if (changed) loadCandles();
+    if (changed) document.dispatchEvent(new CustomEvent("tradesite:instrument", { detail: state.selected }));
   }
 
   function renderTitle() {
