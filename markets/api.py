@@ -238,6 +238,33 @@ class TickerListView(APIView):
         return Response(TickerSerializer(tickers, many=True).data)
 
 
+class ClockSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=["replay", "live"])
+    now = serializers.CharField(help_text="the market's present, ISO 8601 with offset (UTC)")
+    now_kst = serializers.CharField(required=False, help_text="the same instant in Asia/Seoul")
+    start = serializers.CharField(required=False, help_text="the recorded window's start")
+    end = serializers.CharField(required=False, help_text="where the replay restarts at start")
+    speed = serializers.FloatField(required=False, help_text="recorded seconds per wall second")
+    wall_start = serializers.CharField(required=False, help_text="wall time at which the replay was at start")
+    run = serializers.IntegerField(required=False, help_text="passes completed (0 = the first pass)")
+    label = serializers.CharField(required=False)
+    label_ko = serializers.CharField(required=False)
+
+
+class ClockView(APIView):
+    """The demo's market clock: in a replay, the recorded instant every replay shows now, its
+    window and speed (the header's "Replay of 2025-05-26 09:00 KST, 60x"); ``{"mode": "live"}``
+    with the wall time otherwise."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ClockSerializer)
+    def get(self, request):
+        from markets.clock import clock_payload
+
+        return Response(clock_payload())
+
+
 # -- freshness ------------------------------------------------------------------------------------
 
 

@@ -68,12 +68,15 @@ def candle_list(
 def ticker_top(*, limit: int = 20, quote: str = "KRW") -> QuerySet[Ticker]:
     """Tickers quoted in ``quote`` ranked by 24 h traded value (the board); values in
     different currencies are not comparable, so one board has one quote currency. KRX
-    derivatives (quoted KRW, traded value of contracts) are not on it: they have their own page."""
+    derivatives (quoted KRW, traded value of contracts) are not on it: they have their own page.
+    Coins whose recording has no traded value (the demo's Upbit 15-min replay) come after the
+    ranked ones; stocks without one are left off (the KRX daily replay: the stock tables show them)."""
     return (
         Ticker.objects.select_related("instrument")
-        .filter(instrument__active=True, instrument__quote=quote, traded_value_24h__isnull=False)
+        .filter(instrument__active=True, instrument__quote=quote)
+        .filter(Q(traded_value_24h__isnull=False) | Q(instrument__market=Market.CRYPTO))
         .exclude(instrument__market=Market.KRX_DERIVATIVES)
-        .order_by(F("traded_value_24h").desc(), "instrument_id")[:limit]
+        .order_by(F("traded_value_24h").desc(nulls_last=True), "instrument_id")[:limit]
     )
 
 
