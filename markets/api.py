@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import django_filters
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 
 from core.serializers import ModelSerializer, PlainDecimalField
 from markets import selectors
+from markets.clock import demo_clock
 from markets.models import Exchange, Instrument, Interval, Market, OptionRight
 from markets.payloads import TickerSerializer
 
@@ -100,6 +102,12 @@ class CandlePageSerializer(serializers.Serializer):
 
     instrument = InstrumentSerializer()
     interval = serializers.CharField()
+    intervals = serializers.ListField(
+        child=serializers.CharField(), help_text="intervals with candles of this instrument: what a chart offers"
+    )
+    now = serializers.DateTimeField(
+        allow_null=True, help_text="the demo clock's instant the candles stop at (null: live, no cut)"
+    )
     count = serializers.IntegerField()
     results = CandleSerializer(many=True)
 
@@ -195,7 +203,9 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         parameters=[CandleQuerySerializer],
         responses=CandlePageSerializer,
-        description="OHLCV candles, ascending by open_time: the latest `limit` candles with open_time in [start, end].",
+        description="OHLCV candles, ascending by open_time: the latest `limit` candles with open_time in [start, end]. "
+        "In the demo (a replay clock) none opens after the clock's instant (`now`) and the last one is the forming "
+        "candle as the replay walked it so far. `intervals` lists the intervals with candles.",
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def candles(self, request, pk=None):
@@ -203,17 +213,31 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
         query = CandleQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        candles = selectors.candle_list(
-            instrument=instrument,
-            interval=params["interval"],
-            start=params.get("start"),
-            end=params.get("end"),
-            limit=params["limit"],
-        )
+        clock = demo_clock()
+        now = clock.now(timezone.now()) if clock is not None else None
+        if now is None:
+            candles = selectors.candle_list(
+                instrument=instrument,
+                interval=params["interval"],
+                start=params.get("start"),
+                end=params.get("end"),
+                limit=params["limit"],
+            )
+        else:  # the demo: nothing after the clock, the forming candle as the replay walked it
+            candles = selectors.candle_list_at(
+                instrument=instrument,
+                interval=params["interval"],
+                now=now,
+                start=params.get("start"),
+                end=params.get("end"),
+                limit=params["limit"],
+            )
         return Response(
             {
                 "instrument": InstrumentSerializer(instrument).data,
                 "interval": params["interval"],
+                "intervals": selectors.candle_intervals(instrument=instrument, now=now),
+                "now": now,
                 "count": len(candles),
                 "results": CandleSerializer(candles, many=True).data,
             }
@@ -330,7 +354,6 @@ class StatusView(APIView):
 
     @extend_schema(responses=StatusSerializer)
     def get(self, request):
-        from django.utils import timezone
 
         now = timezone.now()
         payload = {

@@ -602,3 +602,19 @@ class ReplaySource(MarketSource):
             following = times[idx + 1] if idx + 1 < len(times) and times[idx + 1] < clock.end else clock.end
             delay = (clock.wall_at(following, run=run) - self._wall()).total_seconds()
             await self._sleep(min(max(delay, 0.001), self.keepalive))
+
+
+def walk_points(bar: Bar, interval: str, exchange: str) -> list[tuple[datetime, Decimal]]:
+    """The (time, price) points a clocked replay walks through ``bar``: a KRX daily candle at
+    09:00 KST of its day + ``KRX_WALK_MINUTES``, any other candle at open + 0, 1/4, 2/4, 3/4 of
+    ``interval``; prices ``ReplaySource.ohlc_path``. The charts build the forming candle from the
+    points at or before the clock, so it equals what the board showed."""
+    prices = ReplaySource.ohlc_path(bar)
+    if exchange == "krx" and interval == "1d":
+        day = bar.open_time.astimezone(KST)
+        session = datetime(day.year, day.month, day.day, 9, 0, tzinfo=KST).astimezone(UTC)
+        times = [session + timedelta(minutes=m) for m in KRX_WALK_MINUTES]
+    else:
+        quarter = INTERVAL_SECONDS[interval] / 4
+        times = [bar.open_time + timedelta(seconds=k * quarter) for k in range(4)]
+    return list(zip(times, prices, strict=True))

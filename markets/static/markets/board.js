@@ -417,6 +417,16 @@
     }
     if (!state.selected || state.selected.id !== id) return;
     if (data.instrument) mergeSelected(data.instrument);
+    // offer only the intervals with candles (the API lists them); switch when this one has none
+    if (Array.isArray(data.intervals) && data.intervals.length) {
+      el.intervals.forEach((b) => { b.hidden = !data.intervals.includes(b.dataset.interval); });
+      if (!data.intervals.includes(state.interval)) {
+        state.interval = data.intervals.includes("1d") ? "1d" : data.intervals[0];
+        el.intervals.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.interval === state.interval)));
+        loadCandles();
+        return;
+      }
+    }
 
     const bars = [], vols = [];
     let prev = -Infinity;
@@ -537,6 +547,12 @@
       last.high = Math.max(last.high, price);
       last.low = Math.min(last.low, price);
       candles.update(Object.assign({}, last));
+    } else if (chart && last && span && ts >= last.time + span) {
+      // the tick opens the next candle (the chart is cut at the replay clock, so it forms here)
+      const price = num(t.last_price);
+      const time = last.time + Math.floor((ts - last.time) / span) * span;
+      state.lastCandle = { time, open: price, high: price, low: price, close: price };
+      candles.update(Object.assign({}, state.lastCandle));
     }
   }
 
