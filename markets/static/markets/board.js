@@ -207,7 +207,9 @@
       const row = Array.from(el.body.rows).find((r) => r.dataset.key === focused);
       if (row) row.focus({ preventScroll: true }); // keep keyboard focus across updates
     }
-    el.updated.textContent = "Updated " + kstTime.format(new Date()) + " KST";
+    const replay = state.clock && state.clock.mode === "replay";
+    const when = replay ? new Date(state.clock.now) : new Date();
+    el.updated.textContent = (replay ? "Replay time " : "Updated ") + kstTime.format(when) + " KST";
 
     if (state.selected) {
       const mine = state.board.find((t) => t.id === state.selected.id);
@@ -310,6 +312,7 @@
         stopPolling();
         setStatus("live");
         showNote("");
+        if (msg.clock) state.clock = msg.clock; // the demo's replay clock (markets.clock)
         if (Array.isArray(msg.tickers)) renderBoard(msg.tickers);
         break;
       case "ticker":
