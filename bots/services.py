@@ -491,7 +491,7 @@ def _plan(bot: Bot, today: StrategyDay, now: datetime, day_open: Decimal) -> Non
 
 
 def _last_note(bot: Bot, now: datetime) -> str:
-    """"; last <price>" when the feed has a fresh price, for a decision that states its numbers."""
+    """ "; last <price>" when the feed has a fresh price, for a decision that states its numbers."""
     ticker = _fresh_ticker(_inst(bot), now)
     return f"; last {_plain(ticker.last_price)}" if ticker is not None else ""
 

@@ -271,7 +271,7 @@ class ClockSerializer(serializers.Serializer):
     speed = serializers.FloatField(required=False, help_text="recorded seconds per wall second")
     wall_start = serializers.CharField(required=False, help_text="wall time at which the replay was at start")
     run = serializers.IntegerField(required=False, help_text="passes completed (0 = the first pass)")
-    label = serializers.CharField(required=False)
+    label = serializers.CharField(required=False)  # type: ignore[assignment]  # a field named like Field.label
     label_ko = serializers.CharField(required=False)
 
 

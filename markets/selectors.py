@@ -93,7 +93,9 @@ def candle_list_at(
     instrument whose ticker comes from the replay). Nothing opened after ``now`` is returned."""
     span = timedelta(seconds=INTERVAL_SECONDS[interval])
     until = now if end is None else min(end, now)
-    rows = candle_list(instrument=instrument, interval=interval, start=start, end=until + timedelta(microseconds=1), limit=limit)
+    rows = candle_list(
+        instrument=instrument, interval=interval, start=start, end=until + timedelta(microseconds=1), limit=limit
+    )
     closed = [c for c in rows if c.open_time + span <= now]
     forming = rows[-1] if rows and rows[-1].open_time + span > now else None
     ticker = Ticker.objects.filter(instrument=instrument).only("source").first()

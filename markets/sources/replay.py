@@ -59,10 +59,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -346,7 +346,7 @@ class ReplaySource(MarketSource):
                             symbol=code,
                             last_price=price,
                             change=change,
-                            change_rate=change / ref if ref else None,
+                            change_rate=(price - ref) / ref if ref else None,
                             volume_24h=bar.volume if k == 3 else prev_volume.get(code),
                             traded_value_24h=None,
                             time=when,

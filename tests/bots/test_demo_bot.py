@@ -58,7 +58,9 @@ def test_a_default_demo_bot_on_a_board_coin_decides_within_five_demo_minutes():
     assert decisions, "the bot did not decide"
     bot.refresh_from_db()
     assert bot.day == moment.date()  # 2025-05-28, the demo's day, not the wall clock's
-    decided = [d for d in decisions if d.action in (BotDecision.Action.ENTER, BotDecision.Action.ARM, BotDecision.Action.SKIP)]
+    decided = [
+        d for d in decisions if d.action in (BotDecision.Action.ENTER, BotDecision.Action.ARM, BotDecision.Action.SKIP)
+    ]
     assert decided
     first = decided[0]
     assert "open" in first.reason and "k" in first.reason and "last" in first.reason

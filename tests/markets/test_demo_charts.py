@@ -51,9 +51,7 @@ def demo_btc(db):
 
 
 @pytest.mark.parametrize("interval", ["15m", "1d"])
-def test_the_chart_api_returns_no_candle_after_the_clock_and_ends_at_the_boards_price(
-    demo_btc, api_client, interval
-):
+def test_the_chart_api_returns_no_candle_after_the_clock_and_ends_at_the_boards_price(demo_btc, api_client, interval):
     clock, shown = demo_btc
     btc = Instrument.objects.get(exchange="upbit", symbol="BTC/KRW")
     body = api_client.get(f"/api/v1/instruments/{btc.pk}/candles/", {"interval": interval, "limit": 1000}).json()
@@ -75,5 +73,3 @@ def test_without_a_clock_the_chart_api_is_unchanged(db, api_client):
     btc = Instrument.objects.get(exchange="upbit", symbol="BTC/KRW")
     body = api_client.get(f"/api/v1/instruments/{btc.pk}/candles/", {"interval": "1d", "limit": 5000}).json()
     assert body["now"] is None and body["count"] == 367
-
-

@@ -35,9 +35,7 @@ class FakeWall:
 
 
 def clocked_source(dataset: str, clock: DemoClock, wall: FakeWall) -> ReplaySource:
-    return ReplaySource(
-        dataset, data_dir=Path(replay_data_dir(dataset)), demo_clock=clock, wall=wall, sleep=wall.sleep
-    )
+    return ReplaySource(dataset, data_dir=Path(replay_data_dir(dataset)), demo_clock=clock, wall=wall, sleep=wall.sleep)
 
 
 async def take(source: ReplaySource, n: int) -> list:
@@ -145,3 +143,13 @@ def test_a_krx_price_holds_between_batches_for_at_least_two_wall_minutes_at_60x(
     # and the keepalive re-sends the unchanged price at least every 20 s (it stays fresh)
     stamps = [s[0] for s in seen]
     assert max((b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)) <= 20.5
+
+
+@pytest.mark.django_db
+def test_every_page_header_shows_the_clock_in_a_replay_and_nothing_live(client):
+    assert "demo-clock" not in client.get("/").content.decode()
+    demo_clock_install(clock=settings_clock())
+    for url in ("/", "/quiz/", "/glossary/"):
+        page = client.get(url).content.decode()
+        assert 'id="demo-clock"' in page and "Replay of 2025-05-26 09:00 KST, 60x" in page and "60배속" in page
+    assert client.get("/api/v1/clock/").json()["mode"] == "replay"

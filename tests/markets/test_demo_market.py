@@ -53,9 +53,12 @@ def test_a_usdt_market_order_fills_on_the_demo_clock(user):
     # then it fills at the replayed price plus the stated slippage
     assert created and order.status == Order.Status.FILLED
     expected = rules.market_fill_price(
-        last=ada.last_price, side="buy", slippage_bps=SLIPPAGE, tick=rules.tick_size(
+        last=ada.last_price,
+        side="buy",
+        slippage_bps=SLIPPAGE,
+        tick=rules.tick_size(
             exchange="binance", quote="USDT", price=ada.last_price, instrument_tick=instrument.tick_size
-        )
+        ),
     )
     assert order.average_fill_price == expected
 
@@ -64,9 +67,9 @@ def test_a_usdt_market_order_fills_on_the_demo_clock(user):
 def test_a_replayed_ticker_is_fresh_and_a_never_replayed_one_says_so(user):
     _, _, [(_, batch)] = first_batches("binance_usdt_1h", WALL)
     store_batch(batch=batch, source="replay")
-    [payload] = ticker_payloads(ticker_for_instruments(
-        instrument_ids=[Instrument.objects.get(exchange="binance", symbol="XRP/USDT").pk]
-    ))
+    [payload] = ticker_payloads(
+        ticker_for_instruments(instrument_ids=[Instrument.objects.get(exchange="binance", symbol="XRP/USDT").pk])
+    )
     assert payload["fresh"] is True
 
 

@@ -67,7 +67,10 @@ SHIPPED = [
             "4h",
         ],
     ),
-    ("import_candles", ["--format", "binance_csv", "coins_daily/binance_spot_USDT_daily_19coins_2024-06-16_2025-06-15.csv.gz"]),
+    (
+        "import_candles",
+        ["--format", "binance_csv", "coins_daily/binance_spot_USDT_daily_19coins_2024-06-16_2025-06-15.csv.gz"],
+    ),
     ("import_candles", ["--format", "krx_daily", "krx_daily/krx_daily_ohlcv_top50.csv.gz"]),
 ]
 # recorded BTC perpetual trades -> per-minute taker buy/sell volume (etl/data, MIT)

@@ -42,7 +42,9 @@ class Command(BaseCommand):
             choices=sorted(DATASETS),
             help="replay dataset(s); default MARKETS['DEMO_CLOCK']['DATASETS'] on the demo clock",
         )
-        parser.add_argument("--speed", type=float, default=None, help="demo clock speed (default MARKETS['DEMO_CLOCK']['SPEED'], 60)")
+        parser.add_argument(
+            "--speed", type=float, default=None, help="demo clock speed (default MARKETS['DEMO_CLOCK']['SPEED'], 60)"
+        )
         parser.add_argument("--no-feed", action="store_true", help="serve only")
         parser.add_argument("--no-jobs", action="store_true", help="do not run the periodic jobs in-process")
 
@@ -51,12 +53,11 @@ class Command(BaseCommand):
         from daphne.server import Server  # installs Twisted's asyncio reactor
         from twisted.internet import reactor
 
+        from markets.clock import demo_clock_clear, demo_clock_from_settings, demo_clock_install
         from markets.feed import run_feed_forever
         from markets.sources import get_source
         from tradesite.asgi import application
         from tradesite.inline_beat import run_inline_beat
-
-        from markets.clock import demo_clock_clear, demo_clock_from_settings, demo_clock_install
 
         datasets = [] if opts["no_feed"] else (opts["replay"] or settings.MARKETS["DEMO_CLOCK"]["DATASETS"])
         clock = demo_clock_from_settings(wall_start=datetime.now(UTC), speed=opts["speed"])
@@ -76,7 +77,9 @@ class Command(BaseCommand):
         if datasets and all(on_clock):
             demo_clock_install(clock=clock)
             label, _ = clock.labels(clock.wall_start)
-            self.stdout.write(f"demo clock: {label} (window {clock.start:%Y-%m-%d %H:%M} .. {clock.end:%Y-%m-%d %H:%M} UTC)")
+            self.stdout.write(
+                f"demo clock: {label} (window {clock.start:%Y-%m-%d %H:%M} .. {clock.end:%Y-%m-%d %H:%M} UTC)"
+            )
         else:
             demo_clock_clear()
             own = [d for d, follows in zip(datasets, on_clock, strict=True) if not follows]
