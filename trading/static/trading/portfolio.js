@@ -793,6 +793,7 @@
     state.instrument = inst;
     if (changed) {
       state.ticker = null;
+      state.selectedAt = Date.now();
       el.limitPrice.value = "";
       el.instPrice.textContent = "";
       el.instChange.textContent = "";
@@ -889,7 +890,7 @@
     const price = limit ? num(normalizeInput(el.limitPrice.value)) : live ? num(state.ticker.last_price) : null;
     el.estimate.replaceChildren();
     if (inst && !limit && !live) {
-      el.estimate.textContent = state.ticker
+      el.estimate.textContent = state.ticker || Date.now() - (state.selectedAt || 0) > 4000
         ? "No live price for " + inst.symbol + " (not replayed in this demo, or the feed stopped): market orders are off; a limit order can wait. · 실시간 가격 없음: 시장가 주문 불가"
         : "Waiting for a live price… · 실시간 가격 대기 중";
       return;
