@@ -153,3 +153,19 @@ def test_every_page_header_shows_the_clock_in_a_replay_and_nothing_live(client):
         page = client.get(url).content.decode()
         assert 'id="demo-clock"' in page and "Replay of 2025-05-26 09:00 KST, 60x" in page and "60배속" in page
     assert client.get("/api/v1/clock/").json()["mode"] == "replay"
+
+
+@pytest.mark.django_db
+def test_stream_tickers_with_demo_clock_installs_it_and_publishes_its_present():
+    from django.core.management import call_command
+
+    from markets.clock import demo_clock
+    from markets.models import Ticker
+
+    call_command(
+        "stream_tickers", "--source", "replay", "--dataset", "binance_usdt_4h", "--demo-clock", "--batches", "1"
+    )
+    clock = demo_clock()
+    assert clock is not None and clock.start == datetime.fromisoformat(settings.MARKETS["DEMO_CLOCK"]["START"])
+    btc = Ticker.objects.get(instrument__exchange="binance", instrument__symbol="BTC/USDT")
+    assert btc.time <= clock.now(datetime.now(UTC)) and btc.source == "replay"
