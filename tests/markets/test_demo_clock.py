@@ -155,7 +155,7 @@ def test_every_page_header_shows_the_clock_in_a_replay_and_nothing_live(client):
     assert client.get("/api/v1/clock/").json()["mode"] == "replay"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_stream_tickers_with_demo_clock_installs_it_and_publishes_its_present():
     from django.core.management import call_command
 
