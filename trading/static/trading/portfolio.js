@@ -875,7 +875,9 @@
   function renderPriceState(inst, limit) {
     const live = priceLive();
     const label = el.priceConn.querySelector(".conn-label");
-    if (el.priceConn.classList.contains("conn-live") && label) label.textContent = !inst || live ? "Price live" : "No live price";
+    const socketLive = el.priceConn.classList.contains("conn-live");
+    if (socketLive && label) label.textContent = !inst || live ? "Price live" : "No live price";
+    el.priceConn.classList.toggle("conn-noprice", socketLive && Boolean(inst) && !live);
     const blocked = Boolean(inst) && !limit && !live && !state.submitting;
     if (!state.submitting) el.submit.disabled = blocked;
     el.submit.title = blocked ? "No live price for " + inst.symbol + ": a market order cannot fill · 실시간 가격 없음 (지정가 주문은 가능)" : "";
