@@ -62,19 +62,35 @@ class Command(BaseCommand):
         datasets = [] if opts["no_feed"] else (opts["replay"] or settings.MARKETS["DEMO_CLOCK"]["DATASETS"])
         clock = demo_clock_from_settings(wall_start=datetime.now(UTC), speed=opts["speed"])
         sources = {}
+        probes = {}
         on_clock = []
         for dataset in datasets:
             try:
                 data_dir = replay_data_dir(dataset)
             except FileNotFoundError as exc:
                 raise CommandError(str(exc)) from exc
-            probe = get_source("replay", dataset=dataset, data_dir=data_dir, demo_clock=clock)
-            follows = probe.covers(clock.start, clock.end)
-            on_clock.append(follows)
-            sources[dataset] = lambda d=dataset, p=data_dir, c=(clock if follows else None): get_source(
-                "replay", dataset=d, data_dir=p, speed=None if c else opts["speed"], demo_clock=c
+            probes[dataset] = (get_source("replay", dataset=dataset, data_dir=data_dir, demo_clock=clock), data_dir)
+            on_clock.append(probes[dataset][0].covers(clock.start, clock.end))
+        shared = bool(datasets) and all(on_clock)  # one clock for all, or each on its own pacing
+
+        unused = set(datasets) if shared else set()
+
+        def factory(dataset):
+            probe, data_dir = probes[dataset]
+            if dataset in unused:  # the source read at startup serves the first run
+                unused.discard(dataset)
+                return probe
+            return get_source(
+                "replay",
+                dataset=dataset,
+                data_dir=data_dir,
+                speed=None if shared else opts["speed"],
+                demo_clock=clock if shared else None,
             )
-        if datasets and all(on_clock):
+
+        for dataset in datasets:
+            sources[dataset] = lambda d=dataset: factory(d)
+        if shared:
             demo_clock_install(clock=clock)
             label, _ = clock.labels(clock.wall_start)
             self.stdout.write(
