@@ -7,9 +7,10 @@ PORT ?= 8000
 .PHONY: demo test check format install install-dev serve prod-smoke clean
 
 $(VENV)/.installed: requirements.txt
+	@echo "== [1/7] Python packages into $(VENV) (pip prints each download; a cold cache takes minutes)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --progress-bar on -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
@@ -17,6 +18,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
+	@echo "== [2/7] the chart library from npm (package-lock.json)"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -24,11 +26,16 @@ install: $(VENV)/.installed node_modules/.installed
 install-dev: $(VENV)/.installed-dev
 
 demo: install
+	@echo "== [3/7] database tables (SQLite at var/, or DATABASE_URL)"
 	$(PY) manage.py migrate --noinput
+	@echo "== [4/7] static files"
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py setup_periodic_tasks
+	@echo "== [5/7] real recorded market data, the demo's model and its predictions"
 	$(PY) manage.py load_demo_data
+	@echo "== [6/7] a demo user and an admin"
 	$(PY) manage.py create_demo_users
+	@echo "== [7/7] serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	$(PY) manage.py serve --port $(PORT)
 
 serve: install
@@ -39,7 +46,10 @@ serve: install
 prod-smoke: install
 	$(PY) bin/prod_smoke.py
 
+# tests/browser runs when /usr/bin/chromium and /usr/bin/chromedriver are installed (it needs the chart
+# library from npm); otherwise pytest skips it and says why
 test: install-dev
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node_modules/.installed; fi
 	$(PY) -m pytest
 
 # lint, format, types, import layers, migrations, schema (each step stops the run when it fails)

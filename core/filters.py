@@ -2,19 +2,18 @@
 
 ``IdFilter``: an id is an integer in [1, 2**63 - 1] (a 64-bit primary key); anything beyond is a
 400 naming the parameter, not an ``OverflowError`` from the database driver.
-``MomentFilter``: an ISO-8601 datetime between 1900-01-01 and 9000-01-01 UTC, so converting it to
-the database's zone cannot overflow.
+``MomentFilter``: a time as ``core.timeparse`` reads it (a date = an Asia/Seoul day, or an ISO 8601
+datetime with an offset) between 1900-01-02 and 9000-01-01 UTC, so converting it to the database's
+zone cannot overflow.
 """
-
-from datetime import UTC, datetime
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.timeparse import TimeParseError, parse_moment
+
 MAX_ID = 2**63 - 1
-MIN_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
-MAX_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -26,17 +25,16 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-class _BoundedIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+class _MomentField(forms.CharField):
     def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
         try:
-            moment = super().to_python(value)
-        except OverflowError:
-            raise ValidationError("Enter a datetime between 1900-01-01 and 9000-01-01.", code="invalid") from None
-        if moment is not None and moment.tzinfo is not None:
-            if not (MIN_MOMENT.date() < moment.date() < MAX_MOMENT.date()):
-                raise ValidationError("Enter a datetime between 1900-01-01 and 9000-01-01.", code="invalid")
-        return moment
+            return parse_moment(value)
+        except TimeParseError as exc:
+            raise ValidationError(str(exc), code="invalid") from None
 
 
-class MomentFilter(django_filters.IsoDateTimeFilter):
-    field_class = _BoundedIsoDateTimeField
+class MomentFilter(django_filters.Filter):
+    field_class = _MomentField

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from types import SimpleNamespace
 
 from django.http import HttpResponse
@@ -21,6 +20,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import timeparse
 from etl import pairs as pair_registry
 from etl.metrics import WINDOWS, plain
 from etl.selectors import taker_volume_rows
@@ -41,26 +41,13 @@ CSV_FIELDS = ("datetime", "timestamp", *DECIMAL_FIELDS[:6], "trade_count", *DECI
 # trades exist from 2009; the upper bound keeps hour and day window arithmetic inside datetime
 MIN_MOMENT = datetime(2009, 1, 1, tzinfo=UTC)
 MAX_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)
-_UNIX = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
 
 
 def parse_moment(text: str) -> datetime:
-    """Unix seconds (``1680652800``, ``1680652800.5``) or ISO-8601 (UTC when no offset) ->
-    tz-aware UTC datetime; ``ValueError`` otherwise."""
-    text = text.strip()
-    if _UNIX.match(text):
-        seconds = Decimal(text)
-        if not MIN_MOMENT.timestamp() <= seconds <= MAX_MOMENT.timestamp():
-            raise ValueError(f"must lie between {MIN_MOMENT:%Y-%m-%d} and {MAX_MOMENT:%Y-%m-%d}")
-        return datetime.fromtimestamp(int(seconds), UTC).replace(microsecond=int((seconds % 1) * 1_000_000))
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise ValueError("use unix seconds or an ISO-8601 time, e.g. 1680652800 or 2023-04-05T00:00:00Z") from None
-    if not MIN_MOMENT <= moment <= MAX_MOMENT:
-        raise ValueError(f"must lie between {MIN_MOMENT:%Y-%m-%d} and {MAX_MOMENT:%Y-%m-%d}")
-    return moment
+    """Unix seconds (``1680652800``, ``1680652800.5``), an ISO 8601 datetime (UTC when it has no
+    offset), or a bare date (an Asia/Seoul day, as everywhere: ``core.timeparse``) -> tz-aware
+    UTC datetime; ``ValueError`` otherwise."""
+    return timeparse.parse_moment(text, unix=True, naive_utc=True, lower=MIN_MOMENT, upper=MAX_MOMENT)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -178,10 +165,14 @@ class TakerVolumeView(APIView):
         parameters=[
             TakerVolumeQuerySerializer,
             OpenApiParameter(
-                "from", OpenApiTypes.STR, description="unix seconds or ISO-8601 (UTC without offset), inclusive"
+                "from",
+                OpenApiTypes.STR,
+                description="unix seconds, ISO 8601 (UTC without offset), or a date (a Seoul day), inclusive",
             ),
             OpenApiParameter(
-                "to", OpenApiTypes.STR, description="unix seconds or ISO-8601 (UTC without offset), exclusive"
+                "to",
+                OpenApiTypes.STR,
+                description="unix seconds, ISO 8601 (UTC without offset), or a date (a Seoul day), exclusive",
             ),
         ],
         responses=TakerVolumePageSerializer,

@@ -1,10 +1,8 @@
 """Read-only market data API: instruments, their candles, and tickers."""
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import django_filters
-from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -15,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.serializers import ModelSerializer, PlainDecimalField
+from core.timeparse import MAX_MOMENT, MIN_MOMENT, TimeParseError, parse_moment
 from markets import selectors
 from markets.clock import demo_clock
 from markets.models import Exchange, Instrument, Interval, Market, OptionRight
@@ -23,8 +22,6 @@ from markets.payloads import TickerSerializer
 MAX_CANDLES = 5000
 # candle bounds: wide enough for any recorded data, narrow enough that zone and window
 # arithmetic (Asia/Seoul <-> UTC, +1 day for an inclusive end) stays inside datetime
-MIN_MOMENT = datetime(1900, 1, 1, tzinfo=ZoneInfo("UTC"))
-MAX_MOMENT = datetime(9000, 1, 1, tzinfo=ZoneInfo("UTC"))
 
 
 class InstrumentSerializer(ModelSerializer):
@@ -123,20 +120,9 @@ class CandleQuerySerializer(serializers.Serializer):
 
     def _moment(self, value: str, *, end: bool) -> datetime:
         try:
-            if len(value) == 10:
-                day = datetime.strptime(value, "%Y-%m-%d").date()
-                if end:  # an end date includes its whole day
-                    day += timedelta(days=1)
-                moment = datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.DISPLAY_TIME_ZONE))
-            else:
-                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except (ValueError, OverflowError):
-            raise serializers.ValidationError("Use a date YYYY-MM-DD or an ISO 8601 datetime.") from None
-        if moment.tzinfo is None:
-            raise serializers.ValidationError("A datetime needs a UTC offset, e.g. 2025-06-17T09:00:00+09:00.")
-        if not (MIN_MOMENT.date() < moment.date() < MAX_MOMENT.date()) or not MIN_MOMENT <= moment <= MAX_MOMENT:
-            raise serializers.ValidationError(f"Must lie between {MIN_MOMENT:%Y-%m-%d} and {MAX_MOMENT:%Y-%m-%d}.")
-        return moment
+            return parse_moment(value, end_of_day=end, lower=MIN_MOMENT, upper=MAX_MOMENT)
+        except TimeParseError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate_start(self, value):
         return self._moment(value, end=False)

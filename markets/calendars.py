@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-SEOUL = ZoneInfo("Asia/Seoul")
+from core.timeparse import SEOUL
 
 CALENDAR = "XKRX"
 # Well before any KRX data this project holds (the recorded set starts 2023-12-05).

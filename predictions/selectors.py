@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 from django.db.models import FloatField, QuerySet
 from django.db.models.functions import Cast
 
+from core.timeparse import SEOUL
 from markets.models import Candle, Exchange, Instrument, Interval, Market
 from predictions import sessions
 from predictions.features import Panel, forward_labels, panel_from_frame
 from predictions.models import BOARD_SEGMENTS, Prediction, PredictionBacktest, Predictor
-
-SEOUL = ZoneInfo("Asia/Seoul")
 
 
 def session_open_utc(day: date) -> datetime:
@@ -296,8 +294,8 @@ def predictor_evaluation(*, predictor: Predictor, test_start: date, test_end: da
     Raises ``ValueError`` when the test period starts on or before the model's ``train_end``
     (it would not be out of sample) or holds no session.
     """
+    from predictions.artifacts import load_predictor_model
     from predictions.evaluation import evaluate_scores, momentum_scores
-    from predictions.services import load_predictor_model
 
     if test_start <= predictor.train_end:
         raise ValueError(
@@ -375,8 +373,8 @@ def predictor_sample_scores(*, predictor: Predictor, samples: list[tuple[str, da
     sample that is not a session, lies on or before the model's train end, or is not a stock of
     its board.
     """
+    from predictions.artifacts import load_predictor_model
     from predictions.evaluation import auc, precision_at_n
-    from predictions.services import load_predictor_model
 
     if not samples:
         raise ValueError("no samples")

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +17,15 @@ from django.utils import timezone
 
 from core.exceptions import DomainError
 from predictions import selectors, sessions
+from predictions.artifacts import PredictorUnavailable, artifact_dir, load_predictor_model
 from predictions.backtest import BacktestParams, run_backtest
 from predictions.features import HORIZON, UP_THRESHOLD, WINDOW
-from predictions.learners import KINDS, file_sha256, library_versions, load_model, train_model
+from predictions.learners import KINDS, file_sha256, library_versions, train_model
 from predictions.models import Board, Prediction, PredictionBacktest, Predictor
 
 log = logging.getLogger(__name__)
 
 PREDICTION_BATCH_SIZE = 2000
-
-
-class PredictorUnavailable(DomainError):
-    code = "predictor_unavailable"
-    status_code = 409
 
 
 class NotOutOfSample(DomainError):
@@ -40,36 +35,6 @@ class NotOutOfSample(DomainError):
 class MissingPredictions(DomainError):
     code = "missing_predictions"
     status_code = 409
-
-
-def artifact_dir() -> Path:
-    path = Path(settings.PREDICTIONS["ARTIFACT_DIR"])
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@lru_cache(maxsize=8)
-def _cached_model(kind: str, path: str, sha256: str):
-    return load_model(kind, Path(path), sha256=sha256)
-
-
-def load_predictor_model(predictor: Predictor):
-    """The predictor's model, loaded from its artifact (checked against its SHA-256, cached
-    per process). Raises ``PredictorUnavailable`` when the file is gone or altered, or the model
-    needs PyTorch and it is not installed."""
-    path = artifact_dir() / predictor.artifact
-    try:
-        return _cached_model(predictor.kind, str(path), predictor.artifact_sha256)
-    except FileNotFoundError:
-        raise PredictorUnavailable(
-            f"the artifact of {predictor.name} ({predictor.artifact}) is missing", field="model"
-        ) from None
-    except ImportError:
-        raise PredictorUnavailable(
-            f"{predictor.name} is a CNN and needs PyTorch (pip install torch==2.13.0)", field="model"
-        ) from None
-    except ValueError as exc:
-        raise PredictorUnavailable(str(exc), field="model") from None
 
 
 # -- training -------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 """Pages: the discover list, and a user's prediction backtests with their equity charts."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
 
-from predictions import selectors
+from core.exceptions import DomainError
+from predictions import selectors, services
 from predictions.features import FEATURE_NAMES
+from predictions.forms import PredictionBacktestForm
 from predictions.models import Board
 
 
@@ -102,9 +105,45 @@ def _decile_bars(pooled: dict) -> list[dict]:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def backtest_list_page(request):
+    """The prediction backtest form and the user's backtests. A valid POST runs one
+    (``services.prediction_backtest_create``) and redirects to its chart; a bad one shows the
+    messages on their fields (Korean · English) and stores nothing."""
+    if request.method == "POST":
+        form = PredictionBacktestForm(request.POST)
+        if form.is_valid():
+            params = dict(form.cleaned_data)
+            predictor = params.pop("model")
+            params["market"] = params["market"] or None
+            try:
+                backtest = services.prediction_backtest_create(user=request.user, predictor=predictor, **params)
+            except DomainError as error:
+                field = error.field if error.field in form.fields else None
+                form.add_error(field, f"{SERVICE_KO.get(error.field or '', '입력을 확인하세요')} · {error.message}")
+            else:
+                return redirect("prediction-backtest-chart", pk=backtest.pk)
+    else:
+        predictor = selectors.predictor_latest()
+        initial = {"model": predictor.name} if predictor else {}
+        if predictor:  # the first session after its training period, as the service asks
+            initial["start"] = predictor.train_end + timedelta(days=1)
+        form = PredictionBacktestForm(initial=initial)
     backtests = selectors.prediction_backtest_list(user=request.user)[:200]
-    return render(request, "predictions/backtest_list.html", {"backtests": backtests})
+    return render(
+        request,
+        "predictions/backtest_list.html",
+        {"backtests": backtests, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+SERVICE_KO = {
+    "start": "시작일을 확인하세요(학습 기간 이후)",
+    "end": "종료일을 확인하세요",
+    "market": "시장을 확인하세요",
+    "model": "모델을 확인하세요",
+}
 
 
 @login_required

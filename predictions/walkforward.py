@@ -136,7 +136,7 @@ def training_cells(
 def _fit_gbm(x: np.ndarray, y: np.ndarray, config: WalkForwardConfig):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from predictions.learners import GBM_PARAMS
+    from predictions.learners.gbm import GBM_PARAMS
 
     params = {**GBM_PARAMS, "max_iter": config.max_iter}
     return HistGradientBoostingClassifier(**params, early_stopping=False, random_state=config.seed).fit(x, y)
@@ -166,7 +166,7 @@ def model_scores(
             t, n = t[keep], n[keep]
         started = time.perf_counter()
         # one OpenMP thread: on the shared 2-core machine two threads spin-wait for each other
-        # (predictions.learners.PARALLEL_MIN_ROWS); set config.threads to use more
+        # (predictions.learners.base.PARALLEL_MIN_ROWS); set config.threads to use more
         with threadpool_limits(limits=config.threads, user_api="openmp"):
             model = _fit_gbm(features[t, n], y[t, n], config)
             cells = np.zeros(panel.shape, dtype=bool)

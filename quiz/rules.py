@@ -9,10 +9,10 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+
+from core.timeparse import SEOUL
 
 # The reward day follows the users' calendar (Korea), not UTC: the cap resets at midnight KST.
-SEOUL = ZoneInfo("Asia/Seoul")
 
 KIND_OX = "ox"
 KIND_MULTIPLE_CHOICE = "mc"

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.errors.ApiErrorShapeMiddleware",  # the API error shape for non-DRF errors on /api/
+    "core.timezones.DisplayTimeZoneMiddleware",  # pages and the admin in DISPLAY_TIME_ZONE
 ]
 
 ROOT_URLCONF = "tradesite.urls"
@@ -191,6 +192,7 @@ LOGOUT_REDIRECT_URL = "/"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"  # stored and computed in UTC; Asia/Seoul is a display and market-hours concern
 DISPLAY_TIME_ZONE = "Asia/Seoul"
+FORMAT_MODULE_PATH = ["tradesite.formats"]  # datetimes shown with their zone ("... KST")
 USE_I18N = True
 USE_TZ = True
 
@@ -446,11 +448,15 @@ ACCOUNTS["ON_USER_LOGGED_OUT"] = ["trading.services.account_sockets_close"]
 # the npm-installed lightweight-charts), data travels in json_script blocks, WebSockets are
 # same-origin. Beside the headers SecurityMiddleware and XFrameOptionsMiddleware already send.
 MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+# The one inline style allowed, by its hash: the <style> lightweight-charts 5.2.1 adds for its
+# TradingView attribution logo (its licence asks for the attribution). A new version of the library
+# changes the text; the browser suite (tests/browser) then fails on the refused style.
+LIGHTWEIGHT_CHARTS_LOGO_STYLE = "'sha256-3pRED1tOXas1FXFoPb9TGCjmYe9XQsmO9OV23khV2nY='"
 CONTENT_SECURITY_POLICY: dict[str, Any] = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'"],
+        "style-src": ["'self'", LIGHTWEIGHT_CHARTS_LOGO_STYLE],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],

@@ -4,7 +4,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.views import signup_page
 from alerts.views import channels_page, telegram_webhook
-from bots.views import backtest_chart
 from markets.views import board
 from quiz.views import glossary_page, quiz_page
 from tradesite import health
@@ -27,7 +26,8 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", board, name="board"),
     path("portfolio/", portfolio_page, name="portfolio-page"),
-    path("backtests/<int:pk>/chart/", backtest_chart, name="backtest-chart"),
+    path("", include("bots.pages")),  # /bots/..., /backtests/... (bots/pages.py)
+    path("", include("etl.pages")),  # /taker-volume/ (etl/pages.py)
     path("accounts/signup/", signup_page, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("quiz/", quiz_page, name="quiz"),

@@ -29,14 +29,14 @@ FAST_GBM = {"max_iter": 30}
 @pytest.fixture(scope="session", autouse=True)
 def _artifacts_in_tmp(tmp_path_factory):
     """Model files go to a temporary directory, never var/models."""
-    from predictions import services
+    from predictions import artifacts
 
     with override_settings(
         PREDICTIONS={**settings.PREDICTIONS, "ARTIFACT_DIR": tmp_path_factory.mktemp("models"), "KRX_DAILY_FILE": ""}
     ):
-        services._cached_model.cache_clear()
+        artifacts._cached_model.cache_clear()
         yield
-    services._cached_model.cache_clear()
+    artifacts._cached_model.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from predictions.cnn import HEIGHT, PRICE_ROWS, VOLUME_ROWS, WIDTH, chart_images, panel_images
+from predictions.learners.cnn import HEIGHT, PRICE_ROWS, VOLUME_ROWS, WIDTH, chart_images, panel_images
 
 
 def test_a_real_20_session_window_is_drawn_as_a_64_by_60_chart(top50_frame, top50_panel):

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from predictions import services, tasks
+from predictions import artifacts, services, tasks
 from predictions.evaluation import evaluate_scores, momentum_scores
 from predictions.features import FEATURE_NAMES, complete_windows, forward_labels
 from predictions.models import Prediction, Predictor
@@ -243,3 +243,23 @@ def test_evaluate_predictor_scores_exactly_the_listed_samples(predicted, tmp_pat
         early = tmp_path / "early.csv"
         early.write_text("code,date\n005930,2024-06-03\n")
         run("evaluate_predictor", "--model", predicted.name, "--samples", early)
+
+
+def test_the_demo_trains_a_new_version_when_the_database_outlived_the_artifact(predicted):
+    """A database with a trained predictor and a new var/ (a wiped volume): ``load_demo_data``
+    says the artifact is missing and trains again, instead of stopping with a CommandError."""
+    from tradesite.management.commands.load_demo_data import Command
+
+    (Path(settings.PREDICTIONS["ARTIFACT_DIR"]) / predicted.artifact).unlink()
+    artifacts._cached_model.cache_clear()
+    out = StringIO()
+
+    Command(stdout=out)._predictions(verbosity=0)
+
+    assert (
+        f"the artifact of {predicted.name} ({predicted.artifact}) is missing: training a new version" in out.getvalue()
+    )
+    active = Predictor.objects.get(market="KOSPI", kind="gbm", active=True)
+    assert active.pk != predicted.pk
+    assert (Path(settings.PREDICTIONS["ARTIFACT_DIR"]) / active.artifact).is_file()
+    assert Prediction.objects.filter(predictor=active, session_date__gte=date(2025, 1, 2)).exists()

@@ -4,6 +4,7 @@ pages carry no inline ``<script>`` code, ``<style>`` block or ``style=""`` attri
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from tests.accounts.factories import UserFactory
@@ -27,7 +28,17 @@ def _policy(response) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/portfolio/", "/quiz/", "/accounts/login/", "/accounts/signup/", "/predictions/", "/admin/", "/api/docs/"],
+    [
+        "/",
+        "/portfolio/",
+        "/quiz/",
+        "/glossary/",
+        "/accounts/login/",
+        "/accounts/signup/",
+        "/predictions/",
+        "/admin/",
+        "/api/docs/",
+    ],
 )
 def test_pages_render_with_a_policy_that_forbids_inline_code(logged_in, path):
     response = logged_in.get(path, follow=True)
@@ -35,12 +46,25 @@ def test_pages_render_with_a_policy_that_forbids_inline_code(logged_in, path):
     assert response.status_code == 200
     policy = _policy(response)
     assert policy["script-src"] == "script-src 'self'"
-    assert policy["style-src"] == "style-src 'self'"
+    # 'self' and the hash of lightweight-charts' attribution-logo style, nothing else
+    assert policy["style-src"] == f"style-src 'self' {settings.LIGHTWEIGHT_CHARTS_LOGO_STYLE}"
     assert policy["object-src"] == "object-src 'none'"
     assert "unsafe-inline" not in response["Content-Security-Policy"]
 
 
-@pytest.mark.parametrize("path", ["/", "/portfolio/", "/quiz/", "/accounts/login/", "/accounts/signup/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/portfolio/",
+        "/quiz/",
+        "/glossary/",
+        "/accounts/login/",
+        "/accounts/signup/",
+        "/predictions/",
+        "/api/docs/",
+    ],
+)
 def test_site_pages_have_no_inline_scripts_or_styles(logged_in, path):
     html = logged_in.get(path, follow=True).content.decode()
 

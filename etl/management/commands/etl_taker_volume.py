@@ -10,12 +10,13 @@ running an import twice leaves the same rows. Formats: see ``etl.formats`` (dete
 ``--format`` is not given).
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from tqdm import tqdm
 
+from core.timeparse import TimeParseError, parse_moment
 from etl import services
 from etl.extract import ExtractNetworkError
 from etl.formats import FORMATS, FormatError
@@ -24,14 +25,12 @@ from markets.sources.base import SourceError
 
 
 def parse_since(text: str) -> datetime:
-    """ISO-8601 (UTC when no offset) or unix seconds -> tz-aware UTC datetime."""
+    """Unix seconds, an ISO 8601 datetime with an offset, or a date (an Asia/Seoul day) -> tz-aware
+    UTC datetime (``core.timeparse``)."""
     try:
-        if text.replace(".", "", 1).isdigit():
-            return datetime.fromtimestamp(float(text), UTC)
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise CommandError(f"--since {text!r} is not an ISO-8601 time or unix seconds") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        return parse_moment(text, unix=True)
+    except TimeParseError as exc:
+        raise CommandError(f"--since: {exc}") from None
 
 
 class Command(BaseCommand):

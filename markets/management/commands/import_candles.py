@@ -14,12 +14,13 @@ chunks inside ONE transaction, so a bad row found late still leaves nothing writ
 ``--skip-invalid`` invalid rows are skipped and listed by line, with their count.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, transaction
 from tqdm import tqdm
 
+from core.timeparse import TimeParseError, parse_moment
 from markets.importers import (
     CANDLE_FORMATS,
     ImportFormatError,
@@ -36,16 +37,13 @@ from markets.sources.base import SourceError
 
 
 def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
-    """ "YYYY-MM-DD" (UTC day; with ``end_of_day`` its last millisecond) or an ISO datetime
-    (naive = UTC) -> tz-aware UTC datetime."""
+    """A date (an Asia/Seoul day; with ``end_of_day`` its last millisecond, for an inclusive
+    ``--until``) or an ISO datetime with an offset -> tz-aware UTC datetime (``core.timeparse``)."""
     try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD) or ISO datetime") from None
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    if end_of_day and len(text) == 10:
-        when += timedelta(days=1, milliseconds=-1)
-    return when.astimezone(UTC)
+        moment = parse_moment(text, end_of_day=end_of_day)
+        return moment - timedelta(milliseconds=1) if end_of_day and len(text.strip()) == 10 else moment
+    except TimeParseError as exc:
+        raise CommandError(str(exc)) from None
 
 
 class Command(BaseCommand):
@@ -65,8 +63,8 @@ class Command(BaseCommand):
             action="store_true",
             help="krx_daily: skip invalid rows and list them by line (default: the first one stops the import)",
         )
-        parser.add_argument("--since", help="ccxt: first open time, YYYY-MM-DD (UTC) or ISO datetime")
-        parser.add_argument("--until", help="ccxt: last open time, inclusive (a date means its whole UTC day)")
+        parser.add_argument("--since", help="ccxt: first open time, YYYY-MM-DD (an Asia/Seoul day) or ISO datetime with an offset")
+        parser.add_argument("--until", help="ccxt: last open time, inclusive (a date means its whole Asia/Seoul day)")
 
     def handle(self, *args, **options):
         if options["skip_invalid"] and options["format"] != "krx_daily":

@@ -6,6 +6,7 @@
   let attemptId = null;
   let lastAttemptId = null;
   let lastChoices = [];
+  let lastChosen = null; // the choice answered on the question shown, if any
 
   function termLinks(terms) {
     const box = el("quiz-terms");
@@ -83,6 +84,7 @@
       lastAttemptId = served.attempt_id;
       const q = served.question;
       lastChoices = q.choices;
+      lastChosen = null;
       el("quiz-hint").textContent = q.hint || "";
       el("quiz-hint-box").hidden = !q.hint;
       el("quiz-hint-box").open = false;
@@ -110,6 +112,18 @@
     }
   }
 
+  /** Mark a choice after the answer is known: "right" (the right choice) or "wrong" (the
+   *  chosen, wrong one), with a word beside the colour so it does not rest on colour alone. */
+  function mark(index, kind) {
+    const button = el("quiz-choices").querySelectorAll("button")[index];
+    if (!button || button.classList.contains(kind)) return;
+    button.classList.add(kind);
+    const badge = document.createElement("span");
+    badge.className = "quiz-mark quiz-mark-" + kind;
+    badge.textContent = kind === "right" ? " ✓ 정답 · right" : " ✗ 내 답 · your answer";
+    button.append(badge);
+  }
+
   async function answer(index, button) {
     if (attemptId === null) return;
     const buttons = el("quiz-choices").querySelectorAll("button");
@@ -118,6 +132,9 @@
     try {
       const result = await call("attempts/" + attemptId + "/answer/", { method: "POST", body: JSON.stringify({ choice: index }) });
       attemptId = null;
+      lastChosen = index;
+      if (result.correct) mark(result.correct_choice !== undefined ? result.correct_choice : index, "right");
+      else mark(index, "wrong"); // the right one shows with "give up" (a retry still teaches)
       const box = el("quiz-result");
       box.className = "quiz-result " + (result.correct ? "right" : "wrong");
       let text = result.correct ? "Right! +" + won.format(Number(result.reward)) + " KRW" : "Not quite. Hint:";
@@ -144,6 +161,8 @@
       const result = await call("attempts/" + lastAttemptId + "/give-up/", { method: "POST" });
       attemptId = null;
       el("quiz-choices").querySelectorAll("button").forEach((b) => { b.disabled = true; });
+      mark(result.correct_choice, "right");
+      if (lastChosen !== null && lastChosen !== result.correct_choice) mark(lastChosen, "wrong");
       const box = el("quiz-result");
       box.className = "quiz-result wrong";
       box.textContent = "정답 · Answer: " + String.fromCharCode(65 + result.correct_choice) + ". " +

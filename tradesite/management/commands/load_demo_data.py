@@ -122,9 +122,18 @@ class Command(BaseCommand):
     def _predictions(self, verbosity: int) -> None:
         """Train the default model on the KOSPI stocks of the slice over 2024 (once) and store its
         out-of-sample predictions for 2025, so the discover list has something to show."""
+        from predictions.artifacts import PredictorUnavailable, load_predictor_model
         from predictions.models import Predictor
 
-        if not Predictor.objects.filter(market="KOSPI", kind="gbm", active=True).exists():
+        active = Predictor.objects.filter(market="KOSPI", kind="gbm", active=True).first()
+        if active is not None:
+            try:
+                load_predictor_model(active)
+            except PredictorUnavailable as exc:
+                # the database outlived its var/ (a new machine, a wiped volume): train again
+                self.stdout.write(self.style.WARNING(f"{exc}: training a new version"))
+                active = None
+        if active is None:
             self.stdout.write("train_predictor --market KOSPI --train-start 2024-01-01 --train-end 2024-12-31")
             call_command(
                 "train_predictor",

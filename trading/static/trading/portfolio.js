@@ -55,7 +55,12 @@
     history: [],
     equityCurrency: "KRW",
     submitting: false,
+    exactMoney: readUnits() === "exact", // the amounts toggle: 만 units or every won
   };
+
+  function readUnits() {
+    try { return window.localStorage.getItem("pf-units"); } catch (e) { return null; }
+  }
 
   // ---------------------------------------------------------------- formatting
 
@@ -101,7 +106,8 @@
     return (neg ? "-" : "") + BigInt(int).toLocaleString("en-US") + (frac ? "." + frac : "");
   }
 
-  /** Money: KRW in 만/억/조 (the board's convention), other currencies with 2 decimals. */
+  /** Money: KRW in 만/억/조 (the board's convention), other currencies with 2 decimals; with the
+   *  amounts toggle on "exact", every won ("12,345,678원") and up to 8 decimals elsewhere. */
   function fmtMoney(value, currency, opts) {
     const v = num(value);
     if (v === null) return "—";
@@ -109,7 +115,9 @@
     const sign = v < 0 ? "−" : signed && v > 0 ? "+" : "";
     const a = Math.abs(v);
     let text;
-    if (currency === "KRW") {
+    if (state.exactMoney) {
+      text = currency === "KRW" ? exactDecimal(value, 0, 2) + "원" : exactDecimal(value, 2, 8);
+    } else if (currency === "KRW") {
       if (a >= 1e12) {
         let jo = Math.floor(a / 1e12);
         let eok = Math.round((a - jo * 1e12) / 1e8);
@@ -124,6 +132,17 @@
     }
     const suffix = opts && opts.unit && currency !== "KRW" ? " " + currency : "";
     return sign + text + suffix;
+  }
+
+  /** |value| grouped, from its decimal string when it is one (no float rounding), with
+   *  between min and max decimals. */
+  function exactDecimal(value, min, max) {
+    const plain = typeof value === "string" ? plainDecimal(value) : null;
+    if (plain === null) return nf(min, max).format(Math.abs(num(value)));
+    const [int, frac = ""] = plain.replace(/^-/, "").split(".");
+    let digits = frac.slice(0, max);
+    while (digits.length < min) digits += "0";
+    return BigInt(int).toLocaleString("en-US") + (digits ? "." + digits : "");
   }
 
   /** The full amount for a tooltip: ₩12,345,678 / 1,234.56 USDT. */
@@ -1014,6 +1033,110 @@
     }
   });
   el.quantity.addEventListener("input", renderEstimate);
+
+  // ------------------------------------------------- 25 / 50 / 100 % of what is available
+
+  const RULES = JSON.parse(($("pf-rules") || { textContent: "{}" }).textContent || "{}");
+
+  /** Decimal places of a step such as "0.00000001" (8) or "1" (0). */
+  const placesOf = (step) => ((plainDecimal(step) || "").split(".")[1] || "").length;
+
+  function tickAt(inst, price) {
+    if (num(inst.tick_size)) return num(inst.tick_size);
+    const table = inst.exchange === "krx" ? RULES.ticks && RULES.ticks.krx
+      : inst.exchange === "upbit" && inst.quote === "KRW" ? RULES.ticks && RULES.ticks["upbit:KRW"] : null;
+    if (!table) return null;
+    for (const [upper, tick] of table) if (upper === null || price < Number(upper)) return Number(tick);
+    return null;
+  }
+
+  /** What one unit costs a buy: a market order's fill (last + slippage, up to the tick) or the
+   *  limit, plus the exchange's fee, as the server charges it (trading.rules). */
+  function buyUnitCost(inst, limit) {
+    let price;
+    if (limit) price = num(normalizeInput(el.limitPrice.value));
+    else {
+      const last = state.ticker ? num(state.ticker.last_price) : null;
+      if (last === null) return null;
+      price = last * (1 + (num(RULES.slippage_bps) || 0) / 1e4);
+      const tick = tickAt(inst, price);
+      if (tick) price = Math.ceil(price / tick - 1e-9) * tick;
+    }
+    if (price === null || !(price > 0)) return null;
+    const fee = num((RULES.fee_bps || {})[inst.exchange]) || 0;
+    return price * (1 + fee / 1e4);
+  }
+
+  /** floor(amount / step) x step as a decimal string with the step's places. */
+  function floorToStep(amount, step) {
+    const places = placesOf(step);
+    const units = Math.floor(amount / Number(step) + 1e-9);
+    const scaled = BigInt(Math.max(0, units)) * BigInt(Math.round(Number(step) * 10 ** places));
+    const digits = scaled.toString().padStart(places + 1, "0");
+    return places ? digits.slice(0, -places) + "." + digits.slice(-places) : digits;
+  }
+
+  function fillFraction(percent) {
+    const inst = state.instrument;
+    if (!inst) { fieldError("instrument", "Choose an instrument first. 먼저 종목을 고르세요."); return; }
+    const step = plainDecimal(inst.lot_size) || (inst.market === "krx" || inst.exchange === "krx" ? RULES.share_lot : RULES.coin_lot) || "0.00000001";
+    let quantity;
+    if (radioValue("side") === "sell") {
+      const pos = state.positions.get(inst.id);
+      const held = pos ? decSub(pos.position.quantity, pos.position.reserved_quantity) : "0";
+      // all of it exactly (a string, no float); a part rounded down to the step
+      quantity = percent === 100 ? floorToStepExact(held, step) : floorToStep((num(held) || 0) * percent / 100, step);
+    } else {
+      const t = state.totals.get(inst.quote);
+      const unit = buyUnitCost(inst, radioValue("type") === "limit");
+      if (!t || unit === null) {
+        fieldError("quantity", radioValue("type") === "limit" ? "Enter the limit price first. 지정가를 먼저 입력하세요." : "Waiting for a live price. 실시간 가격을 기다리는 중.");
+        return;
+      }
+      const cashUnit = inst.quote === "KRW" ? 1 : 0.01;
+      const budget = (num(decSub(t.cash, t.reserved)) || 0) * percent / 100 - 2 * cashUnit; // rounding room, as the bots keep
+      quantity = floorToStep(Math.max(0, budget) / unit, step);
+    }
+    el.quantity.value = Number(quantity) > 0 ? plainDecimal(quantity) : "0";
+    const node = $("pf-err-quantity");
+    if (node) node.hidden = true;
+    el.quantity.removeAttribute("aria-invalid");
+    renderEstimate();
+  }
+
+  /** A decimal string rounded down to the step, exactly (for "100 %" of a position). */
+  function floorToStepExact(value, step) {
+    const places = placesOf(step);
+    const plain = plainDecimal(value) || "0";
+    const [int, frac = ""] = plain.split(".");
+    const scaled = BigInt(int + frac.padEnd(places, "0").slice(0, places));
+    const stepUnits = BigInt(Math.round(Number(step) * 10 ** places));
+    const floored = (scaled / stepUnits) * stepUnits;
+    const digits = floored.toString().padStart(places + 1, "0");
+    return places ? digits.slice(0, -places) + "." + digits.slice(-places) : digits;
+  }
+
+  $("pf-fractions").addEventListener("click", (e) => {
+    const button = e.target.closest("[data-percent]");
+    if (button) fillFraction(Number(button.dataset.percent));
+  });
+
+  // ------------------------------------------------------ amounts: 만 units or exact won
+
+  const unitButtons = Array.from(document.querySelectorAll("#pf-units [data-units]"));
+  function showUnits() {
+    unitButtons.forEach((b) => b.setAttribute("aria-pressed", String((b.dataset.units === "exact") === state.exactMoney)));
+  }
+  unitButtons.forEach((button) => button.addEventListener("click", () => {
+    state.exactMoney = button.dataset.units === "exact";
+    try { window.localStorage.setItem("pf-units", state.exactMoney ? "exact" : "man"); } catch (e) { /* private mode */ }
+    showUnits();
+    scheduleRefresh(0); // every table and card redrawn with the new amounts
+    renderHistory();
+    renderTicketHints();
+    renderEstimate();
+  }));
+  showUnits();
   el.limitPrice.addEventListener("input", renderEstimate);
   el.useLast.addEventListener("click", () => {
     if (state.ticker) { el.limitPrice.value = plainDecimal(state.ticker.last_price) || ""; renderEstimate(); }

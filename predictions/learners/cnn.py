@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from predictions.features import HORIZON, UP_THRESHOLD, WINDOW, Panel, complete_windows
-from predictions.learners import (
+from predictions.learners.base import (
     PARALLEL_MIN_ROWS,
     TrainingReport,
-    _validation_figures,
     training_samples,
+    validation_figures,
     walk_forward_split,
 )
 
@@ -112,7 +112,7 @@ def _network(channels: list[int]):
 
 @contextmanager
 def _torch_threads_for(rows: int):
-    """One intra-op thread for small jobs (as ``learners._threads_for``: threads that wait for
+    """One intra-op thread for small jobs (as ``learners.base.threads_for``: threads that wait for
     each other on a busy 2-core machine cost more than they save)."""
     import torch
 
@@ -215,7 +215,7 @@ class ChartCnnUpModel:
             first_session=str(panel.sessions[t.min()].date()),
             last_session=str(panel.sessions[t.max()].date()),
             params={**params, "random_state": random_state, "best_epoch": best_epoch},
-            validation=_validation_figures(
+            validation=validation_figures(
                 p_val,
                 y[val_idx],
                 t[val_idx],

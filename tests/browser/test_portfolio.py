@@ -1,0 +1,107 @@
+"""The order ticket in a real browser: a market buy fills, a far limit order rests and is canceled."""
+
+from decimal import Decimal
+
+import pytest
+
+QUANTITY = "0.001"
+
+
+@pytest.fixture
+def btc_ticket(logged_in_site):
+    """The portfolio page with Upbit's BTC/KRW on the ticket and its live price shown."""
+    site = logged_in_site
+    found = site.fetch_json("GET", "/api/v1/instruments/?exchange=upbit&search=BTC/KRW&limit=5")
+    assert found["status"] == 200, found
+    btc = next(row for row in found["data"]["results"] if row["symbol"] == "BTC/KRW")
+    site.open(f"/portfolio/?instrument={btc['id']}")
+    site.wait_for(lambda: site.text("#pf-inst-name") not in ("", "No instrument selected"), "BTC on the ticket")
+    site.wait_for(lambda: site.text("#pf-inst-price").endswith("KRW"), "BTC's live price on the ticket", timeout=30)
+    site.wait_for(lambda: _stat(site, "KRW", "Cash") is not None, "the KRW wallet")
+    site.wait_for(lambda: site.text("#pf-conn .conn-label") == "Live", "the account stream (/ws/account/) to be Live")
+    site.wait_for(lambda: "Loading" not in site.text("#pf-fills"), "the fills table")
+    return site
+
+
+def test_a_market_buy_fills_and_the_fill_shows_and_cash_decreases(btc_ticket):
+    site = btc_ticket
+    cash_before = _stat(site, "KRW", "Cash")
+    fills_before = len(_rows(site, "#pf-fills"))
+    site.shot("portfolio")
+
+    site.type("#pf-quantity", QUANTITY)
+    site.wait_for(lambda: site.text("#pf-estimate"), "the cost estimate")
+    site.click("#pf-submit")
+
+    result = site.wait_for(lambda: site.text("#pf-form-result"), "the order result")
+    assert result.startswith("Placed: Buy 0.001 BTC/KRW filled @"), result
+    site.wait_for(lambda: len(_rows(site, "#pf-fills")) == fills_before + 1, "the new fill in Recent fills")
+    newest = _rows(site, "#pf-fills")[0]
+    assert "BTC/KRW" in newest and "Buy" in newest, newest
+    cash_after = site.wait_for(lambda: (c := _stat(site, "KRW", "Cash")) < cash_before and c, "cash to decrease")
+    price = Decimal(result.split("@", 1)[1].split()[0].replace(",", ""))
+    spent = cash_before - cash_after
+    assert spent >= price * Decimal(QUANTITY)  # the cost at the fill price, plus the fee
+    assert spent < price * Decimal(QUANTITY) * Decimal("1.01")
+    assert not site.find("#pf-form-error").is_displayed()
+
+
+def test_a_limit_order_far_below_the_market_rests_then_cancel_returns_the_reserved_cash(btc_ticket):
+    site = btc_ticket
+    last = Decimal(site.text("#pf-inst-price").split()[0].replace(",", ""))
+    limit = (last / 2 // 100_000) * 100_000  # half the market, on every BTC/KRW tick size
+    reserved_before = _stat(site, "KRW", "Reserved")
+    site.wait_for(lambda: "Loading" not in site.text("#pf-open-orders"), "the open orders table")
+    open_before = len(_rows(site, "#pf-open-orders"))
+
+    site.click("label:has(input[name=type][value=limit])")
+    site.type("#pf-quantity", QUANTITY)
+    site.type("#pf-limit-price", f"{limit:.0f}")
+    assert site.text("#pf-submit").endswith("· limit")
+    site.click("#pf-submit")
+
+    result = site.wait_for(lambda: site.text("#pf-form-result"), "the order result")
+    assert result.startswith("Placed: Buy 0.001 BTC/KRW open at"), result
+    site.wait_for(lambda: len(_rows(site, "#pf-open-orders")) == open_before + 1, "the order in Open orders")
+    order_id = site.find("#pf-open-orders tr[data-order-id]").get_attribute("data-order-id")
+    reserved = site.wait_for(
+        lambda: (r := _stat(site, "KRW", "Reserved")) > reserved_before and r, "cash to be reserved"
+    )
+    assert reserved - reserved_before >= limit * Decimal(QUANTITY)
+    site.shot("portfolio-open-order", scroll_to="#pf-open-orders")
+
+    site.click(f"#pf-open-orders button.pf-cancel[data-order-id='{order_id}']")
+    site.wait_for(
+        lambda: not site.find_all(f"#pf-open-orders tr[data-order-id='{order_id}']"), "the order to leave Open orders"
+    )
+    site.wait_for(lambda: _stat(site, "KRW", "Reserved") == reserved_before, "the reserved cash to return")
+    site.wait_for(lambda: "Canceled" in " ".join(_rows(site, "#pf-orders")), "the order canceled in Recent orders")
+
+
+def _rows(site, tbody: str) -> list[str]:
+    """The rows of a table body as text, without its "No ... yet." placeholder."""
+    return site.js(
+        "return Array.from(document.querySelectorAll(arguments[0] + ' tr:not(.board-empty)')).map((tr) => tr.innerText)",
+        tbody,
+    )
+
+
+def _stat(site, currency: str, label: str) -> Decimal | None:
+    """An account figure of the summary, exactly (its tooltip: "₩9,876,543.21"), or None before it shows."""
+    title = site.js(
+        """
+        const [currency, label] = arguments;
+        for (const card of document.querySelectorAll('#pf-summary .pf-card')) {
+          if (card.querySelector('h3').textContent !== currency) continue;
+          for (const stat of card.querySelectorAll('.pf-stat')) {
+            if (stat.querySelector('dt').textContent === label) return stat.querySelector('dd').title;
+          }
+        }
+        return null;
+        """,
+        currency,
+        label,
+    )
+    if not title:
+        return None
+    return Decimal(title.replace("₩", "").replace("−", "-").replace(",", "").split()[0])
