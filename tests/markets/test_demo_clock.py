@@ -169,3 +169,10 @@ def test_stream_tickers_with_demo_clock_installs_it_and_publishes_its_present():
     assert clock is not None and clock.start == datetime.fromisoformat(settings.MARKETS["DEMO_CLOCK"]["START"])
     btc = Ticker.objects.get(instrument__exchange="binance", instrument__symbol="BTC/USDT")
     assert btc.time <= clock.now(datetime.now(UTC)) and btc.source == "replay"
+
+
+@pytest.mark.django_db
+def test_the_admin_header_shows_the_clock_too(admin_client):
+    demo_clock_install(clock=settings_clock())
+    page = admin_client.get("/admin/").content.decode()
+    assert 'id="demo-clock"' in page and "Replay of 2025-05-26 09:00 KST, 60x" in page
