@@ -14,6 +14,9 @@ Pure (no Django): the web side keeps the installed clock in the cache (``markets
 
 from __future__ import annotations
 
+import asyncio
+from bisect import bisect_right
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -97,3 +100,32 @@ class DemoClock:
             speed=float(data["speed"]),
             wall_start=datetime.fromisoformat(data["wall_start"]),
         )
+
+
+async def follow(
+    clock: DemoClock,
+    times: Sequence[datetime],
+    *,
+    wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    keepalive: float = 20.0,
+) -> AsyncIterator[int]:
+    """Follow ``clock`` through a recording whose records are stamped ``times`` (sorted, aware):
+    yield the index of the latest record at or before the clock's instant - at once, then each
+    time the clock reaches the next record, again every ``keepalive`` wall seconds while nothing
+    new was recorded (so a price stays fresh), and from the start when the clock restarts.
+    Records the clock passed while the consumer was slow are skipped. Runs until cancelled.
+    Any replay (candles, KRX sessions, a derivatives session's ticks) emits on the clock this way."""
+    last: tuple[int, int] | None = None
+    last_emit: datetime | None = None
+    while times:
+        now_wall = wall()
+        now, run = clock.position(now_wall)
+        idx = bisect_right(times, now) - 1
+        due = last_emit is None or (now_wall - last_emit).total_seconds() >= keepalive
+        if idx >= 0 and ((run, idx) != last or due):
+            last, last_emit = (run, idx), now_wall
+            yield idx
+        following = times[idx + 1] if idx + 1 < len(times) and times[idx + 1] < clock.end else clock.end
+        delay = (clock.wall_at(following, run=run) - wall()).total_seconds()
+        await sleep(min(max(delay, 0.001), keepalive))

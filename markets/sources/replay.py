@@ -79,7 +79,7 @@ from .base import (
     check_interval,
     ms_to_utc,
 )
-from .clock import DemoClock
+from .clock import DemoClock, follow
 
 KST = timezone(timedelta(hours=9), "KST")  # Korea has no DST, so a fixed offset is exact
 
@@ -583,25 +583,13 @@ class ReplaySource(MarketSource):
                 return
 
     async def _stream_on_clock(self, clock: DemoClock, wanted: set[str] | None) -> AsyncIterator[list[TickerSnapshot]]:
-        """The latest batch at the clock's instant, then each next one when the clock reaches it;
-        an unchanged batch again every ``keepalive`` s; restarts with the clock (module docstring)."""
+        """The recorded batches as ``markets.sources.clock.follow`` picks them (module docstring)."""
         steps = [step for step in self._steps if step.tickers]
         times = [step.tickers[0].time for step in steps]
-        last: tuple[int, int] | None = None
-        last_emit: datetime | None = None
-        while steps:
-            wall = self._wall()
-            now, run = clock.position(wall)
-            idx = bisect_right(times, now) - 1
-            due = last_emit is None or (wall - last_emit).total_seconds() >= self.keepalive
-            if idx >= 0 and ((run, idx) != last or due):
-                batch = [t for t in steps[idx].tickers if wanted is None or t.symbol in wanted]
-                last, last_emit = (run, idx), wall
-                if batch:
-                    yield batch
-            following = times[idx + 1] if idx + 1 < len(times) and times[idx + 1] < clock.end else clock.end
-            delay = (clock.wall_at(following, run=run) - self._wall()).total_seconds()
-            await self._sleep(min(max(delay, 0.001), self.keepalive))
+        async for idx in follow(clock, times, wall=self._wall, sleep=self._sleep, keepalive=self.keepalive):
+            batch = [t for t in steps[idx].tickers if wanted is None or t.symbol in wanted]
+            if batch:
+                yield batch
 
 
 def walk_points(bar: Bar, interval: str, exchange: str) -> list[tuple[datetime, Decimal]]:
