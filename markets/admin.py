@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin import PlainDecimalAdmin, ReadOnlyAdmin
-from markets.models import Candle, CandleGap, Instrument, JobStatus, Ticker
+from markets.models import Candle, CandleGap, Instrument, JobStatus, Tick, Ticker
 
 
 @admin.register(Instrument)
@@ -73,3 +73,18 @@ class CandleGapAdmin(ReadOnlyAdmin):
     search_fields = ["instrument__symbol"]
     list_select_related = ["instrument"]
     raw_id_fields = ["instrument"]
+
+
+@admin.register(Tick)
+class TickAdmin(ReadOnlyAdmin):
+    """Executions and best bid/ask from the KIS feed and recordings: read-only; an operator may
+    delete (the retention job deletes old ones, ``MARKETS["TICK_RETENTION_DAYS"]``)."""
+
+    deletable = True
+    list_display = ["instrument", "kind", "exchange_time", "price", "size", "bid", "ask", "side", "session_date"]
+    list_filter = ["kind", "source", "session_date"]
+    search_fields = ["instrument__symbol", "instrument__name_ko"]
+    list_select_related = ["instrument"]
+    raw_id_fields = ["instrument"]
+    date_hierarchy = "exchange_time"
+    show_full_result_count = False

@@ -1,22 +1,33 @@
-"""Read-only market data API: instruments, their candles, and tickers."""
+"""Read-only market data API: instruments, their candles, tickers, ticks and freshness."""
 
-from datetime import datetime
+import base64
+import binascii
+import csv
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import SimpleNamespace
 
 import django_filters
+from django.http import StreamingHttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from core.filters import MAX_ID
 from core.serializers import ModelSerializer, PlainDecimalField
-from core.timeparse import MAX_MOMENT, MIN_MOMENT, TimeParseError, parse_moment
+from core.timeparse import MAX_MOMENT, MIN_MOMENT, SEOUL, TimeParseError, parse_moment
 from markets import selectors
 from markets.clock import demo_clock
-from markets.models import Exchange, Instrument, Interval, Market, OptionRight
+from markets.models import Exchange, Instrument, Interval, Market, OptionRight, TickKind
 from markets.payloads import TickerSerializer
 
 MAX_CANDLES = 5000
@@ -349,3 +360,283 @@ class StatusView(APIView):
             "stalest": selectors.stalest_per_interval(now=now),
         }
         return Response(StatusSerializer(payload).data)
+
+
+# -- ticks ----------------------------------------------------------------------------------------
+
+MAX_TICKS_PAGE = 1000
+TICK_CSV_COLUMNS = (
+    "id",
+    "exchange",
+    "symbol",
+    "kind",
+    "session_date",
+    "sequence",
+    "exchange_time",
+    "received_time",
+    "price",
+    "size",
+    "side",
+    "bid",
+    "ask",
+    "bid_size",
+    "ask_size",
+    "source",
+    "tr_id",
+    "extra",
+)
+CSV_CHUNK = 2000
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SeoulMomentField(serializers.Field):
+    """A date ``YYYY-MM-DD`` (an Asia/Seoul day: its start, or with ``end=True`` the start of the
+    next day, so an end date includes its whole day) or an ISO 8601 datetime with its offset
+    (``core.timeparse``)."""
+
+    def __init__(self, *, end: bool = False, **kwargs):
+        self.end = end
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return parse_moment(str(data), end_of_day=self.end, lower=MIN_MOMENT, upper=MAX_MOMENT)
+        except TimeParseError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+def encode_tick_cursor(moment: datetime, pk: int) -> str:
+    """The opaque cursor after the tick (``exchange_time``, ``id``): urlsafe base64 text."""
+    return base64.urlsafe_b64encode(f"{moment.astimezone(UTC).isoformat()}|{pk}".encode()).decode().rstrip("=")
+
+
+def decode_tick_cursor(text: str) -> tuple[datetime, int]:
+    """The inverse of ``encode_tick_cursor``; ValueError for anything it did not make."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
+        moment_text, pk_text = raw.split("|")
+        moment = datetime.fromisoformat(moment_text)
+        pk = int(pk_text)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise ValueError("not a cursor of this endpoint") from None
+    if moment.tzinfo is None or not 1 <= pk <= MAX_ID or not MIN_MOMENT <= moment <= MAX_MOMENT:
+        raise ValueError("not a cursor of this endpoint")
+    return moment, pk
+
+
+class TickQuerySerializer(serializers.Serializer):
+    """Query of ``GET /ticks/``. ``from`` inclusive, ``to`` exclusive (a date ``to`` includes its
+    whole Asia/Seoul day)."""
+
+    instrument = serializers.CharField(
+        required=False, max_length=100, help_text="an instrument id, or exchange:symbol (krx:101W09), or a symbol"
+    )
+    kind = serializers.ChoiceField(choices=TickKind.choices, required=False, help_text="trade | quote")
+    from_ = SeoulMomentField(required=False, source="start", help_text="YYYY-MM-DD (KST day) or ISO 8601 with offset")
+    to = SeoulMomentField(
+        end=True, required=False, source="end", help_text="YYYY-MM-DD (KST day, inclusive) or ISO 8601 with offset"
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=MAX_TICKS_PAGE, default=100, help_text="ticks per JSON page (CSV: every matching tick)"
+    )
+    cursor = serializers.CharField(required=False, max_length=200, help_text="the `next` cursor of the previous page")
+    format = serializers.ChoiceField(choices=("json", "csv"), default="json")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")  # "from" is a Python keyword
+        return fields
+
+    def validate_instrument(self, value: str) -> Instrument:
+        key = value.strip()
+        if key.isdigit() and 1 <= int(key) <= MAX_ID:
+            instrument = Instrument.objects.filter(pk=int(key)).first()
+        else:
+            instrument = selectors.instrument_get_by_key(key=key)
+        if instrument is None:
+            raise serializers.ValidationError(f"No instrument {key!r} (an id, exchange:symbol or symbol).")
+        return instrument
+
+    def validate_cursor(self, value: str) -> tuple[datetime, int]:
+        try:
+            return decode_tick_cursor(value)
+        except ValueError:
+            raise serializers.ValidationError("Not a cursor of this endpoint: use the `next` link as given.") from None
+
+    def validate(self, attrs):
+        if attrs.get("start") and attrs.get("end") and attrs["start"] >= attrs["end"]:
+            raise serializers.ValidationError({"to": ["to must be after from."]})
+        return attrs
+
+
+class TickSerializer(serializers.Serializer):
+    """One execution (kind trade) or best bid/ask (kind quote); times ISO 8601 in Asia/Seoul."""
+
+    id = serializers.IntegerField()
+    instrument = serializers.IntegerField(source="instrument_id")
+    exchange = serializers.CharField(source="instrument.exchange")
+    symbol = serializers.CharField(source="instrument.symbol")
+    kind = serializers.ChoiceField(choices=TickKind.choices)
+    session_date = serializers.DateField(help_text="KRX session date (a night session keeps its start date)")
+    sequence = serializers.IntegerField(help_text="the record's number within its session and kind")
+    exchange_time = serializers.DateTimeField(default_timezone=SEOUL, help_text="the exchange's stamp, KST")
+    received_time = serializers.DateTimeField(default_timezone=SEOUL, help_text="when the feed received it, KST")
+    price = PlainDecimalField(max_digits=30, decimal_places=12, allow_null=True, help_text="index points or KRW")
+    size = PlainDecimalField(max_digits=36, decimal_places=12, allow_null=True, help_text="contracts or shares")
+    side = serializers.CharField(help_text="aggressor buy | sell, '' when the frame gives none")
+    bid = PlainDecimalField(max_digits=30, decimal_places=12, allow_null=True)
+    ask = PlainDecimalField(max_digits=30, decimal_places=12, allow_null=True)
+    bid_size = PlainDecimalField(max_digits=36, decimal_places=12, allow_null=True)
+    ask_size = PlainDecimalField(max_digits=36, decimal_places=12, allow_null=True)
+    source = serializers.CharField(help_text="kis, kis_recording, kis_replay")  # type: ignore[assignment]  # the tick's field, not DRF's Field.source
+    extra = serializers.DictField(child=serializers.CharField(), help_text="the record's other fields as text")
+
+
+class TickPageSerializer(serializers.Serializer):
+    """``GET /ticks/`` (JSON): a page of ticks, ascending by exchange time, and the next page's link."""
+
+    next = serializers.URLField(allow_null=True, help_text="the next page, null on the last")
+    count = serializers.IntegerField(help_text="ticks on this page")
+    results = TickSerializer(many=True)
+
+
+class OwnFormatParameter(DefaultContentNegotiation):
+    """``format`` is the endpoint's own parameter (json | csv), validated with the others, not
+    DRF's renderer switch (which answers an unknown value with a 404)."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value else "0"
+    if isinstance(value, datetime):
+        return value.astimezone(SEOUL).isoformat()
+    return str(value)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+class TickListView(APIView):
+    """Stored ticks (executions and best bid/ask) of the KIS feed and recordings, ascending by
+    exchange time then id. JSON pages follow ``next`` (a keyset cursor, stable while ticks arrive);
+    ``format=csv`` downloads every matching tick (times ISO 8601 with +09:00). Every bad parameter
+    is a 400 naming it."""
+
+    permission_classes = [AllowAny]
+    content_negotiation_class = OwnFormatParameter
+
+    @extend_schema(
+        parameters=[TickQuerySerializer],
+        responses={
+            (200, "application/json"): TickPageSerializer,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
+    def get(self, request):
+        # an empty parameter is an absent one (``?instrument=&kind=trade``), as for limit/offset elsewhere
+        query = TickQuerySerializer(data={k: v for k, v in request.query_params.items() if v != ""})
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        instrument = params.get("instrument")
+        filters = {
+            "instrument_id": instrument.pk if instrument else None,
+            "kind": params.get("kind"),
+            "start": params.get("start"),
+            "end": params.get("end"),
+        }
+        if params["format"] == "csv":
+            return self._csv(filters, after=params.get("cursor"), instrument=instrument)
+        ticks = list(selectors.tick_list(**filters, after=params.get("cursor"))[: params["limit"] + 1])
+        more = len(ticks) > params["limit"]
+        ticks = ticks[: params["limit"]]
+        next_url = None
+        if more:
+            last = ticks[-1]
+            next_url = replace_query_param(
+                request.build_absolute_uri(), "cursor", encode_tick_cursor(last.exchange_time, last.pk)
+            )
+        return Response({"next": next_url, "count": len(ticks), "results": TickSerializer(ticks, many=True).data})
+
+    @staticmethod
+    def _csv(filters: dict, *, after, instrument) -> StreamingHttpResponse:
+        writer = csv.writer(_Echo(), lineterminator="\n")
+
+        def rows():
+            yield writer.writerow(TICK_CSV_COLUMNS)
+            cursor = after
+            while True:  # keyset chunks: memory stays flat however many ticks match
+                chunk = list(selectors.tick_list(**filters, after=cursor)[:CSV_CHUNK])
+                for tick in chunk:
+                    extra = dict(tick.extra)
+                    tr_id = extra.pop("tr_id", "")
+                    yield writer.writerow(
+                        [
+                            tick.pk,
+                            tick.instrument.exchange,
+                            tick.instrument.symbol,
+                            tick.kind,
+                            tick.session_date.isoformat(),
+                            tick.sequence,
+                            *(_csv_value(getattr(tick, c)) for c in TICK_CSV_COLUMNS[6:16]),
+                            tr_id,
+                            json.dumps(extra, ensure_ascii=False, sort_keys=True),
+                        ]
+                    )
+                if len(chunk) < CSV_CHUNK:
+                    return
+                cursor = (chunk[-1].exchange_time, chunk[-1].pk)
+
+        name = f"ticks_{instrument.symbol if instrument else 'all'}.csv".replace("/", "-")
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+class TickStatsQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(
+        required=False, help_text="KRX session date YYYY-MM-DD (default: the latest session stored)"
+    )
+
+
+class TickStatsRowSerializer(serializers.Serializer):
+    instrument = serializers.IntegerField(source="instrument_id")
+    exchange = serializers.CharField()
+    symbol = serializers.CharField()
+    name_ko = serializers.CharField()
+    rows = serializers.IntegerField(help_text="ticks stored")
+    trades = serializers.IntegerField()
+    quotes = serializers.IntegerField()
+    first_time = serializers.DateTimeField(default_timezone=SEOUL, help_text="first exchange time, KST")
+    last_time = serializers.DateTimeField(default_timezone=SEOUL, help_text="last exchange time, KST")
+
+
+class TickStatsSerializer(serializers.Serializer):
+    date = serializers.DateField(allow_null=True, help_text="the session date, null when no tick is stored")
+    count = serializers.IntegerField(help_text="instruments")
+    rows = serializers.IntegerField(help_text="ticks of the session")
+    results = TickStatsRowSerializer(many=True)
+
+
+class TickStatsView(APIView):
+    """Per instrument, the ticks stored for one KRX session date: rows (trades, quotes), first and
+    last exchange time (KST). 400 naming ``date`` when it is not a date."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[TickStatsQuerySerializer], responses=TickStatsSerializer)
+    def get(self, request):
+        query = TickStatsQuerySerializer(data={k: v for k, v in request.query_params.items() if v != ""})
+        query.is_valid(raise_exception=True)
+        day = query.validated_data.get("date") or selectors.tick_latest_session()
+        results = selectors.tick_stats(session_date=day) if day else []
+        payload = {"date": day, "count": len(results), "rows": sum(r["rows"] for r in results), "results": results}
+        return Response(TickStatsSerializer(payload).data)

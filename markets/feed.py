@@ -40,7 +40,9 @@ def board_snapshot(*, limit: int | None = None) -> list[dict]:
 def store_batch(*, batch: list[TickerSnapshot], source: str) -> tuple[list[dict], list[dict]]:
     """Upsert a batch of snapshots; return (updated tickers, board), both serialized."""
     # a replay's recorded clock starts over when it loops: let it rewind its own tickers
-    written = services.ticker_upsert_many(snapshots=batch, source=source, keep_newer=source != "replay")
+    written = services.ticker_upsert_many(
+        snapshots=batch, source=source, keep_newer=source not in ("replay", "kis_replay")
+    )
     instrument_ids = [t.instrument_id for t in written]
     run_tick_handlers(instrument_ids)
     updated = selectors.ticker_for_instruments(instrument_ids=instrument_ids)

@@ -5,9 +5,12 @@
   with ``import_instruments --format kis_fo_master``), the front future's last price (heard on the
   session, else its stored ticker) and the KRX stocks in use (``KIS_REALTIME["STOCK_FUNCTIONS"]``,
   dotted paths returning ``[(code, when)]``, merged most recent first);
-* ``store_ticks`` writes the session's ticks into the tick store (``services.tick_insert_many``);
+* ``store_ticks`` writes the session's ticks into the tick store (``services.tick_insert_many``)
+  and the 1-minute candles of their executions (``services.candles_1m_from_ticks``);
 * ``build_source`` builds the ``KisRealtimeSource`` from ``settings.KIS_REALTIME``; the approval
-  key comes from ``APPROVAL_KEY_FUNCTION`` (a dotted path, imported on first use).
+  key comes from ``APPROVAL_KEY_FUNCTION`` (a dotted path, imported on first use);
+* ``build_replay_source`` builds the ``kis_replay`` source of a recorded session (same parser,
+  same tick sink).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -125,8 +129,10 @@ def current_plan(last_prices: dict[str, Decimal], *, now: datetime | None = None
 
 
 def store_ticks(ticks: list[TickRecord], *, source: str = "kis") -> int:
-    """Write ticks of known KRX instruments (exchange ``krx``) in one batch; ticks of codes without
-    an instrument are dropped (logged). Returns the number of new rows."""
+    """Write ticks of known KRX instruments (exchange ``krx``) in one batch and rebuild the
+    1-minute candles of the minutes its executions fall in (``services.candles_1m_from_ticks``),
+    in one transaction; ticks of codes without an instrument are dropped (logged). Returns the
+    number of new rows."""
     ids = dict(
         Instrument.objects.filter(exchange="krx", symbol__in={t.symbol for t in ticks}).values_list("symbol", "id")
     )
@@ -154,7 +160,11 @@ def store_ticks(ticks: list[TickRecord], *, source: str = "kis") -> int:
     if len(rows) < len(ticks):
         missing = sorted({t.symbol for t in ticks} - ids.keys())
         logger.warning("KIS realtime: %d ticks of unknown codes dropped: %s", len(ticks) - len(rows), missing[:10])
-    return services.tick_insert_many(ticks=rows)
+    with transaction.atomic():
+        inserted = services.tick_insert_many(ticks=rows)
+        # the minutes these executions fall in, rebuilt from every stored trade of them
+        services.candles_1m_from_ticks(spans=services.trade_spans(rows))
+    return inserted
 
 
 def approval_key_function():
@@ -198,3 +208,46 @@ def build_source(**overrides: Any) -> KisRealtimeSource:
     }
     kwargs.update(overrides)
     return KisRealtimeSource(**kwargs)
+
+
+def build_replay_source(
+    path: str | Path,
+    *,
+    speed: float = 1.0,
+    start: datetime | None = None,
+    recorded_now=None,
+    loop: bool = False,
+    **overrides: Any,
+):
+    """The ``kis_replay`` source (``markets.sources.kis.replay.KisReplaySource``) of the recorded
+    session ``path``, parsed with ``KIS_REALTIME["SPEC_FILE"]``, its ticks (source ``kis_replay``)
+    and 1-minute candles stored by ``store_ticks``. ``speed``, ``start`` and ``recorded_now`` (the
+    demo clock: a function returning the recorded instant to show) pace it; ``overrides`` go to
+    the source (``clock``, ``sleep``, ``poll_seconds``, ``tick_sink``). Raises FileNotFoundError
+    without the column lists or the file, RecordingError for a file of another form, ValueError
+    for a bad speed or a naive start."""
+    from markets.sources.kis.frames import load_spec
+    from markets.sources.kis.replay import KisReplaySource
+
+    spec_path = Path(config()["SPEC_FILE"])
+    if not spec_path.is_file():
+        raise FileNotFoundError(f"KIS_REALTIME['SPEC_FILE'] {spec_path} is missing (the tr_id column lists)")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such recording")
+    spec = load_spec(spec_path)
+
+    async def sink(ticks):
+        return await database_sync_to_async(store_ticks)(ticks, source="kis_replay")
+
+    kwargs: dict[str, Any] = {
+        "path": path,
+        "parser": FrameParser(spec),
+        "spec": spec,
+        "speed": speed,
+        "start": start,
+        "recorded_now": recorded_now,
+        "loop": loop,
+        "tick_sink": sink,
+    }
+    kwargs.update(overrides)
+    return KisReplaySource(**kwargs)

@@ -1,11 +1,13 @@
 """Market data reads."""
 
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from markets.models import Candle, Exchange, Instrument, JobStatus, Market, Ticker
+from markets.models import Candle, Exchange, Instrument, JobStatus, Market, Tick, Ticker
 from markets.sources.base import INTERVAL_SECONDS, INTERVALS, Bar
 from markets.sources.replay import walk_points
 
@@ -239,3 +241,156 @@ def stalest_per_interval(*, now: datetime) -> list[dict]:
             }
         )
     return out
+
+
+# -- ticks ------------------------------------------------------------------------------------
+
+
+def tick_list(
+    *,
+    instrument_id: int | None = None,
+    kind: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    after: tuple[datetime, int] | None = None,
+) -> QuerySet[Tick]:
+    """Ticks with ``exchange_time`` in ``[start, end)``, ascending by (exchange_time, id), with
+    their instrument; ``after`` = (exchange_time, id) of the last tick already read (keyset
+    cursor: the ticks strictly after it)."""
+    qs = Tick.objects.select_related("instrument")
+    if instrument_id is not None:
+        qs = qs.filter(instrument_id=instrument_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if start is not None:
+        qs = qs.filter(exchange_time__gte=start)
+    if end is not None:
+        qs = qs.filter(exchange_time__lt=end)
+    if after is not None:
+        moment, pk = after
+        qs = qs.filter(Q(exchange_time__gt=moment) | Q(exchange_time=moment, pk__gt=pk))
+    return qs.order_by("exchange_time", "id")
+
+
+def tick_stats(*, session_date: date) -> list[dict]:
+    """Per instrument, the ticks of KRX session ``session_date``: ``[{instrument_id, exchange,
+    symbol, name_ko, rows, trades, quotes, first_time, last_time}]`` (times UTC), by
+    symbol."""
+    rows = (
+        Tick.objects.filter(session_date=session_date)
+        .values("instrument_id", "instrument__exchange", "instrument__symbol", "instrument__name_ko")
+        .annotate(
+            rows=Count("id"),
+            trades=Count("id", filter=Q(kind="trade")),
+            quotes=Count("id", filter=Q(kind="quote")),
+            first_time=Min("exchange_time"),
+            last_time=Max("exchange_time"),
+        )
+        .order_by("instrument__symbol", "instrument__exchange")
+    )
+    return [
+        {
+            "instrument_id": row["instrument_id"],
+            "exchange": row["instrument__exchange"],
+            "symbol": row["instrument__symbol"],
+            "name_ko": row["instrument__name_ko"],
+            "rows": row["rows"],
+            "trades": row["trades"],
+            "quotes": row["quotes"],
+            "first_time": row["first_time"],
+            "last_time": row["last_time"],
+        }
+        for row in rows
+    ]
+
+
+def tick_latest_session() -> date | None:
+    """The latest KRX session date with any tick stored, or None."""
+    return Tick.objects.aggregate(latest=Max("session_date"))["latest"]
+
+
+# -- the derivatives page -----------------------------------------------------------------------
+
+MONTHLY_OPTION_NAME = r"^[CP] [0-9]{6} "  # "C 202508 430.0" (weeklies are "위클리...")
+# the execution record's fields the option chain shows (H0IOCNT0 / H0EUCNT0 column names)
+OPTION_FIELDS = {
+    "change": "optn_prdy_vrss",
+    "volume": "acml_vol",
+    "open_interest": "hts_otst_stpl_qty",
+    "delta": "delta",
+    "gamma": "gama",
+    "vega": "vega",
+    "theta": "theta",
+    "iv": "hts_ints_vltl",
+}
+
+
+def _decimal(text) -> Decimal | None:
+    try:
+        value = Decimal(str(text).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def latest_ticks(*, instrument_ids: Iterable[int], kind: str) -> dict[int, Tick]:
+    """``{instrument_id: its latest tick of kind}`` (by exchange time, then sequence); two queries."""
+    ids = list(instrument_ids)
+    if not ids:
+        return {}
+    newest = Tick.objects.filter(instrument_id=OuterRef("pk"), kind=kind).order_by("-exchange_time", "-sequence")
+    pks = Instrument.objects.filter(pk__in=ids).annotate(tick=Subquery(newest.values("pk")[:1])).values_list("tick")
+    return {t.instrument_id: t for t in Tick.objects.filter(pk__in=[pk for (pk,) in pks if pk is not None])}
+
+
+def derivatives_board(*, today: date, atm_strikes: int = 5) -> dict:
+    """The KOSPI200 front future and its monthly option chain at the money +/- ``atm_strikes``
+    strikes, as the tick store last heard them.
+
+    The day the board is of: the latest KRX session with derivatives ticks (the recorded
+    sessions in the demo), else ``today``; the front future: the nearest KOSPI200 future expiring
+    on or after it; the chain: the nearest monthly option expiry on or after it. ATM: the front
+    future's last price rounded to 2.5 points (``planner.atm_strike``). Returns ``{"day", "future"
+    (Instrument or None), "trade" / "quote" (its latest Tick or None), "ticker" (its Ticker or
+    None), "atm" (Decimal or None), "expiry", "rows": [{"strike", "atm", "call", "put"}]}`` where
+    call/put are ``{"instrument", "tick", "last", "change", "volume", "open_interest", "delta",
+    "gamma", "vega", "theta", "iv", "time", "earlier"}`` (Decimals from the latest execution's
+    fields, None where the frame did not carry one; ``earlier``: that execution is of a session
+    before ``day``) or None when the strike has no such option."""
+    from markets.sources.kis.planner import atm_strike
+
+    day = (
+        Tick.objects.filter(instrument__market=Market.KRX_DERIVATIVES).aggregate(latest=Max("session_date"))["latest"]
+        or today
+    )
+    derivatives = Instrument.objects.filter(market=Market.KRX_DERIVATIVES, underlying="KOSPI200", expiry__gte=day)
+    future = derivatives.filter(kind="future").order_by("expiry", "symbol").first()
+    board: dict[str, Any] = {"day": day, "future": future, "trade": None, "quote": None, "ticker": None}
+    board.update({"atm": None, "expiry": None, "rows": []})
+    if future is None:
+        return board
+    board["trade"] = latest_ticks(instrument_ids=[future.pk], kind="trade").get(future.pk)
+    board["quote"] = latest_ticks(instrument_ids=[future.pk], kind="quote").get(future.pk)
+    board["ticker"] = Ticker.objects.filter(instrument=future).first()
+    price = board["trade"].price if board["trade"] else (board["ticker"].last_price if board["ticker"] else None)
+    options = derivatives.filter(kind="option", name_ko__regex=MONTHLY_OPTION_NAME, strike__isnull=False)
+    expiry = options.order_by("expiry").values_list("expiry", flat=True).first()
+    if price is None or expiry is None:
+        return board
+    atm = atm_strike(Decimal(price))
+    low, high = atm - Decimal("2.5") * atm_strikes, atm + Decimal("2.5") * atm_strikes
+    chain = list(options.filter(expiry=expiry, strike__gte=low, strike__lte=high).order_by("strike", "right"))
+    trades = latest_ticks(instrument_ids=[o.pk for o in chain], kind="trade")
+    by_strike: dict[Decimal, dict[str, Any]] = {}
+    for option in chain:
+        strike = Decimal(str(option.strike)).normalize()  # strike__isnull=False above
+        row = by_strike.setdefault(strike, {"strike": strike, "atm": strike == atm, "call": None, "put": None})
+        tick = trades.get(option.pk)
+        extra = tick.extra if tick else {}
+        cell: dict[str, Any] = {"instrument": option, "tick": tick, "last": tick.price if tick else None}
+        cell["time"] = tick.exchange_time if tick else None
+        cell["earlier"] = tick is not None and tick.session_date < day  # heard in an earlier session
+        cell.update({name: _decimal(extra[key]) if key in extra else None for name, key in OPTION_FIELDS.items()})
+        row[option.right or "call"] = cell
+    board.update({"atm": atm, "expiry": expiry, "rows": [by_strike[k] for k in sorted(by_strike)]})
+    return board

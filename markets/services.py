@@ -6,6 +6,8 @@ Every load is an upsert on the natural key, so running an import twice changes n
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
 
 from django.db import connection, connections, router, transaction
 from django.utils import timezone
@@ -432,3 +434,98 @@ def candles_crawl(
             ]
         )
     return CrawlResult(written=written, gaps=len(gaps), since=since)
+
+
+# -- 1-minute candles from executions ----------------------------------------------------------
+
+MINUTE = timedelta(minutes=1)
+
+
+def minute_bars(trades: Iterable[tuple[datetime, Decimal, Decimal]], *, multiplier: Decimal | None = None) -> list[Bar]:
+    """OHLCV 1-minute bars of executions ``(exchange_time UTC, price, size)`` given in trade order
+    (exchange time, then arrival): open = the minute's first price, close its last, volume the sum
+    of sizes (contracts or shares), ``quote_volume`` the sum of price x size x ``multiplier`` (KRW
+    per index point for derivatives; 1 when None: stocks in KRW). Bars open on the minute (KST and
+    UTC minutes coincide), ascending; minutes without trades have no bar."""
+    unit = multiplier if multiplier is not None else Decimal(1)
+    minutes: list = []  # [open_time, open, high, low, close, volume, value] per minute
+    for when, price, size in trades:
+        opened = when.replace(second=0, microsecond=0)
+        if not minutes or minutes[-1][0] != opened:
+            if minutes and opened < minutes[-1][0]:
+                raise ValueError(f"trades out of order: {when} after the minute {minutes[-1][0]}")
+            minutes.append([opened, price, price, price, price, size, price * size * unit])
+            continue
+        bar = minutes[-1]
+        bar[2] = max(bar[2], price)
+        bar[3] = min(bar[3], price)
+        bar[4] = price
+        bar[5] += size
+        bar[6] += price * size * unit
+    return [Bar(*bar) for bar in minutes]
+
+
+def trade_spans(ticks: Iterable[Any]) -> dict[int, tuple[datetime, datetime]]:
+    """``{instrument_id: (first, last exchange_time)}`` of the trade ticks among ``ticks``
+    (``Tick`` rows or anything with ``instrument_id``, ``kind`` and ``exchange_time``)."""
+    spans: dict[int, tuple[datetime, datetime]] = {}
+    for tick in ticks:
+        if tick.kind != "trade":
+            continue
+        first, last = spans.get(tick.instrument_id, (tick.exchange_time, tick.exchange_time))
+        spans[tick.instrument_id] = (min(first, tick.exchange_time), max(last, tick.exchange_time))
+    return spans
+
+
+@transaction.atomic
+def candles_1m_from_ticks(*, spans: dict[int, tuple[datetime, datetime]]) -> int:
+    """Rebuild the 1-minute candles (interval ``1m``) of each instrument for every minute from
+    ``first`` to ``last`` of its span, from the trade ticks stored (so a batch that adds trades to
+    a minute already built, or a re-import, gives the same bar as building it at once). Returns
+    the candles written. Idempotent upsert on (instrument, interval, open_time)."""
+    written = 0
+    instruments = Instrument.objects.in_bulk(list(spans))
+    for instrument_id, (first, last) in spans.items():
+        instrument = instruments.get(instrument_id)
+        if instrument is None:
+            continue
+        start, end = first.replace(second=0, microsecond=0), last.replace(second=0, microsecond=0) + MINUTE
+        trades = (
+            Tick.objects.filter(
+                instrument_id=instrument_id, kind="trade", exchange_time__gte=start, exchange_time__lt=end
+            )
+            .order_by("exchange_time", "sequence")
+            .values_list("exchange_time", "price", "size")
+        )
+        multiplier = Decimal(instrument.multiplier) if instrument.multiplier is not None else None
+        # trades have a price and a size (tick_trade_has_price_size)
+        rows = cast(Iterable[tuple[datetime, Decimal, Decimal]], trades.iterator(chunk_size=5000))
+        bars = minute_bars(rows, multiplier=multiplier)
+        written += candle_upsert_many(instrument=instrument, interval="1m", bars=bars)
+    return written
+
+
+# -- tick retention ---------------------------------------------------------------------------
+
+
+def ticks_purge(*, older_than: datetime, batch_size: int = 10_000) -> int:
+    """Delete ticks whose ``exchange_time`` is before ``older_than`` (UTC), ``batch_size`` rows a
+    transaction (oldest first, by primary key), so the purge of a month of ticks neither holds one
+    long transaction nor locks newer rows. Returns how many were deleted. Candles built from them
+    are kept. Run by the retention job (``markets.tasks.ticks_retention``)."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Tick.objects.filter(exchange_time__lt=older_than)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return deleted
+            count, _ = Tick.objects.filter(pk__in=ids).delete()
+            deleted += count
+        if len(ids) < batch_size:
+            return deleted

@@ -11,5 +11,7 @@ urlpatterns = [
     path("tickers/", api.TickerListView.as_view(), name="ticker-list"),
     path("clock/", api.ClockView.as_view(), name="clock"),
     path("status/", api.StatusView.as_view(), name="status"),
+    path("ticks/", api.TickListView.as_view(), name="tick-list"),
+    path("ticks/stats/", api.TickStatsView.as_view(), name="tick-stats"),
     *router.urls,
 ]

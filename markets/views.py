@@ -2,6 +2,7 @@ from django.conf import settings
 from django.shortcuts import render
 
 from markets import selectors
+from markets.calendars import SEOUL
 
 TOP_BY_MARKET_CAP = 25
 
@@ -22,3 +23,26 @@ def board(request):
             ],
         },
     )
+
+
+def derivatives(request):
+    """KOSPI200 derivatives, read-only: the front future live (last, change, best bid/ask, a
+    1-minute chart from the ticks) and its monthly option chain around the money (calls and puts
+    by strike: last, change, volume, open interest, greeks, implied volatility), from the tick
+    store (markets/templates/markets/derivatives.html). Derivatives are not paper-traded."""
+    from django.utils import timezone
+
+    today = timezone.now().astimezone(SEOUL).date()
+    atm_strikes = int(settings.KIS_REALTIME.get("ATM_STRIKES", 5))
+    board = selectors.derivatives_board(today=today, atm_strikes=atm_strikes)
+    future = board["future"]
+    live = {
+        "future": f"{future.exchange}:{future.symbol}" if future else None,
+        "options": [
+            f"{cell['instrument'].exchange}:{cell['instrument'].symbol}"
+            for row in board["rows"]
+            for cell in (row["call"], row["put"])
+            if cell
+        ],
+    }
+    return render(request, "markets/derivatives.html", {"board": board, "live": live, "atm_strikes": atm_strikes})

@@ -108,6 +108,15 @@ JOBS: list[Job] = [
         soft_time_limit=1500,
         time_limit=1800,
     ),
+    # ticks past MARKETS["TICK_RETENTION_DAYS"] deleted in batches (1-minute candles stay)
+    Job(
+        "markets: tick retention",
+        "markets.tasks.ticks_retention",
+        every=1,
+        period="hours",
+        soft_time_limit=600,
+        time_limit=660,
+    ),
     # candles from the last stored one on: 1d for every coin in use, 1h for the board
     Job(
         "markets: candle crawl",

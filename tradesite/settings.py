@@ -281,6 +281,10 @@ MARKETS: dict[str, Any] = {
     # the full recorded data set beside the repo, when present (never required)
     "SHARED_DATA_DIR": Path(os.environ.get("SHARED_DATA_DIR", BASE_DIR.parent / "shared" / "data")),
     "BOARD_SIZE": 20,
+    # the tick store keeps this many days of ticks (by exchange time); the retention job
+    # (markets.tasks.ticks_retention, hourly) deletes older ones, this many rows a transaction
+    "TICK_RETENTION_DAYS": int(os.environ.get("TICK_RETENTION_DAYS", "30")),
+    "TICK_RETENTION_BATCH": 10_000,
     # called with the ids of the instruments whose tickers a feed batch updated (sync, after
     # the tickers are committed): limit-order matching, later bot checks
     "TICK_HANDLERS": [

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.views import signup_page
 from alerts.views import channels_page, telegram_webhook
-from markets.views import board
+from markets.views import board, derivatives
 from quiz.views import glossary_page, quiz_page
 from tradesite import health
 from tradesite.api_root import ApiRootView
@@ -28,6 +28,7 @@ urlpatterns = [
     path("portfolio/", portfolio_page, name="portfolio-page"),
     path("", include("bots.pages")),  # /bots/..., /backtests/... (bots/pages.py)
     path("", include("etl.pages")),  # /taker-volume/ (etl/pages.py)
+    path("derivatives/", derivatives, name="derivatives"),
     path("accounts/signup/", signup_page, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("quiz/", quiz_page, name="quiz"),

@@ -40,3 +40,42 @@ def signed_percent(value, places: int = 2) -> str:
     except (InvalidOperation, TypeError, ValueError):
         return ""
     return f"{percent:+.{int(places)}f} %"
+
+
+@register.filter
+def plain_number(value, places: int | None = None) -> str:
+    """A Decimal (or number text) written out without exponent or padding zeros, with thousands
+    commas: ``Decimal("432.450000000000")`` -> ``"432.45"``; ``places`` rounds first (half even);
+    ``"-"`` for None or what is not a number."""
+    if value is None or value == "":
+        return "-"
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return "-"
+    if not number.is_finite():
+        return "-"
+    if places is not None:
+        number = number.quantize(Decimal(1).scaleb(-int(places)))
+        return f"{number:,f}"
+    number = number.normalize()
+    return "0" if number == 0 else f"{number:,f}"
+
+
+@register.filter
+def signed_number(value, places: int | None = None) -> str:
+    """``plain_number`` with an explicit sign for non-zero values: ``"+0.18"``, ``"-1.15"``."""
+    text = plain_number(value, places)
+    if text == "-" or text.startswith("-") or not text.strip("0.,"):
+        return text
+    return "+" + text
+
+
+@register.filter
+def direction(value) -> str:
+    """The CSS class of a change: ``up`` (> 0), ``down`` (< 0) or ``""``."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+    return "up" if number > 0 else "down" if number < 0 else ""

@@ -1,4 +1,5 @@
-"""``manage.py import_kis_recording FILE [FILE ...]``: load recorded KIS sessions into the tick store.
+"""``manage.py import_kis_recording FILE [FILE ...]``: load recorded KIS sessions into the tick store
+and the 1-minute candles of their executions (interval ``1m``, rebuilt from the stored trades).
 
     manage.py import_instruments --format kis_fo_master ../shared/data/kis/masterfiles/fo_idx_code_mts.csv
     manage.py import_instruments --format kis_fo_master ../shared/data/kis/masterfiles/fo_eurex_code.csv
@@ -20,7 +21,7 @@ from django.db import DatabaseError, transaction
 from tqdm import tqdm
 
 from markets.models import Instrument, Tick
-from markets.services import tick_insert_many
+from markets.services import candles_1m_from_ticks, tick_insert_many, trade_spans
 from markets.sources.kis.frames import FrameParser
 from markets.sources.kis.recording import RecordingError, read_recording
 
@@ -48,7 +49,8 @@ class Command(BaseCommand):
 
     def _import(self, path: Path, parser: FrameParser, instruments: dict[str, int], verbosity: int) -> None:
         skipped: Counter = Counter()
-        read = inserted = 0
+        read = inserted = candles = 0
+        spans: dict[int, tuple] = {}
         try:
             with transaction.atomic():
                 batch: list[Tick] = []
@@ -79,15 +81,26 @@ class Command(BaseCommand):
                     )
                     if len(batch) >= BATCH:
                         inserted += tick_insert_many(ticks=batch)
+                        _widen(spans, batch)
                         batch = []
                 inserted += tick_insert_many(ticks=batch)
+                _widen(spans, batch)
+                candles = candles_1m_from_ticks(spans=spans)
         except (RecordingError, sqlite3.Error) as exc:
             raise CommandError(f"{path}: {exc}; nothing was written") from exc
         except DatabaseError as exc:
             raise CommandError(f"{path}: the database rejected the import ({exc}); nothing was written") from exc
         if verbosity:
             self.stdout.write(
-                f"{path}: {read} records, {inserted} ticks inserted, {read - inserted - sum(skipped.values())} already stored"
+                f"{path}: {read} records, {inserted} ticks inserted, {read - inserted - sum(skipped.values())} already stored, "
+                f"{candles} 1-minute candles written"
             )
             for why, n in sorted(skipped.items()):
                 self.stdout.write(f"  skipped {n}: {why}")
+
+
+def _widen(spans: dict[int, tuple], ticks: list[Tick]) -> None:
+    for instrument_id, (first, last) in trade_spans(ticks).items():
+        if instrument_id in spans:
+            first, last = min(first, spans[instrument_id][0]), max(last, spans[instrument_id][1])
+        spans[instrument_id] = (first, last)

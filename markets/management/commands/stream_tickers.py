@@ -4,6 +4,8 @@
     manage.py stream_tickers --source replay --dataset upbit_top20 --speed 225
     manage.py stream_tickers --source replay --dataset krx_daily --demo-clock   # on the shared demo clock
     manage.py stream_tickers --source kis                # KIS realtime WebSocket (settings.KIS_REALTIME)
+    manage.py stream_tickers --source kis_replay --file ../shared/data/kis/recordings/kis_20250718_day.sqlite3 \
+        --speed 2 --start 2025-07-18T14:03:50+09:00 [--loop]   # a recorded KIS session, the same parser
 
 One process per source. With the in-memory channel layer (no ``REDIS_URL``) the pushes reach
 no other process: use ``manage.py serve`` for the embedded demo, which runs the feed inside
@@ -27,9 +29,14 @@ class Command(BaseCommand):
     help = "Stream tickers from an exchange (ccxt) or a recorded replay into Ticker rows and /ws/tickers/."
 
     def add_arguments(self, parser):
-        parser.add_argument("--source", required=True, choices=["replay", "kis", *LIVE_SOURCES])
+        parser.add_argument("--source", required=True, choices=["replay", "kis", "kis_replay", *LIVE_SOURCES])
         parser.add_argument("--dataset", default="upbit_top20", choices=sorted(DATASETS), help="replay only")
         parser.add_argument("--speed", type=float, default=None, help="replay speed-up factor (default: 1 batch/s)")
+        parser.add_argument("--file", help="kis_replay only: a recorded session (kis_<YYYYMMDD>_<day|night>.sqlite3)")
+        parser.add_argument(
+            "--start", help="kis_replay only: where to begin, ISO 8601 with offset (default: the first record)"
+        )
+        parser.add_argument("--loop", action="store_true", help="kis_replay only: start over after the last record")
         parser.add_argument("--symbols", nargs="*", help="limit to these unified symbols, e.g. BTC/KRW")
         parser.add_argument("--batches", type=int, default=None, help="stop after N batches (for checks)")
         parser.add_argument(
@@ -82,6 +89,8 @@ class Command(BaseCommand):
 
             def factory():
                 return build_source()
+        elif opts["source"] == "kis_replay":
+            factory = self._kis_replay(opts)
         else:
 
             def factory():
@@ -96,3 +105,29 @@ class Command(BaseCommand):
                 asyncio.run(run_feed_forever(factory, symbols=opts["symbols"]))
         except KeyboardInterrupt:
             self.stdout.write("stopped")
+
+    @staticmethod
+    def _kis_replay(opts):
+        from datetime import datetime
+
+        from markets.kis_realtime import build_replay_source
+        from markets.sources.kis.recording import RecordingError
+
+        if not opts["file"]:
+            raise CommandError("--source kis_replay needs --file (a recorded session)")
+        start = None
+        if opts["start"]:
+            try:
+                start = datetime.fromisoformat(opts["start"])
+            except ValueError as exc:
+                raise CommandError(f"--start {opts['start']!r}: not an ISO 8601 datetime") from exc
+        kwargs = {"speed": opts["speed"] or 1.0, "start": start, "loop": opts["loop"]}
+        try:  # fail fast on a missing file, a bad speed or start
+            build_replay_source(opts["file"], **kwargs)
+        except (FileNotFoundError, RecordingError, ValueError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+
+        def factory():
+            return build_replay_source(opts["file"], **kwargs)
+
+        return factory

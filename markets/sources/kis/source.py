@@ -127,15 +127,27 @@ class Sequencer:
 
 
 def frame_ticks(
-    frame: Frame, received_epoch: float, sequence: Callable[[], int], stats: Counter | None = None
+    frame: Frame,
+    received_epoch: float,
+    sequence: Callable[[], int],
+    stats: Counter | None = None,
+    *,
+    sequences: Sequence[int] | None = None,
 ) -> Iterator[tuple[TickRecord, TickerSnapshot | None]]:
     """Each record of a data ``frame`` as (tick, ticker snapshot or ``None`` for quotes).
 
-    Records of tr_ids without a mapping, unreadable times or non-positive executions are skipped
-    (counted in ``stats`` under ``skipped:<tr_id>``)."""
+    ``sequences`` (one per record, e.g. a recording's row ids) number the ticks instead of
+    ``sequence()``. Records of tr_ids without a mapping, unreadable times or non-positive
+    executions are skipped (counted in ``stats`` under ``skipped:<tr_id>``)."""
     received = datetime.fromtimestamp(received_epoch, tz=UTC)
     stats = stats if stats is not None else Counter()
+    if sequences is not None:
+        if len(sequences) != len(frame.records):
+            raise ValueError(f"{len(sequences)} sequences for {len(frame.records)} records")
+        numbers = iter(sequences)
+        sequence = numbers.__next__
     for rec in frame.records:
+        number = None if sequences is None else sequence()  # consumed even when the record is skipped
         if frame.tr_id in _TRADE:
             code_k, time_k, price_k, change_k, rate_k, size_k, vol_k, value_k, unit = _TRADE[frame.tr_id]
             day = None
@@ -152,7 +164,7 @@ def frame_ticks(
                 symbol=rec[code_k],
                 kind="trade",
                 session_date=day or _session_date(when, frame.tr_id),
-                sequence=sequence(),
+                sequence=number if number is not None else sequence(),
                 exchange_time=when,
                 received_time=received,
                 tr_id=frame.tr_id,
@@ -186,7 +198,7 @@ def frame_ticks(
                     symbol=rec[code_k],
                     kind="quote",
                     session_date=_session_date(when, frame.tr_id),
-                    sequence=sequence(),
+                    sequence=number if number is not None else sequence(),
                     exchange_time=when,
                     received_time=received,
                     tr_id=frame.tr_id,
@@ -202,60 +214,40 @@ def frame_ticks(
             stats[f"skipped:{frame.tr_id}"] += 1
 
 
-class KisRealtimeSource(MarketSource):
-    """``stream_tickers`` runs one ``KisSession`` and yields a batch of the latest executions every
-    ``batch_seconds`` that saw any; ticks of the same interval go to ``tick_sink(list[TickRecord])``
-    (async) first. ``planner(last_prices)``: async, returns the registrations wanted now, given the
-    last execution price per code heard so far. ``session_kwargs`` go to ``KisSession`` (clock,
-    sleep, connect, intervals...). Instruments come from the masters and the KRX lists, so
-    ``instruments()`` is empty; candles are not served by this source."""
+class KisTickSource(MarketSource):
+    """What the ``kis`` and ``kis_replay`` sources share: data frames in (``_on_frame``), ticks
+    out to ``tick_sink(list[TickRecord])`` (async) and the latest execution of each code per
+    batch as ``TickerSnapshot`` (``flush``). Instruments come from the masters and the KRX lists,
+    so ``instruments()`` is empty; candles are not served by these sources."""
 
     name = "kis"
 
     def __init__(
         self,
         *,
-        url: str,
-        approval_key: Callable[[], Any],
         parser: FrameParser,
-        planner: Callable[[dict[str, Decimal]], Awaitable[Sequence[Registration]]],
         tick_sink: Callable[[list[TickRecord]], Awaitable[Any]] | None = None,
         batch_seconds: float = 0.5,
         sequence: Callable[[], int] | None = None,
-        **session_kwargs: Any,
     ) -> None:
         self.parser = parser
         self.last_prices: dict[str, Decimal] = {}
         self.stats: Counter = Counter()
         self.batch_seconds = batch_seconds
-        self._planner = planner
         self._tick_sink = tick_sink
         self._sequence = sequence or Sequencer()
         self._ticks: list[TickRecord] = []
         self._snapshots: dict[str, TickerSnapshot] = {}
-        self._wake = asyncio.Event()
-        self.session = KisSession(
-            url=url,
-            approval_key=approval_key,
-            planner=self._plan,
-            on_frame=self._on_frame,
-            parser=parser,
-            **session_kwargs,
-        )
 
-    async def _plan(self) -> Sequence[Registration]:
-        return await self._planner(dict(self.last_prices))
-
-    def _on_frame(self, frame: Frame, received: float) -> None:
+    def _on_frame(self, frame: Frame, received: float, sequences: Sequence[int] | None = None) -> None:
         if frame.kind != "data":
             return  # quarantined: counted by the parser, logged once per tr_id and hour
-        for tick, snapshot in frame_ticks(frame, received, self._sequence, self.stats):
+        for tick, snapshot in frame_ticks(frame, received, self._sequence, self.stats, sequences=sequences):
             self._ticks.append(tick)
             self.stats["ticks"] += 1
             if snapshot is not None:
                 self._snapshots[snapshot.symbol] = snapshot
                 self.last_prices[snapshot.symbol] = snapshot.last_price
-        self._wake.set()
 
     def instruments(self) -> list[InstrumentInfo]:
         return []
@@ -275,9 +267,51 @@ class KisRealtimeSource(MarketSource):
             try:
                 await self._tick_sink(ticks)
             except Exception:  # the board must go on; the batch is logged with its traceback
-                logger.exception("KIS realtime: could not store %d ticks", len(ticks))
+                logger.exception("KIS: could not store %d ticks", len(ticks))
                 self.stats["ticks_lost"] += len(ticks)
         return snapshots
+
+
+class KisRealtimeSource(KisTickSource):
+    """``stream_tickers`` runs one ``KisSession`` and yields a batch of the latest executions every
+    ``batch_seconds`` that saw any; ticks of the same interval go to ``tick_sink(list[TickRecord])``
+    (async) first. ``planner(last_prices)``: async, returns the registrations wanted now, given the
+    last execution price per code heard so far. ``session_kwargs`` go to ``KisSession`` (clock,
+    sleep, connect, intervals...)."""
+
+    name = "kis"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        approval_key: Callable[[], Any],
+        parser: FrameParser,
+        planner: Callable[[dict[str, Decimal]], Awaitable[Sequence[Registration]]],
+        tick_sink: Callable[[list[TickRecord]], Awaitable[Any]] | None = None,
+        batch_seconds: float = 0.5,
+        sequence: Callable[[], int] | None = None,
+        **session_kwargs: Any,
+    ) -> None:
+        super().__init__(parser=parser, tick_sink=tick_sink, batch_seconds=batch_seconds, sequence=sequence)
+        self._planner = planner
+        self._wake = asyncio.Event()
+        self.session = KisSession(
+            url=url,
+            approval_key=approval_key,
+            planner=self._plan,
+            on_frame=self._on_frame,
+            parser=parser,
+            **session_kwargs,
+        )
+
+    async def _plan(self) -> Sequence[Registration]:
+        return await self._planner(dict(self.last_prices))
+
+    def _on_frame(self, frame: Frame, received: float, sequences: Sequence[int] | None = None) -> None:
+        super()._on_frame(frame, received, sequences)
+        if frame.kind == "data":
+            self._wake.set()
 
     async def stream_tickers(self, symbols: list[str] | None = None) -> AsyncIterator[list[TickerSnapshot]]:
         wanted = set(symbols) if symbols else None
