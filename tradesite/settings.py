@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "markets.context_processors.demo_clock",
             ],
         },
     },
@@ -291,6 +292,14 @@ MARKETS: dict[str, Any] = {
         "bots.services.bots_on_tick",
         "alerts.services.alerts_on_tick",
     ],
+    # the one clock of the demo's replays (manage.py serve; markets.clock): the recorded window
+    # [START, END) every replay covers, restarted at START when it ends, SPEED x real time
+    "DEMO_CLOCK": {
+        "START": os.environ.get("DEMO_REPLAY_START", "2025-05-26T09:00:00+09:00"),
+        "END": os.environ.get("DEMO_REPLAY_END", "2025-06-16T09:00:00+09:00"),
+        "SPEED": float(os.environ.get("DEMO_REPLAY_SPEED", "60")),
+        "DATASETS": ["upbit_15m_4coins", "binance_usdt_1h", "binance_usdt_4h", "krx_daily"],
+    },
 }
 
 # --- KIS realtime (manage.py stream_tickers --source kis) -----------------------------------

@@ -26,6 +26,7 @@ from core.exceptions import DomainError
 from core.fields import decimal_precision
 from core.money import cash_exponent, plain, quantize_paid, quantize_received
 from core.numbers import SQLITE_SIGNIFICANT_DIGITS, parse_plain_decimal
+from markets.clock import market_now
 from markets.models import Instrument, Market, Ticker
 from trading import holding, rules
 from trading.locks import (
@@ -232,9 +233,11 @@ def _fresh_ticker(instrument: Instrument, *, now: datetime) -> Ticker | None:
 
 
 def _session_open(instrument: Instrument, *, now: datetime) -> bool:
+    """KRX's regular session at the market's present: the demo clock's instant in a replay
+    (``markets.clock.market_now``), the wall clock otherwise."""
     if instrument.market != Market.KRX or not _config()["KRX_ENFORCE_SESSION"]:
         return True
-    return rules.krx_is_open(now)
+    return rules.krx_is_open(market_now(now))
 
 
 def _expiry(instrument: Instrument, *, now: datetime) -> datetime:
