@@ -10,7 +10,7 @@
 
 from django.utils.translation import get_language_from_request
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, views, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -344,3 +344,33 @@ class NotificationChannelViewSet(mixins.CreateModelMixin, mixins.DestroyModelMix
     def send_code(self, request, pk=None):
         delivery.email_channel_resend(channel=self.get_object())
         return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PreferencesSerializer(serializers.Serializer):
+    events = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='{"order_filled": ["app", "telegram"], "bot_exited": []} - [] opts out',
+    )
+
+
+class NotificationPreferencesView(views.APIView):
+    """``GET /api/v1/notification-preferences/``: ``{"events": {event: [channels]}}`` for every
+    account event (``order_filled``, ``order_expired``, ``bot_entered``, ``bot_exited``,
+    ``quiz_daily_cap``; ``[]`` = not notified). ``PUT`` (or ``PATCH``) the same shape opts in
+    or out of the events named (``app`` is always added to a non-empty list); a bad event or
+    channel is a 400 naming ``events.<event>``."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=PreferencesSerializer)
+    def get(self, request):
+        return Response({"events": services.preferences_get(user=request.user)})
+
+    @extend_schema(request=PreferencesSerializer, responses=PreferencesSerializer)
+    def put(self, request):
+        events = request.data.get("events") if isinstance(request.data, dict) else None
+        if events is None:
+            raise services.InvalidAlert("events is required", field="events")
+        return Response({"events": services.preferences_set(user=request.user, events=events)})
+
+    patch = put

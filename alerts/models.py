@@ -3,12 +3,14 @@
 Prices are Decimals in the instrument's quote currency; times are stored UTC.
 """
 
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts import events as account_events
 from alerts import conditions
 from core.fields import PriceField
 from markets.models import Instrument
@@ -25,10 +27,11 @@ class Alert(models.Model):
     """A user's condition on one instrument's price (see ``alerts.conditions`` for the rules).
 
     ``level``/``level2``: price levels (channels use both); ``value``: the move for ``moving_*``
-    (price units, or percent for ``*_pct``) within ``window_minutes``. ``last_price`` is the
-    previous observed price (null until the first tick after creation, so crossings never fire
-    at creation). ``bar_seconds`` is the bar interval of the ``once_per_bar*`` modes;
-    ``cooldown_seconds`` the pause of ``every_time`` between fires.
+    (price units, or percent for ``*_pct``) within ``window_minutes``. ``armed_at`` is when it
+    was created, resumed or last edited: only prices observed after it count as "previous"
+    (``AlertWatch``), so crossings never fire at creation. ``last_price``/``last_tick_at`` are
+    the price and tick time of the last fire. ``bar_seconds`` is the bar interval of the
+    ``once_per_bar*`` modes; ``cooldown_seconds`` the pause of ``every_time`` between fires.
     """
 
     Condition = models.TextChoices("Condition", [(c.upper(), c) for c in conditions.CONDITIONS])
@@ -59,16 +62,11 @@ class Alert(models.Model):
     channels = models.JSONField(default=list, blank=True, help_text='delivery channels, e.g. ["app"]')
     message = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
-    last_price = PriceField(null=True, blank=True)
-    last_tick_at = models.DateTimeField(null=True, blank=True)
+    armed_at = models.DateTimeField(default=timezone.now)
+    last_price = PriceField(null=True, blank=True, help_text="the price of the last fire")
+    last_tick_at = models.DateTimeField(null=True, blank=True, help_text="the tick time of the last fire")
     last_fired_at = models.DateTimeField(null=True, blank=True)
     last_fired_bar = models.DateTimeField(null=True, blank=True)
-    last_bar_close = PriceField(
-        null=True, blank=True, help_text="close of the bar before the last one (once_per_bar_close)"
-    )
-    history = models.JSONField(
-        default=list, blank=True, help_text="[[epoch seconds, price], ...] within the window (moving_*)"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -78,6 +76,37 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.instrument} {self.condition} {self.level}"
+
+
+def new_version() -> int:
+    """A random version stamp (so a row recreated after a rollback never matches a stale index)."""
+    return secrets.randbits(62)
+
+
+class AlertWatch(models.Model):
+    """What the alert tick handler last observed of one instrument (one row per instrument).
+
+    ``last_price``/``last_tick_at``: the previous observed ticker; ``observed_at``: when the
+    handler observed it (wall clock, UTC; compared with ``Alert.armed_at``). ``history``:
+    ``[[tick epoch s, price, observed epoch s], ...]`` within the longest ``moving_*`` window of
+    the instrument's active alerts. ``bar_closes``: ``{bar seconds: [close of the last closed
+    bar, observed epoch s]}`` for ``once_per_bar_close``. ``version`` changes on every change of
+    the instrument's active alerts, so each process's in-memory index (``alerts.index``) knows
+    when to reload them. The handler locks these rows (``SKIP LOCKED``), never the alerts'.
+    """
+
+    instrument = models.OneToOneField(
+        Instrument, on_delete=models.CASCADE, primary_key=True, related_name="alert_watch"
+    )
+    version = models.BigIntegerField(default=new_version)
+    last_price = PriceField(null=True, blank=True)
+    last_tick_at = models.DateTimeField(null=True, blank=True)
+    observed_at = models.DateTimeField(null=True, blank=True)
+    history = models.JSONField(default=list, blank=True)
+    bar_closes = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.last_price} {self.last_tick_at}"
 
 
 class AlertEvent(models.Model):
@@ -213,3 +242,26 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} -> {self.channel} {self.state}"
+
+
+class NotificationPreference(models.Model):
+    """A user's opt-in to one account event (``accounts.events.EVENTS``: order filled/expired,
+    bot entered/exited, quiz daily cap) and the channels it goes to (``app`` always: the
+    notification list; ``telegram``/``email`` on the user's active channels of that kind). No
+    row: the event is not notified."""
+
+    Event = models.TextChoices("Event", [(e.upper(), e) for e in account_events.EVENTS])
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    event = models.CharField(max_length=20, choices=Event.choices)
+    channels = models.JSONField(default=list, blank=True, help_text='e.g. ["app", "telegram"]')
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user", "event"]
+        constraints = [models.UniqueConstraint(fields=["user", "event"], name="preference_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.event} {self.channels}"

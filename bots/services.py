@@ -35,12 +35,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from accounts.events import BOT_ENTERED, BOT_EXITED, account_event
 from bots import breakout
 from bots.locks import bot_qs_select_for_update
 from bots.models import Backtest, Bot, BotDecision
 from bots.selectors import daily_bars, follows_for, krx_session_dates, krx_session_opens, kst_midnight
 from core.exceptions import DomainError
 from core.money import cash_exponent, plain
+from markets.clock import market_now
 from markets.importers import unified_symbol
 from markets.models import Candle, Instrument, Market, Ticker
 from trading import holding, rules
@@ -277,6 +279,14 @@ class _OpenLog(TypedDict):
     price: Decimal | None
 
 
+def _decision_symbol(bot: Bot, order: Order | None) -> str:
+    """The traded symbol of a decision: its order's, else the breakout bot's one instrument
+    (a predictions bot trades many)."""
+    if order is not None:
+        return order.instrument.symbol
+    return bot.instrument.symbol if bot.instrument is not None else ""
+
+
 def _decide(
     bot: Bot,
     *,
@@ -304,6 +314,14 @@ def _decide(
     BotDecision.objects.create(
         bot=bot, time=now, day=day, action=action, price=price, target=target, k=k, reason=reason[:300], order=order
     )
+    if action in (BotDecision.Action.ENTER, BotDecision.Action.EXIT):
+        entered = action == BotDecision.Action.ENTER
+        account_event(
+            user_id=bot.user_id,
+            event=BOT_ENTERED if entered else BOT_EXITED,
+            text=f"{'봇 진입 · Bot entered' if entered else '봇 청산 · Bot exited'}: #{bot.pk} "
+            f"{_decision_symbol(bot, order)}{f' @ {_plain(price)}' if price is not None else ''} ({day})",
+        )
 
 
 def _fresh_ticker(instrument: Instrument, now: datetime) -> Ticker | None:
@@ -382,7 +400,8 @@ def _today_open(bot: Bot, today: StrategyDay, now: datetime) -> Decimal | None:
         candle = Candle.objects.filter(instrument=instrument, open_time=today.start).exclude(interval="1d").first()
     if candle is not None:
         return candle.open
-    late = (now - today.start).total_seconds() - _config()["BOT_OPEN_GRACE_SECONDS"]
+    market = market_now(now)  # the demo clock's instant in a replay: its day began then
+    late = (market - today.start).total_seconds() - _config()["BOT_OPEN_GRACE_SECONDS"]
     if late > 0:
         _decide(
             bot,
@@ -391,7 +410,7 @@ def _today_open(bot: Bot, today: StrategyDay, now: datetime) -> Decimal | None:
             now=now,
             day=today.day,
             reason=f"today's open is unknown: no candle of {today.day} is stored and the day began "
-            f"{int((now - today.start).total_seconds() // 60)} min ago (the price is the open only in the first "
+            f"{int((market - today.start).total_seconds() // 60)} min ago (the price is the open only in the first "
             f"{_config()['BOT_OPEN_GRACE_SECONDS']} s)",
         )
         return None
@@ -471,7 +490,8 @@ def _plan(bot: Bot, today: StrategyDay, now: datetime, day_open: Decimal) -> Non
             target=bot.target,
             k=bot.k_today,
             **log,
-            reason=f"open {_plain(bot.day_open)} is not above the {bot.ma_window}-day average close {_plain(bot.ma_today)}",
+            reason=f"open {_plain(bot.day_open)} is not above the {bot.ma_window}-day average close "
+            f"{_plain(bot.ma_today)} (target {_plain(bot.target)}, k {_plain(bot.k_today)}){_last_note(bot, now)}",
         )
         return
     day_range = _decimal(bars.high[-1] - bars.low[-1])
@@ -482,8 +502,15 @@ def _plan(bot: Bot, today: StrategyDay, now: datetime, day_open: Decimal) -> Non
         target=bot.target,
         k=bot.k_today,
         **log,
-        reason=f"target = open {_plain(bot.day_open)} + k {_plain(bot.k_today)} x range {_plain(day_range)} of {today.previous}",
+        reason=f"target = open {_plain(bot.day_open)} + k {_plain(bot.k_today)} x range {_plain(day_range)} of "
+        f"{today.previous}{_last_note(bot, now)}",
     )
+
+
+def _last_note(bot: Bot, now: datetime) -> str:
+    """ "; last <price>" when the feed has a fresh price, for a decision that states its numbers."""
+    ticker = _fresh_ticker(_inst(bot), now)
+    return f"; last {_plain(ticker.last_price)}" if ticker is not None else ""
 
 
 def _roll(bot: Bot, today: StrategyDay, now: datetime) -> None:
@@ -519,7 +546,7 @@ def bot_day_roll(*, bot_id: int, now: datetime | None = None) -> Bot:
     waited (a price, a candle). Raises ``Bot.DoesNotExist``."""
     now = now or timezone.now()
     bot = bot_qs_select_for_update(pk=bot_id).select_related("instrument", "user").get()
-    today = strategy_day(_inst(bot), now)
+    today = strategy_day(_inst(bot), market_now(now))
     if _needs_roll(bot, today):
         _roll(bot, today, now)
         bot.save()
@@ -622,7 +649,7 @@ def bot_check(*, bot_id: int, now: datetime | None = None) -> Bot:
     tick: a bot holding or out for the day does nothing. Raises ``Bot.DoesNotExist``."""
     now = now or timezone.now()
     bot = bot_qs_select_for_update(pk=bot_id).select_related("instrument", "user").get()
-    today = strategy_day(_inst(bot), now)
+    today = strategy_day(_inst(bot), market_now(now))
     if _needs_roll(bot, today):
         _roll(bot, today, now)
     if bot.state == Bot.State.ARMED and bot.enabled and bot.day == today.day:
@@ -646,7 +673,7 @@ def bots_on_tick(*, instrument_ids, now: datetime | None = None) -> int:
         try:
             instrument = _inst(bot)
             if instrument.pk not in days:
-                days[instrument.pk] = strategy_day(instrument, now)
+                days[instrument.pk] = strategy_day(instrument, market_now(now))
             if not _needs_roll(bot, days[instrument.pk]) and bot.state != Bot.State.ARMED:
                 continue
             bot_check(bot_id=bot.pk, now=now)

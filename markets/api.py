@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import django_filters
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
@@ -25,6 +26,7 @@ from core.filters import MAX_ID
 from core.serializers import ModelSerializer, PlainDecimalField
 from core.timeparse import MAX_MOMENT, MIN_MOMENT, SEOUL, TimeParseError, parse_moment
 from markets import selectors
+from markets.clock import demo_clock
 from markets.models import Exchange, Instrument, Interval, Market, OptionRight, TickKind
 from markets.payloads import TickerSerializer
 
@@ -108,6 +110,12 @@ class CandlePageSerializer(serializers.Serializer):
 
     instrument = InstrumentSerializer()
     interval = serializers.CharField()
+    intervals = serializers.ListField(
+        child=serializers.CharField(), help_text="intervals with candles of this instrument: what a chart offers"
+    )
+    now = serializers.DateTimeField(
+        allow_null=True, help_text="the demo clock's instant the candles stop at (null: live, no cut)"
+    )
     count = serializers.IntegerField()
     results = CandleSerializer(many=True)
 
@@ -192,7 +200,9 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         parameters=[CandleQuerySerializer],
         responses=CandlePageSerializer,
-        description="OHLCV candles, ascending by open_time: the latest `limit` candles with open_time in [start, end].",
+        description="OHLCV candles, ascending by open_time: the latest `limit` candles with open_time in [start, end]. "
+        "In the demo (a replay clock) none opens after the clock's instant (`now`) and the last one is the forming "
+        "candle as the replay walked it so far. `intervals` lists the intervals with candles.",
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def candles(self, request, pk=None):
@@ -200,17 +210,31 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
         query = CandleQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        candles = selectors.candle_list(
-            instrument=instrument,
-            interval=params["interval"],
-            start=params.get("start"),
-            end=params.get("end"),
-            limit=params["limit"],
-        )
+        clock = demo_clock()
+        now = clock.now(timezone.now()) if clock is not None else None
+        if now is None:
+            candles = selectors.candle_list(
+                instrument=instrument,
+                interval=params["interval"],
+                start=params.get("start"),
+                end=params.get("end"),
+                limit=params["limit"],
+            )
+        else:  # the demo: nothing after the clock, the forming candle as the replay walked it
+            candles = selectors.candle_list_at(
+                instrument=instrument,
+                interval=params["interval"],
+                now=now,
+                start=params.get("start"),
+                end=params.get("end"),
+                limit=params["limit"],
+            )
         return Response(
             {
                 "instrument": InstrumentSerializer(instrument).data,
                 "interval": params["interval"],
+                "intervals": selectors.candle_intervals(instrument=instrument, now=now),
+                "now": now,
                 "count": len(candles),
                 "results": CandleSerializer(candles, many=True).data,
             }
@@ -233,6 +257,33 @@ class TickerListView(APIView):
         query.is_valid(raise_exception=True)
         tickers = selectors.ticker_top(limit=query.validated_data["top"], quote=query.validated_data["quote"])
         return Response(TickerSerializer(tickers, many=True).data)
+
+
+class ClockSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=["replay", "live"])
+    now = serializers.CharField(help_text="the market's present, ISO 8601 with offset (UTC)")
+    now_kst = serializers.CharField(required=False, help_text="the same instant in Asia/Seoul")
+    start = serializers.CharField(required=False, help_text="the recorded window's start")
+    end = serializers.CharField(required=False, help_text="where the replay restarts at start")
+    speed = serializers.FloatField(required=False, help_text="recorded seconds per wall second")
+    wall_start = serializers.CharField(required=False, help_text="wall time at which the replay was at start")
+    run = serializers.IntegerField(required=False, help_text="passes completed (0 = the first pass)")
+    label = serializers.CharField(required=False)  # type: ignore[assignment]  # a field named like Field.label
+    label_ko = serializers.CharField(required=False)
+
+
+class ClockView(APIView):
+    """The demo's market clock: in a replay, the recorded instant every replay shows now, its
+    window and speed (the header's "Replay of 2025-05-26 09:00 KST, 60x"); ``{"mode": "live"}``
+    with the wall time otherwise."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ClockSerializer)
+    def get(self, request):
+        from markets.clock import clock_payload
+
+        return Response(clock_payload())
 
 
 # -- freshness ------------------------------------------------------------------------------------
@@ -300,7 +351,6 @@ class StatusView(APIView):
 
     @extend_schema(responses=StatusSerializer)
     def get(self, request):
-        from django.utils import timezone
 
         now = timezone.now()
         payload = {

@@ -1,7 +1,8 @@
 """``/ws/tickers/``: the live board and per-symbol ticker subscriptions.
 
 Server -> client: ``{"type": "snapshot", "tickers": [T...]}`` on connect, then
-``{"type": "tickers", "tickers": [T...]}`` (the board after each feed batch),
+``{"type": "tickers", "tickers": [T...]}`` (the board after each feed batch; both also carry
+``"clock"``, ``markets.clock.clock_payload()``),
 ``{"type": "subscribed"|"unsubscribed", "symbols": [...]}``, ``{"type": "ticker", "ticker": T}``
 for subscribed symbols and ``{"type": "error", "message": ...}``.
 Client -> server: ``{"action": "subscribe"|"unsubscribe", "symbols": ["upbit:BTC/KRW", "krx:005930"]}``.
@@ -13,6 +14,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from core.websocket import SafeJsonReceiveMixin
 from markets import selectors
+from markets.clock import clock_payload
 from markets.feed import BOARD_GROUP, board_snapshot, instrument_group
 from markets.payloads import ticker_payloads
 
@@ -41,7 +43,13 @@ class TickerConsumer(SafeJsonReceiveMixin, AsyncJsonWebsocketConsumer):
         self.subscriptions: dict[str, int] = {}
         await self.channel_layer.group_add(BOARD_GROUP, self.channel_name)
         await self.accept()
-        await self.send_json({"type": "snapshot", "tickers": await database_sync_to_async(board_snapshot)()})
+        await self.send_json(
+            {
+                "type": "snapshot",
+                "tickers": await database_sync_to_async(board_snapshot)(),
+                "clock": await database_sync_to_async(clock_payload)(),
+            }
+        )
 
     async def disconnect(self, code):
         await self.channel_layer.group_discard(BOARD_GROUP, self.channel_name)

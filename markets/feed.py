@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from markets import selectors, services
+from markets.clock import clock_payload
 from markets.payloads import ticker_payloads
 from markets.sources.base import MarketSource, TickerSnapshot
 
@@ -63,10 +64,10 @@ def run_tick_handlers(instrument_ids: list[int]) -> None:
 
 async def publish(*, updated: list[dict], board: list[dict], channel_layer=None) -> None:
     layer = channel_layer or get_channel_layer()
+    clock = await sync_to_async(clock_payload, thread_sensitive=False)()
     # serialized once per batch: every client is sent the same text (was: json.dumps per consumer)
-    await layer.group_send(
-        BOARD_GROUP, {"type": "tickers.board", "text": json.dumps({"type": "tickers", "tickers": board})}
-    )
+    message = {"type": "tickers", "tickers": board, "clock": clock}
+    await layer.group_send(BOARD_GROUP, {"type": "tickers.board", "text": json.dumps(message)})
     for ticker in updated:
         await layer.group_send(instrument_group(ticker["id"]), {"type": "ticker.update", "ticker": ticker})
 

@@ -1,13 +1,15 @@
 """Market data reads."""
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Case, Count, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from markets.models import Candle, Exchange, Instrument, JobStatus, Market, Tick, Ticker
+from markets.sources.base import INTERVAL_SECONDS, INTERVALS, Bar
+from markets.sources.replay import walk_points
 
 
 def instrument_list(*, active_only: bool = True) -> QuerySet[Instrument]:
@@ -68,15 +70,83 @@ def candle_list(
     return latest
 
 
+def candle_intervals(*, instrument: Instrument, now: datetime | None = None) -> list[str]:
+    """The intervals with stored candles of ``instrument`` (opened at or before ``now`` when
+    given), finest first: what its chart offers."""
+    qs = Candle.objects.filter(instrument=instrument)
+    if now is not None:
+        qs = qs.filter(open_time__lte=now)
+    stored = set(qs.values_list("interval", flat=True).distinct())
+    return [i for i in INTERVALS if i in stored]
+
+
+def candle_list_at(
+    *,
+    instrument: Instrument,
+    interval: str,
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 1000,
+) -> list[Candle]:
+    """``candle_list`` as the market stands at ``now`` (the demo clock's instant): the candles
+    closed by ``now``, then the forming one built from the points the replay walked through its
+    finest stored candles up to ``now`` (``markets.sources.replay.walk_points``; only for an
+    instrument whose ticker comes from the replay). Nothing opened after ``now`` is returned."""
+    span = timedelta(seconds=INTERVAL_SECONDS[interval])
+    until = now if end is None else min(end, now)
+    rows = candle_list(
+        instrument=instrument, interval=interval, start=start, end=until + timedelta(microseconds=1), limit=limit
+    )
+    closed = [c for c in rows if c.open_time + span <= now]
+    forming = rows[-1] if rows and rows[-1].open_time + span > now else None
+    ticker = Ticker.objects.filter(instrument=instrument).only("source").first()
+    if forming is None or ticker is None or ticker.source != "replay":
+        return closed
+    finer = [i for i in candle_intervals(instrument=instrument, now=now) if INTERVAL_SECONDS[i] <= span.total_seconds()]
+    points: list[tuple[datetime, Decimal]] = []
+    volume = Decimal(0)
+    for base in finer:  # the finest stored interval the replay walks
+        base_span = timedelta(seconds=INTERVAL_SECONDS[base])
+        bars = Candle.objects.filter(
+            instrument=instrument, interval=base, open_time__gte=forming.open_time, open_time__lte=now
+        ).order_by("open_time")
+        for c in bars:
+            bar = Bar(c.open_time, c.open, c.high, c.low, c.close, c.volume)
+            points += [(t, p) for t, p in walk_points(bar, base, instrument.exchange) if t <= now]
+            if c.open_time + base_span <= now:
+                volume += c.volume
+        if points:
+            break
+    if not points:
+        return closed
+    prices = [p for _, p in points]
+    partial = Candle(
+        instrument=instrument,
+        interval=interval,
+        open_time=forming.open_time,
+        open=prices[0],
+        high=max(prices),
+        low=min(prices),
+        close=prices[-1],
+        volume=volume,
+        quote_volume=None,
+    )
+    return [*closed, partial][-limit:]
+
+
 def ticker_top(*, limit: int = 20, quote: str = "KRW") -> QuerySet[Ticker]:
     """Tickers quoted in ``quote`` ranked by 24 h traded value (the board); values in
     different currencies are not comparable, so one board has one quote currency. KRX
-    derivatives (quoted KRW, traded value of contracts) are not on it: they have their own page."""
+    derivatives (quoted KRW, traded value of contracts) are not on it: they have their own page.
+    Coins whose recording has no traded value (the demo's Upbit 15-min replay) come after the
+    ranked ones; stocks without one are left off (the KRX daily replay: the stock tables show them)."""
     return (
         Ticker.objects.select_related("instrument")
-        .filter(instrument__active=True, instrument__quote=quote, traded_value_24h__isnull=False)
+        .filter(instrument__active=True, instrument__quote=quote)
+        .filter(Q(traded_value_24h__isnull=False) | Q(instrument__market=Market.CRYPTO))
         .exclude(instrument__market=Market.KRX_DERIVATIVES)
-        .order_by(F("traded_value_24h").desc(), "instrument_id")[:limit]
+        .order_by(F("traded_value_24h").desc(nulls_last=True), "instrument_id")[:limit]
     )
 
 

@@ -9,6 +9,7 @@ router.register("instruments", api.InstrumentViewSet, basename="instrument")
 
 urlpatterns = [
     path("tickers/", api.TickerListView.as_view(), name="ticker-list"),
+    path("clock/", api.ClockView.as_view(), name="clock"),
     path("status/", api.StatusView.as_view(), name="status"),
     path("ticks/", api.TickListView.as_view(), name="tick-list"),
     path("ticks/stats/", api.TickStatsView.as_view(), name="tick-stats"),

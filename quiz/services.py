@@ -44,6 +44,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import status
 
+from accounts.events import QUIZ_DAILY_CAP, account_event
 from core.exceptions import DomainError
 from core.money import quantize_received
 from quiz import rules, selectors
@@ -219,6 +220,12 @@ def quiz_attempt_answer(*, user, attempt_id: int, choice: int, now: datetime | N
         Attempt.objects.filter(pk=attempt.pk).update(cash_entry=entry)
         attempt.cash_entry, cash = entry, entry.balance_after
     attempt.question = question
+    if reward > 0 and remaining is not None and reward >= remaining:
+        account_event(
+            user_id=user.pk,
+            event=QUIZ_DAILY_CAP,
+            text=f"퀴즈 오늘 한도 도달 · Quiz daily cap reached: {int(settings.QUIZ['DAILY_REWARD_CAP']):,} KRW",
+        )
 
     reason = None
     if correct and reward == 0:

@@ -45,6 +45,8 @@ def test_candles_are_documented_as_the_page_object_they_return(schema):
     assert set(schema["components"]["schemas"]["CandlePage"]["properties"]) == {
         "instrument",
         "interval",
+        "intervals",
+        "now",
         "count",
         "results",
     }

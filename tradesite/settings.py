@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "markets.context_processors.demo_clock",
             ],
         },
     },
@@ -295,6 +296,14 @@ MARKETS: dict[str, Any] = {
     # returns a handler of that venue's trade stream (or None): called with lists of trades,
     # optionally with stream_break(reason) and an async run() loop run beside the feed
     "TRADE_HANDLERS": ["etl.live.stream_handler"],
+    # the one clock of the demo's replays (manage.py serve; markets.clock): the recorded window
+    # [START, END) every replay covers, restarted at START when it ends, SPEED x real time
+    "DEMO_CLOCK": {
+        "START": os.environ.get("DEMO_REPLAY_START", "2025-05-26T09:00:00+09:00"),
+        "END": os.environ.get("DEMO_REPLAY_END", "2025-06-16T09:00:00+09:00"),
+        "SPEED": float(os.environ.get("DEMO_REPLAY_SPEED", "60")),
+        "DATASETS": ["upbit_15m_4coins", "binance_usdt_1h", "binance_usdt_4h", "krx_daily"],
+    },
 }
 
 # --- KIS realtime (manage.py stream_tickers --source kis) -----------------------------------
@@ -441,6 +450,9 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False  # no "AXES: BEGIN ..." banner on every manage.py command
 # logout and a revoked refresh-token family close the user's /ws/account/ sockets
 ACCOUNTS["ON_USER_LOGGED_OUT"] = ["trading.services.account_sockets_close"]
+# account events (accounts.events: order filled/expired, bot entered/exited, quiz daily cap),
+# called as f(user_id=, event=, text=) after commit: the user's opted-in notifications
+ACCOUNTS["ON_ACCOUNT_EVENT"] = ["alerts.services.account_event_notify"]
 
 # --- Content-Security-Policy (django-csp; issue 12) ---------------------------------------
 # No inline scripts or styles anywhere: pages load their code and CSS from /static/ (charts from
@@ -487,6 +499,9 @@ ALERTS: dict[str, Any] = {
     # a Telegram link token (t.me/<bot>?start=<token>) and an email code are valid this long
     "LINK_TOKEN_MINUTES": int(os.environ.get("TELEGRAM_LINK_TOKEN_MINUTES", "60")),
     "MAX_CHANNELS_PER_USER": 10,
+    # a process's in-memory index of active alerts reloads an instrument at least this often
+    # (a backstop: alert writes through alerts.services change the watch's version at once)
+    "INDEX_MAX_AGE_SECONDS": float(os.environ.get("ALERTS_INDEX_MAX_AGE_SECONDS", "300")),
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationChannelKindEnum"] = "alerts.models.NotificationChannel.Kind"
 

@@ -3,7 +3,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.views import signup_page
-from alerts.views import channels_page, telegram_webhook
+from alerts.views import alert_action, alert_events_page, alerts_page, channels_page, preferences_save, telegram_webhook
 from markets.views import board, derivatives
 from quiz.views import glossary_page, quiz_page
 from tradesite import health
@@ -35,6 +35,12 @@ urlpatterns = [
     path("glossary/", glossary_page, name="glossary"),
     path("predictions/", include("predictions.pages")),
     path("notifications/channels/", channels_page, name="notification-channels-page"),
+    path("alerts/", alerts_page, name="alerts-page"),
+    path("alerts/preferences/", preferences_save, name="alerts-preferences"),
+    path("alerts/<int:pk>/events/", alert_events_page, name="alert-events-page"),
+    path("alerts/<int:pk>/pause/", alert_action, {"action": "pause"}, name="alert-pause"),
+    path("alerts/<int:pk>/resume/", alert_action, {"action": "resume"}, name="alert-resume"),
+    path("alerts/<int:pk>/delete/", alert_action, {"action": "delete"}, name="alert-delete"),
     path("telegram/webhook/", telegram_webhook, name="telegram-webhook"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -21,10 +21,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import status
 
+from accounts.events import ORDER_EXPIRED, ORDER_FILLED, account_event
 from core.exceptions import DomainError
 from core.fields import decimal_precision
 from core.money import cash_exponent, plain, quantize_paid, quantize_received
 from core.numbers import SQLITE_SIGNIFICANT_DIGITS, parse_plain_decimal
+from markets.clock import market_now
 from markets.models import Instrument, Market, Ticker
 from trading import holding, rules
 from trading.locks import (
@@ -231,9 +233,11 @@ def _fresh_ticker(instrument: Instrument, *, now: datetime) -> Ticker | None:
 
 
 def _session_open(instrument: Instrument, *, now: datetime) -> bool:
+    """KRX's regular session at the market's present: the demo clock's instant in a replay
+    (``markets.clock.market_now``), the wall clock otherwise."""
     if instrument.market != Market.KRX or not _config()["KRX_ENFORCE_SESSION"]:
         return True
-    return rules.krx_is_open(now)
+    return rules.krx_is_open(market_now(now))
 
 
 def _expiry(instrument: Instrument, *, now: datetime) -> datetime:
@@ -346,6 +350,14 @@ def _apply_fill(
         _open_lot(order=order, fill=fill, cost=cost + fee, now=now)
     else:
         _close_lots(order=order, quantity=quantity, net=net, currency=currency, now=now)
+    if order.status == Order.Status.FILLED:
+        side = "매수 · buy" if order.side == Order.Side.BUY else "매도 · sell"
+        account_event(
+            user_id=order.user_id,
+            event=ORDER_FILLED,
+            text=f"주문 체결 · Order filled: #{order.pk} {side} {_plain(order.filled_quantity)} "
+            f"{instrument.symbol} @ {_plain(order.average_fill_price)} {currency}",
+        )
     _push(
         order.user_id,
         {
@@ -813,6 +825,13 @@ def _close(order_id: int, *, status_to: str) -> Order:
     _release(order=order, wallet=wallet, position=position)
     order.status = status_to
     order.save(update_fields=["status", "reserved_cash", "updated_at"])
+    if status_to == Order.Status.EXPIRED:
+        account_event(
+            user_id=order.user_id,
+            event=ORDER_EXPIRED,
+            text=f"주문 만료 · Order expired: #{order.pk} {order.side} {_plain(order.quantity)} "
+            f"{order.instrument.symbol} ({_plain(order.filled_quantity)} filled)",
+        )
     _push(order.user_id, {"type": "order", "order_id": order.pk, "status": order.status})
     return order
 

@@ -28,7 +28,25 @@ may also be present gzipped as ``<name>.gz``):
     source). Halted rows (open = high = low = 0) are no-trade days: the code is left out of that
     batch (its previous last stands) and out of ``ohlcv``. Each session counts as 86,400 s.
 
-Pacing: between two batches the replay awaits ``sleep(recorded_gap / speed)``. The default speed
+``upbit_15m_4coins``  Upbit 15-min candles of BTC, DOGE, ETH, XRP (KRW), 2025-05-19 -> 2025-06-16 09:00 KST
+    (the demo's crypto board). ``binance_usdt_1h``  Binance spot 1-hour klines of 17 USDT pairs and
+    ``binance_usdt_4h``  Binance spot 4-hour klines of BTC/USDT and ETH/USDT, 2025-05-19 -> 2025-06-16
+    00:00 UTC (the demo's USDT pairs). Walked like ``upbit_top20``, but the 24 h figures are *rolling*
+    over the recorded 24 h before the point: ``change`` is last - the walked price 24 h earlier (the
+    window's first open while less than 24 h is recorded), ``volume_24h`` the sum of the candles
+    completed in those 24 h. These files hold no traded value: ``traded_value_24h`` is ``None``.
+
+The demo clock (``demo_clock``, a ``markets.sources.clock.DemoClock``): every replay of the demo
+follows it instead of its own pacing. At any wall time the source emits the latest batch recorded
+at or before the clock's instant (batches the clock passed while the consumer was slow are
+skipped, never bunched), re-emits it every ``keepalive`` wall seconds while nothing new was
+recorded (the price stays fresh without changing), and when the clock restarts at its window's
+start the source restarts with it. ``krx_daily`` on the clock walks each session through its four
+real prices O, L/H, H/L, C at 09:00, 11:10, 13:20 and 15:30 KST (``KRX_WALK_MINUTES``), so a
+price holds for 130 recorded minutes (130 s of wall time at 60x); change vs the previous session's
+close; volume_24h is the last completed session's volume (the day's own from its close on).
+
+Pacing (without a clock): between two batches the replay awaits ``sleep(recorded_gap / speed)``. The default speed
 gives one batch per second for the candle and KRX datasets (225 for 15-min candles = 900 s / 4
 points) and real time for trades. With ``clock`` (a monotonic seconds function, e.g.
 ``time.monotonic``) sleeps are measured against a running schedule so a slow consumer does not
@@ -41,6 +59,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -60,6 +79,7 @@ from .base import (
     check_interval,
     ms_to_utc,
 )
+from .clock import DemoClock, follow
 
 KST = timezone(timedelta(hours=9), "KST")  # Korea has no DST, so a fixed offset is exact
 
@@ -67,6 +87,12 @@ UPBIT_TOP20_FILE = "upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv"
 BITHUMB_BTC_1M_FILE = "public_candlestick_BTC_KRW_1m.json"
 UPBIT_TRADES_FILE = "ws_trade_orderbook_messages_SIMPLE.jsonl"
 KRX_DAILY_FILE = "krx_daily_ohlcv_top50.csv"
+UPBIT_4COINS_FILE = "upbit_KRW_15min_BTC_DOGE_ETH_XRP_2025-05-19_2025-06-15.csv"
+BINANCE_USDT_1H_FILE = "binance_spot_USDT_1h_17coins_2025-05-19_2025-06-15.csv"
+BINANCE_USDT_4H_FILE = "binance_spot_USDT_4h_BTC_ETH_2025-05-19_2025-06-15.csv"
+KRX_WALK_MINUTES = (0, 130, 260, 390)  # session open 09:00 KST + these: the four prices of a KRX day
+DAY_SECONDS = 86_400
+DEFAULT_KEEPALIVE = 20.0  # wall seconds between re-emits of an unchanged batch on the demo clock
 
 SESSION_SECONDS = 86_400.0  # recorded "gap" of one KRX session in the fast-forward replay
 TRADES_RESTART_GAP = 1.0  # recorded seconds between the last and first trade when looping
@@ -86,6 +112,9 @@ DATASETS: dict[str, _Dataset] = {
     "bithumb_btc_1m": _Dataset(BITHUMB_BTC_1M_FILE, "bithumb", "1m", 60 / 4),
     "upbit_trades": _Dataset(UPBIT_TRADES_FILE, "upbit", None, 1.0),
     "krx_daily": _Dataset(KRX_DAILY_FILE, "krx", "1d", SESSION_SECONDS),
+    "upbit_15m_4coins": _Dataset(UPBIT_4COINS_FILE, "upbit", "15m", 900 / 4),
+    "binance_usdt_1h": _Dataset(BINANCE_USDT_1H_FILE, "binance", "1h", 3600 / 4),
+    "binance_usdt_4h": _Dataset(BINANCE_USDT_4H_FILE, "binance", "4h", 14400 / 4),
 }
 
 
@@ -130,6 +159,9 @@ class ReplaySource(MarketSource):
         loop: bool = True,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         clock: Callable[[], float] | None = None,
+        demo_clock: DemoClock | None = None,
+        wall: Callable[[], datetime] | None = None,
+        keepalive: float = DEFAULT_KEEPALIVE,
     ) -> None:
         if dataset not in DATASETS:
             raise ValueError(f"unknown replay dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
@@ -148,6 +180,9 @@ class ReplaySource(MarketSource):
         self.loop = loop
         self._sleep = sleep
         self._clock = clock
+        self.demo_clock = demo_clock
+        self._wall = wall or (lambda: datetime.now(UTC))
+        self.keepalive = keepalive
         self._names: dict[str, str] = {}
         self._candles: dict[str, list[Bar]] = {}
         if dataset == "upbit_top20":
@@ -158,8 +193,16 @@ class ReplaySource(MarketSource):
             self._steps = self._walk_candles(with_value=False)
         elif dataset == "upbit_trades":
             self._steps = self._read_upbit_trades(path)
+        elif dataset == "upbit_15m_4coins":
+            self._candles = self._read_upbit_candles(path)
+            self._steps = self._walk_candles_rolling()
+        elif dataset in ("binance_usdt_1h", "binance_usdt_4h"):
+            self._candles = self._read_binance_candles(path)
+            self._steps = self._walk_candles_rolling()
         else:
             self._steps = self._read_krx(path)
+            if demo_clock is not None:
+                self._steps = self._walk_krx_sessions()
 
     @staticmethod
     def available_datasets(data_dir: str | Path) -> list[str]:
@@ -184,7 +227,7 @@ class ReplaySource(MarketSource):
                     low=Decimal(r.low),
                     close=Decimal(r.close),
                     volume=Decimal(r.volume_base),
-                    quote_volume=Decimal(r.value_krw) if r.value_krw else None,
+                    quote_volume=Decimal(r.value_krw) if getattr(r, "value_krw", "") else None,
                 )
             )
         return {s: sorted(bars, key=lambda b: b.open_time) for s, bars in candles.items()}
@@ -202,6 +245,125 @@ class ReplaySource(MarketSource):
             )
             bars[bar.open_time] = bar  # the API sometimes repeats a row: keep one per open time
         return {"BTC/KRW": sorted(bars.values(), key=lambda b: b.open_time)}
+
+    @staticmethod
+    def _read_binance_candles(path: Path) -> dict[str, list[Bar]]:
+        # symbol,open_time_utc,open,high,low,close,volume_base (Binance spelling "ADAUSDT")
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        candles: dict[str, list[Bar]] = defaultdict(list)
+        for r in df.itertuples(index=False):
+            if not r.symbol.endswith("USDT"):
+                raise SourceError(f"{path.name}: unexpected symbol {r.symbol!r}", exchange="binance")
+            opened = datetime.strptime(r.open_time_utc, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+            candles[f"{r.symbol[:-4]}/USDT"].append(
+                Bar(opened, Decimal(r.open), Decimal(r.high), Decimal(r.low), Decimal(r.close), Decimal(r.volume_base))
+            )
+        return {s: sorted(bars, key=lambda b: b.open_time) for s, bars in candles.items()}
+
+    def _walk_candles_rolling(self) -> list[_Step]:
+        """Four real prices per candle (as ``_walk_candles``) with 24 h figures rolling over the
+        recorded 24 h before each point (see the module docstring)."""
+        if self.interval is None:
+            raise ValueError(f"replay dataset {self.dataset!r} has no candles to walk")
+        span = INTERVAL_SECONDS[self.interval]
+        step_s = span / 4
+        day = timedelta(seconds=DAY_SECONDS)
+        opens = {s: [b.open_time for b in bars] for s, bars in self._candles.items()}
+        prefix: dict[str, list[Decimal]] = {}
+        for s, bars in self._candles.items():
+            acc, sums = Decimal(0), [Decimal(0)]
+            for b in bars:
+                acc += b.volume
+                sums.append(acc)
+            prefix[s] = sums
+        index = {s: {b.open_time: i for i, b in enumerate(bars)} for s, bars in self._candles.items()}
+
+        def price_at(symbol: str, when: datetime) -> Decimal | None:
+            i = bisect_right(opens[symbol], when) - 1
+            if i < 0:
+                return None
+            bar = self._candles[symbol][i]
+            k = min(3, int((when - bar.open_time).total_seconds() // step_s))
+            return self.ohlc_path(bar)[k] if k >= 0 else bar.close
+
+        by_time: dict[datetime, list[str]] = defaultdict(list)
+        for symbol, bars in self._candles.items():
+            for bar in bars:
+                by_time[bar.open_time].append(symbol)
+        first_open = {s: bars[0].open for s, bars in self._candles.items()}
+        steps: list[_Step] = []
+        prev_time = None
+        for opened in sorted(by_time):
+            for k in range(4):
+                when = opened + timedelta(seconds=k * step_s)
+                batch = []
+                for symbol in by_time[opened]:
+                    i = index[symbol][opened]
+                    price = self.ohlc_path(self._candles[symbol][i])[k]
+                    ref = price_at(symbol, when - day)
+                    ref = ref if ref is not None else first_open[symbol]
+                    j = bisect_left(opens[symbol], when - day)  # the first candle of the last 24 h
+                    change = price - ref
+                    batch.append(
+                        TickerSnapshot(
+                            exchange=self.exchange_id,
+                            symbol=symbol,
+                            last_price=price,
+                            change=change,
+                            change_rate=change / ref if ref else None,
+                            volume_24h=prefix[symbol][i] - prefix[symbol][min(j, i)],
+                            traded_value_24h=None,
+                            time=when,
+                        )
+                    )
+                gap = step_s if prev_time is None else (when - prev_time).total_seconds()
+                steps.append(_Step(gap, tuple(batch)))
+                prev_time = when
+        return steps
+
+    def _walk_krx_sessions(self) -> list[_Step]:
+        """Each KRX session walked through O, L/H, H/L, C at ``KRX_WALK_MINUTES`` after 09:00 KST."""
+        by_day: dict[datetime, list[tuple[str, Bar]]] = defaultdict(list)
+        for code, bars in self._candles.items():
+            for bar in bars:
+                by_day[bar.open_time].append((code, bar))
+        prev_close: dict[str, Decimal] = {}
+        prev_volume: dict[str, Decimal] = {}
+        steps: list[_Step] = []
+        prev_time = None
+        for opened in sorted(by_day):
+            group = sorted(by_day[opened])
+            for k, minutes in enumerate(KRX_WALK_MINUTES):
+                when = opened + timedelta(minutes=minutes)
+                batch = []
+                for code, bar in group:
+                    price = self.ohlc_path(bar)[k]
+                    ref = prev_close.get(code)
+                    change = price - ref if ref is not None else None
+                    batch.append(
+                        TickerSnapshot(
+                            exchange="krx",
+                            symbol=code,
+                            last_price=price,
+                            change=change,
+                            change_rate=(price - ref) / ref if ref else None,
+                            volume_24h=bar.volume if k == 3 else prev_volume.get(code),
+                            traded_value_24h=None,
+                            time=when,
+                        )
+                    )
+                gap = 0.0 if prev_time is None else (when - prev_time).total_seconds()
+                steps.append(_Step(gap, tuple(batch)))
+                prev_time = when
+            for code, bar in group:
+                prev_close[code], prev_volume[code] = bar.close, bar.volume
+        return steps
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        """Whether the recording has batches at or before ``start`` and up to ``end`` (a demo
+        clock over ``[start, end)`` then always has a price to show)."""
+        times = [step.tickers[0].time for step in self._steps if step.tickers]
+        return bool(times) and times[0] <= start and times[-1] >= end - timedelta(days=1)
 
     def _walk_candles(self, *, with_value: bool) -> list[_Step]:
         """Four real prices per candle, all symbols sharing an open time in the same batches."""
@@ -399,6 +561,10 @@ class ReplaySource(MarketSource):
         (their time still passes).
         """
         wanted = set(symbols) if symbols else None
+        if self.demo_clock is not None:
+            async for batch in self._stream_on_clock(self.demo_clock, wanted):
+                yield batch
+            return
         deadline = self._clock() if self._clock else 0.0
         first = True
         while self._steps:
@@ -415,3 +581,28 @@ class ReplaySource(MarketSource):
                     yield batch
             if not self.loop:
                 return
+
+    async def _stream_on_clock(self, clock: DemoClock, wanted: set[str] | None) -> AsyncIterator[list[TickerSnapshot]]:
+        """The recorded batches as ``markets.sources.clock.follow`` picks them (module docstring)."""
+        steps = [step for step in self._steps if step.tickers]
+        times = [step.tickers[0].time for step in steps]
+        async for idx in follow(clock, times, wall=self._wall, sleep=self._sleep, keepalive=self.keepalive):
+            batch = [t for t in steps[idx].tickers if wanted is None or t.symbol in wanted]
+            if batch:
+                yield batch
+
+
+def walk_points(bar: Bar, interval: str, exchange: str) -> list[tuple[datetime, Decimal]]:
+    """The (time, price) points a clocked replay walks through ``bar``: a KRX daily candle at
+    09:00 KST of its day + ``KRX_WALK_MINUTES``, any other candle at open + 0, 1/4, 2/4, 3/4 of
+    ``interval``; prices ``ReplaySource.ohlc_path``. The charts build the forming candle from the
+    points at or before the clock, so it equals what the board showed."""
+    prices = ReplaySource.ohlc_path(bar)
+    if exchange == "krx" and interval == "1d":
+        day = bar.open_time.astimezone(KST)
+        session = datetime(day.year, day.month, day.day, 9, 0, tzinfo=KST).astimezone(UTC)
+        times = [session + timedelta(minutes=m) for m in KRX_WALK_MINUTES]
+    else:
+        quarter = INTERVAL_SECONDS[interval] / 4
+        times = [bar.open_time + timedelta(seconds=k * quarter) for k in range(4)]
+    return list(zip(times, prices, strict=True))

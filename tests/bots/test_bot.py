@@ -132,7 +132,7 @@ def test_day_roll_arms_the_bot_with_the_backtesters_target(clock, user, btc):
     )
     decision = bot.decisions.get()
     assert decision.action == "arm" and decision.target == Decimal("161021000") and decision.k == Decimal("0.5")
-    assert decision.reason == "target = open 159680000 + k 0.5 x range 2682000 of 2025-09-23"
+    assert decision.reason == "target = open 159680000 + k 0.5 x range 2682000 of 2025-09-23; last 159680000"
 
 
 def test_bot_enters_once_per_day_however_many_ticks_reach_the_target(clock, user, btc):
@@ -338,7 +338,9 @@ def test_moving_average_filter_sits_the_day_out(clock, user, btc):
 
     bot.refresh_from_db()
     assert bot.state == "out" and bot.ma_today == Decimal("161239000") and actions(bot) == ["skip"]
-    assert bot.decisions.get().reason == "open 159680000 is not above the 5-day average close 161239000"
+    assert bot.decisions.get().reason == (
+        "open 159680000 is not above the 5-day average close 161239000 (target 161021000, k 0.5); last 159680000"
+    )
     assert not Order.objects.exists()
 
 

@@ -10,7 +10,7 @@ the reason (also with ``BROWSER_TESTS=0``). Nothing downloads a browser: seleniu
   database, then ``manage.py serve`` (daphne, the demo's replay feeds and inline jobs) on a free port
   of ``BROWSER_TEST_PORTS`` (default 19100-19199); stopped by its pid at teardown.
 - ``browser`` (session): one headless Chromium, 1280x800, its console log collected.
-- ``site`` (per test): a `Site` on a clean browser (no cookies); after the test it fails on any
+- ``site`` (per test): a `Site` on a clean browser (no cookies, no local storage); after the test it fails on any
   SEVERE console entry (a JS error, a CSP refusal, a failed request) the test did not allow.
 - ``logged_in_site``: the same, logged in as the demo user through the login form.
 
@@ -201,8 +201,12 @@ def browser():
 
 @pytest.fixture
 def site(demo_server, browser):
-    """A `Site` on a clean browser; fails the test on SEVERE console entries it did not allow."""
+    """A `Site` on a clean browser (no cookies, no local storage: the portfolio keeps its amounts
+    toggle there); fails the test on SEVERE console entries it did not allow."""
     browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    browser.execute_cdp_cmd(
+        "Storage.clearDataForOrigin", {"origin": demo_server.url, "storageTypes": "local_storage,session_storage"}
+    )
     page = Site(driver=browser, server=demo_server)
     page.console_drain()  # whatever the previous test left
     yield page

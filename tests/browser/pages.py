@@ -4,6 +4,7 @@
     site.login()                              # the login form, as the demo user
     site.wait_for(lambda: site.text("#x"), "the x to show")   # poll until truthy, or fail saying what
     site.click("#button"); site.type("#field", "1.5")
+    site.set_value("#id_start", "2025-01-02") # a date or select field, as its widget would set it
     site.shot("quiz")                         # docs/screenshots/quiz.png when SCREENSHOTS=1
     site.allow_console(r"status of 404")      # a SEVERE console entry this test expects
 
@@ -64,6 +65,18 @@ class Site:
         self.click("form[action='/accounts/login/'] button[type=submit]")
         self.wait_for(lambda: not self.path.startswith("/accounts/login/"), "the login to leave the login page")
 
+    def sign_up(self, username: str, password: str = "Corr3ct-horse-battery-42") -> None:
+        """Make a new account through the sign-up form (a user of the test's own, so what it
+        changes touches no other test); lands on the portfolio, logged in."""
+        self.open("/accounts/signup/")
+        for node in self.find_all(".auth-panel form input:not([type=hidden])"):
+            name = node.get_attribute("name")
+            value = {"username": username, "email": f"{username}@example.com"}.get(name, "")
+            node.clear()
+            node.send_keys(password if "password" in name else value)
+        self.click(".auth-panel form button[type=submit]")
+        self.wait_for(lambda: self.path == "/portfolio/", "the sign-up to land on the portfolio")
+
     # ------------------------------------------------------------------ elements
 
     def find(self, css: str) -> WebElement:
@@ -110,6 +123,29 @@ class Site:
             node.clear()
         node.send_keys(value)
 
+    def set_value(self, css: str, value: str) -> None:
+        """Set a field's value as its widget would (a date picker, a select) and fire its
+        ``input`` and ``change`` events; fails when the field did not take it (a select option
+        that does not exist)."""
+        node = self.wait_element(css)
+        taken = self.js(
+            "const [node, value] = arguments; node.value = value;"
+            "node.dispatchEvent(new Event('input', {bubbles: true}));"
+            "node.dispatchEvent(new Event('change', {bubbles: true})); return node.value;",
+            node,
+            value,
+        )
+        assert taken == value, f"{css} did not take {value!r} (it holds {taken!r})"
+
+    def submit(self, form_css: str) -> None:
+        """Press the submit button of a form and wait for the next page to load."""
+        old = self.find("html")
+        self.click(f"{form_css} [type=submit]")
+        self.wait_for(lambda: _stale(old), f"{form_css} to submit")
+        self.wait_for(
+            lambda: self.driver.execute_script("return document.readyState") == "complete", "the page to load"
+        )
+
     def js(self, script: str, *args: Any) -> Any:
         return self.driver.execute_script(script, *args)
 
@@ -130,6 +166,19 @@ class Site:
             method,
             path,
             body,
+        )
+
+    def fetch_text(self, path: str) -> dict[str, Any]:
+        """GET ``path`` from the page (its cookies); returns ``{"status", "type", "text"}``
+        (``type``: the Content-Type header)."""
+        return self.driver.execute_async_script(
+            """
+            const [path, done] = arguments;
+            fetch(path, {credentials: "same-origin"})
+              .then(async (r) => done({status: r.status, type: r.headers.get("Content-Type"), text: await r.text()}))
+              .catch((e) => done({status: 0, type: null, text: String(e)}));
+            """,
+            path,
         )
 
     # ------------------------------------------------------------------- waiting
@@ -198,3 +247,14 @@ class Site:
         png = self.driver.get_screenshot_as_png()
         path.write_bytes(png)
         return path
+
+
+def _stale(node: WebElement) -> bool:
+    """True once ``node`` has left the document (the page it was on was replaced)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        node.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    return False

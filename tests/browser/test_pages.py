@@ -110,3 +110,33 @@ def test_an_unknown_page_is_the_branded_404(site):
     assert "페이지를 찾을 수 없습니다" in site.text("main") and "Page not found" in site.text("main")
     assert site.find_all("header.site-header a.brand")
     site.shot("404")
+
+
+def test_the_browsable_api_renders_under_the_content_security_policy_and_logs_in_and_out(site):
+    site.open("/api/v1/")
+    assert site.text(".page-header h1") == "Api Root"
+    assert "/api/v1/tickers/" in site.text(".response-info pre")
+    # its stylesheets applied (Bootstrap's navbar, the moved styles) and its scripts ran (prettify)
+    assert site.js("return getComputedStyle(document.querySelector('.navbar')).minHeight") == "50px"
+    site.wait_for(lambda: site.find_all(".response-info pre span.str"), "prettify to colour the response")
+    site.shot("api-root")
+
+    site.open("/api/v1/tickers/")
+    assert site.find_all(".response-info pre") and site.find_all("form.button-form, .btn")
+    site.click(".navbar a[href^='/api-auth/login/']")
+    assert site.path.startswith("/api-auth/login/")
+    site.type("#id_username", site.server.username)
+    site.type("#id_password", site.server.password)
+    site.submit(".drf-login-well form")
+    assert site.path == "/api/v1/tickers/", site.path
+    assert site.text(".navbar .dropdown-toggle") == site.server.username
+
+    site.open("/api/v1/orders/")  # the POST form and the filters button with its modal
+    assert site.find_all("#post-object-form form")
+    assert site.js("return getComputedStyle(document.querySelector('.drf-float-right')).cssFloat") == "right"
+    site.shot("api-orders")
+
+    site.open("/api/v1/tickers/")
+    site.click(".navbar .dropdown-toggle")
+    site.submit("#logoutForm")  # the menu's log out: a form's button, no inline handler
+    site.wait_for(lambda: site.find_all(".navbar a[href^='/api-auth/login/']"), "the Log in link after log-out")

@@ -1,6 +1,7 @@
 """The order ticket in a real browser: a market buy fills, a far limit order rests and is canceled."""
 
-from decimal import Decimal
+import json
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import pytest
 
@@ -11,9 +12,7 @@ QUANTITY = "0.001"
 def btc_ticket(logged_in_site):
     """The portfolio page with Upbit's BTC/KRW on the ticket and its live price shown."""
     site = logged_in_site
-    found = site.fetch_json("GET", "/api/v1/instruments/?exchange=upbit&search=BTC/KRW&limit=5")
-    assert found["status"] == 200, found
-    btc = next(row for row in found["data"]["results"] if row["symbol"] == "BTC/KRW")
+    btc = upbit_btc(site)
     site.open(f"/portfolio/?instrument={btc['id']}")
     site.wait_for(lambda: site.text("#pf-inst-name") not in ("", "No instrument selected"), "BTC on the ticket")
     site.wait_for(lambda: site.text("#pf-inst-price").endswith("KRW"), "BTC's live price on the ticket", timeout=30)
@@ -76,6 +75,90 @@ def test_a_limit_order_far_below_the_market_rests_then_cancel_returns_the_reserv
     )
     site.wait_for(lambda: _stat(site, "KRW", "Reserved") == reserved_before, "the reserved cash to return")
     site.wait_for(lambda: "Canceled" in " ".join(_rows(site, "#pf-orders")), "the order canceled in Recent orders")
+
+
+def test_the_amounts_toggle_shows_every_won_of_the_apis_cash_and_is_kept_on_reload(btc_ticket):
+    site = btc_ticket
+    cash = _api_cash(site, "KRW")
+    rounded = _stat_text(site, "KRW", "Cash")
+    assert "만" in rounded or "억" in rounded, rounded  # 만 units by default
+
+    site.click("#pf-units [data-units=exact]")
+    assert site.find("#pf-units [data-units=exact]").get_attribute("aria-pressed") == "true"
+    exact = site.wait_for(lambda: (t := _stat_text(site, "KRW", "Cash")).endswith("원") and t, "the exact cash")
+    assert Decimal(exact.removesuffix("원").replace(",", "")) == cash, (exact, cash)
+    site.shot("portfolio-exact")
+
+    site.open(site.path)  # kept in localStorage
+    site.wait_for(lambda: _stat_text(site, "KRW", "Cash").endswith("원"), "the exact cash after a reload")
+    site.click("#pf-units [data-units=man]")
+    site.wait_for(lambda: _stat_text(site, "KRW", "Cash") == rounded, "the 만 units back")
+
+
+def test_the_50_percent_button_fills_half_the_available_cash_rounded_down_to_the_step(btc_ticket):
+    site = btc_ticket
+    rules = json.loads(site.js("return document.getElementById('pf-rules').textContent"))
+    btc = upbit_btc(site)
+    step = Decimal(str(btc.get("lot_size") or rules["coin_lot"]))
+    totals = _api_totals(site, "KRW")
+    available = Decimal(totals["cash"]) - Decimal(totals["reserved"])
+
+    for _ in range(5):  # the replay moves the price: retry when it moved during the click
+        before = site.text("#pf-inst-price")
+        site.click("#pf-fractions [data-percent='50']")
+        quantity = site.wait_for(lambda: site.find("#pf-quantity").get_attribute("value"), "the quantity")
+        if site.text("#pf-inst-price") == before:
+            break
+    last = Decimal(before.split()[0].replace(",", ""))
+
+    price = last * (1 + Decimal(rules["slippage_bps"]) / 10_000)
+    if Decimal(str(btc.get("tick_size") or 0)):
+        tick = Decimal(str(btc["tick_size"]))
+    else:
+        table = rules["ticks"]["upbit:KRW"]
+        tick = next(Decimal(str(t)) for upper, t in table if upper is None or price < Decimal(str(upper)))
+    price = (price / tick).to_integral_value(rounding=ROUND_CEILING) * tick
+    unit = price * (1 + Decimal(rules["fee_bps"]["upbit"]) / 10_000)
+    budget = available / 2 - 2  # the page keeps 2 won for rounding, as the bots do
+    expected = (budget / unit / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    assert Decimal(quantity) == expected, (quantity, expected, last, available)
+    assert Decimal(quantity) % step == 0 and Decimal(quantity) * unit <= available / 2
+    site.wait_for(lambda: site.text("#pf-estimate"), "the cost estimate of the half")
+
+
+def _api_totals(site, currency: str) -> dict:
+    portfolio = site.fetch_json("GET", "/api/v1/portfolio/")
+    assert portfolio["status"] == 200, portfolio
+    return next(t for t in portfolio["data"]["totals"] if t["currency"] == currency)
+
+
+def _api_cash(site, currency: str) -> Decimal:
+    return Decimal(_api_totals(site, currency)["cash"])
+
+
+def _stat_text(site, currency: str, label: str) -> str:
+    """An account figure of the summary as shown ("1,000만" or "10,000,000원")."""
+    return site.js(
+        """
+        const [currency, label] = arguments;
+        for (const card of document.querySelectorAll('#pf-summary .pf-card')) {
+          if (card.querySelector('h3').textContent !== currency) continue;
+          for (const stat of card.querySelectorAll('.pf-stat')) {
+            if (stat.querySelector('dt').textContent === label) return stat.querySelector('dd').textContent;
+          }
+        }
+        return "";
+        """,
+        currency,
+        label,
+    ).strip()
+
+
+def upbit_btc(site) -> dict:
+    """Upbit's BTC/KRW as the instruments API gives it."""
+    found = site.fetch_json("GET", "/api/v1/instruments/?exchange=upbit&search=BTC/KRW&limit=5")
+    assert found["status"] == 200, found
+    return next(row for row in found["data"]["results"] if row["symbol"] == "BTC/KRW")
 
 
 def _rows(site, tbody: str) -> list[str]:

@@ -36,6 +36,8 @@ def _policy(response) -> dict[str, str]:
         "/accounts/login/",
         "/accounts/signup/",
         "/predictions/",
+        "/notifications/channels/",
+        "/alerts/",
         "/admin/",
         "/api/docs/",
     ],
@@ -62,6 +64,8 @@ def test_pages_render_with_a_policy_that_forbids_inline_code(logged_in, path):
         "/accounts/login/",
         "/accounts/signup/",
         "/predictions/",
+        "/notifications/channels/",
+        "/alerts/",
         "/api/docs/",
     ],
 )
@@ -87,3 +91,36 @@ def test_the_api_keeps_the_policy_header_and_its_other_security_headers(logged_i
     assert "Content-Security-Policy" in response
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
+
+
+INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/", "/api/v1/tickers/", "/api/v1/orders/", "/api/v1/bots/", "/api-auth/login/"]
+)
+def test_the_browsable_api_pages_have_no_inline_code_styles_or_handlers(logged_in, path):
+    """DRF's own templates carry a pygments <style>, style= attributes and an onclick log-out;
+    templates/rest_framework/ overrides them with static files."""
+    response = logged_in.get(path, HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert not INLINE_SCRIPT.search(html), INLINE_SCRIPT.search(html)
+    assert not INLINE_HANDLER.search(html), INLINE_HANDLER.search(html)
+    assert "<style" not in html and " style=" not in html
+    assert 'href="/static/tradesite/drf.css"' in html
+
+
+def test_the_browsable_apis_code_style_is_the_static_file_drf_would_have_inlined(logged_in):
+    from rest_framework.compat import pygments_css
+    from rest_framework.renderers import BrowsableAPIRenderer
+
+    html = logged_in.get("/api/v1/", HTTP_ACCEPT="text/html").content.decode()
+    inline = pygments_css(BrowsableAPIRenderer.code_style)
+    if inline is None:
+        assert "drf_code.css" not in html  # no pygments or markdown: DRF has no code style either
+        return
+    assert 'href="/static/tradesite/drf_code.css"' in html
+    stored = (settings.BASE_DIR / "tradesite" / "static" / "tradesite" / "drf_code.css").read_text()
+    assert inline.strip() in stored  # regenerate the file when pygments' "emacs" style changes

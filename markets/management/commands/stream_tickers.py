@@ -4,6 +4,7 @@
     manage.py stream_tickers --source ws --exchange upbit [--max-symbols 100] [--url ws://...]
         # the exchange's WebSocket (tickers + trades), REST polling only while the socket is down
     manage.py stream_tickers --source replay --dataset upbit_top20 --speed 225
+    manage.py stream_tickers --source replay --dataset krx_daily --demo-clock   # on the shared demo clock
     manage.py stream_tickers --source kis                # KIS realtime WebSocket (settings.KIS_REALTIME)
     manage.py stream_tickers --source kis_replay --file ../shared/data/kis/recordings/kis_20250718_day.sqlite3 \
         --speed 2 --start 2025-07-18T14:03:50+09:00 [--loop]   # a recorded KIS session, the same parser
@@ -64,6 +65,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--symbols", nargs="*", help="limit to these unified symbols, e.g. BTC/KRW")
         parser.add_argument("--batches", type=int, default=None, help="stop after N batches (for checks)")
+        parser.add_argument(
+            "--demo-clock",
+            action="store_true",
+            help="replay only: follow the demo clock installed in the cache (markets.clock; shared through Redis), "
+            "installing MARKETS['DEMO_CLOCK'] from now when there is none",
+        )
 
     def handle(self, *args, **opts):
         if "InMemoryChannelLayer" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
@@ -77,8 +84,26 @@ class Command(BaseCommand):
             except FileNotFoundError as exc:
                 raise CommandError(str(exc)) from exc
 
+            clock = None
+            if opts["demo_clock"]:
+                from datetime import UTC, datetime
+
+                from markets.clock import demo_clock, demo_clock_from_settings, demo_clock_install
+
+                clock = demo_clock()
+                if clock is None:
+                    clock = demo_clock_from_settings(wall_start=datetime.now(UTC), speed=opts["speed"])
+                    demo_clock_install(clock=clock)
+                self.stdout.write(f"demo clock: {clock.labels(datetime.now(UTC))[0]}")
+
             def factory():
-                return get_source("replay", dataset=opts["dataset"], data_dir=data_dir, speed=opts["speed"])
+                return get_source(
+                    "replay",
+                    dataset=opts["dataset"],
+                    data_dir=data_dir,
+                    speed=None if clock else opts["speed"],
+                    demo_clock=clock,
+                )
         elif opts["source"] == "kis":
             from markets.kis_realtime import approval_key_function, build_source
 

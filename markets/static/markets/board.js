@@ -207,7 +207,9 @@
       const row = Array.from(el.body.rows).find((r) => r.dataset.key === focused);
       if (row) row.focus({ preventScroll: true }); // keep keyboard focus across updates
     }
-    el.updated.textContent = "Updated " + kstTime.format(new Date()) + " KST";
+    const replay = state.clock && state.clock.mode === "replay";
+    const when = replay ? new Date(state.clock.now) : new Date();
+    el.updated.textContent = (replay ? "Replay time " : "Updated ") + kstTime.format(when) + " KST";
 
     if (state.selected) {
       const mine = state.board.find((t) => t.id === state.selected.id);
@@ -310,6 +312,7 @@
         stopPolling();
         setStatus("live");
         showNote("");
+        if (msg.clock) state.clock = msg.clock; // the demo's replay clock (markets.clock)
         if (Array.isArray(msg.tickers)) renderBoard(msg.tickers);
         break;
       case "ticker":
@@ -372,6 +375,8 @@
     const panes = chart.panes();
     if (panes[0]) panes[0].setStretchFactor(3);
     if (panes[1]) panes[1].setStretchFactor(1);
+    // the hook of alerts/static/alerts/chart_levels.js (alert levels on the price axis)
+    window.tradesiteChart = { chart, series: candles, selected: () => state.selected };
   } else {
     el.chart.textContent = "Chart library failed to load.";
   }
@@ -417,6 +422,16 @@
     }
     if (!state.selected || state.selected.id !== id) return;
     if (data.instrument) mergeSelected(data.instrument);
+    // offer only the intervals with candles (the API lists them); switch when this one has none
+    if (Array.isArray(data.intervals) && data.intervals.length) {
+      el.intervals.forEach((b) => { b.hidden = !data.intervals.includes(b.dataset.interval); });
+      if (!data.intervals.includes(state.interval)) {
+        state.interval = data.intervals.includes("1d") ? "1d" : data.intervals[0];
+        el.intervals.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.interval === state.interval)));
+        loadCandles();
+        return;
+      }
+    }
 
     const bars = [], vols = [];
     let prev = -Infinity;
@@ -493,6 +508,7 @@
     writeHash();
     if (info.last_price !== undefined) applyTicker(info);
     if (changed) loadCandles();
+    if (changed) document.dispatchEvent(new CustomEvent("tradesite:instrument", { detail: state.selected }));
   }
 
   function renderTitle() {
@@ -537,6 +553,12 @@
       last.high = Math.max(last.high, price);
       last.low = Math.min(last.low, price);
       candles.update(Object.assign({}, last));
+    } else if (chart && last && span && ts >= last.time + span) {
+      // the tick opens the next candle (the chart is cut at the replay clock, so it forms here)
+      const price = num(t.last_price);
+      const time = last.time + Math.floor((ts - last.time) / span) * span;
+      state.lastCandle = { time, open: price, high: price, low: price, close: price };
+      candles.update(Object.assign({}, state.lastCandle));
     }
   }
 

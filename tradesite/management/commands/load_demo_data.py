@@ -36,15 +36,40 @@ SHIPPED = [
             "1d",
         ],
     ),
+    # the demo clock's replays (MARKETS["DEMO_CLOCK"], 2025-05-26 .. 2025-06-16) and their history
     (
         "import_candles",
         [
             "--format",
             "upbit_csv",
-            "coins_intraday/upbit_KRW_15min_20coins_2026-06-28_1700-2245KST.csv",
+            "coins_intraday/upbit_KRW_15min_BTC_DOGE_ETH_XRP_2025-05-19_2025-06-15.csv.gz",
             "--interval",
             "15m",
         ],
+    ),
+    (
+        "import_candles",
+        [
+            "--format",
+            "binance_csv",
+            "coins_intraday/binance_spot_USDT_1h_17coins_2025-05-19_2025-06-15.csv.gz",
+            "--interval",
+            "1h",
+        ],
+    ),
+    (
+        "import_candles",
+        [
+            "--format",
+            "binance_csv",
+            "coins_intraday/binance_spot_USDT_4h_BTC_ETH_2025-05-19_2025-06-15.csv.gz",
+            "--interval",
+            "4h",
+        ],
+    ),
+    (
+        "import_candles",
+        ["--format", "binance_csv", "coins_daily/binance_spot_USDT_daily_19coins_2024-06-16_2025-06-15.csv.gz"],
     ),
     ("import_candles", ["--format", "krx_daily", "krx_daily/krx_daily_ohlcv_top50.csv.gz"]),
 ]

@@ -1,6 +1,13 @@
 """Serve the site (HTTP + WebSocket, daphne) with replay ticker feeds in the same process.
 
-    manage.py serve [--host 127.0.0.1] [--port $PORT|8000] [--replay upbit_top20 --replay krx_daily] [--no-feed]
+    manage.py serve [--host 127.0.0.1] [--port $PORT|8000] [--speed 60] [--replay DATASET ...] [--no-feed]
+
+By default the replays of ``MARKETS["DEMO_CLOCK"]["DATASETS"]`` (Upbit BTC/DOGE/ETH/XRP 15-min,
+Binance USDT pairs 1 h and 4 h, KRX daily) run on one demo clock (``markets.clock``) over the
+window START..END of that setting at SPEED x (``--speed`` overrides); the clock is installed for
+the header, ``/api/v1/clock/``, the charts and the bots. ``--replay`` picks other datasets: those
+covering the clock's window follow it, the others (e.g. ``upbit_top20``, 2026-06-28) run on their
+own pacing and then no clock is installed.
 
 The embedded demo has no Redis, so the feed must share the web process's event loop and its
 in-memory channel layer; this command starts daphne and schedules the feeds on that loop, and
@@ -14,6 +21,7 @@ import os
 import threading
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from markets.replay_files import replay_data_dir
@@ -32,9 +40,11 @@ class Command(BaseCommand):
             "--replay",
             action="append",
             choices=sorted(DATASETS),
-            help="replay dataset(s); default upbit_top20 and krx_daily",
+            help="replay dataset(s); default MARKETS['DEMO_CLOCK']['DATASETS'] on the demo clock",
         )
-        parser.add_argument("--speed", type=float, default=None, help="replay speed-up factor (default: 1 batch/s)")
+        parser.add_argument(
+            "--speed", type=float, default=None, help="demo clock speed (default MARKETS['DEMO_CLOCK']['SPEED'], 60)"
+        )
         parser.add_argument("--no-feed", action="store_true", help="serve only")
         parser.add_argument("--no-jobs", action="store_true", help="do not run the periodic jobs in-process")
 
@@ -43,21 +53,54 @@ class Command(BaseCommand):
         from daphne.server import Server  # installs Twisted's asyncio reactor
         from twisted.internet import reactor
 
+        from markets.clock import demo_clock_clear, demo_clock_from_settings, demo_clock_install
         from markets.feed import run_feed_forever
         from markets.sources import get_source
         from tradesite.asgi import application
         from tradesite.inline_beat import run_inline_beat
 
-        datasets = [] if opts["no_feed"] else (opts["replay"] or ["upbit_top20", "krx_daily"])
+        datasets = [] if opts["no_feed"] else (opts["replay"] or settings.MARKETS["DEMO_CLOCK"]["DATASETS"])
+        clock = demo_clock_from_settings(wall_start=datetime.now(UTC), speed=opts["speed"])
         sources = {}
+        probes = {}
+        on_clock = []
         for dataset in datasets:
             try:
                 data_dir = replay_data_dir(dataset)
             except FileNotFoundError as exc:
                 raise CommandError(str(exc)) from exc
-            sources[dataset] = lambda d=dataset, p=data_dir: get_source(
-                "replay", dataset=d, data_dir=p, speed=opts["speed"]
+            probes[dataset] = (get_source("replay", dataset=dataset, data_dir=data_dir, demo_clock=clock), data_dir)
+            on_clock.append(probes[dataset][0].covers(clock.start, clock.end))
+        shared = bool(datasets) and all(on_clock)  # one clock for all, or each on its own pacing
+
+        unused = set(datasets) if shared else set()
+
+        def factory(dataset):
+            probe, data_dir = probes[dataset]
+            if dataset in unused:  # the source read at startup serves the first run
+                unused.discard(dataset)
+                return probe
+            return get_source(
+                "replay",
+                dataset=dataset,
+                data_dir=data_dir,
+                speed=None if shared else opts["speed"],
+                demo_clock=clock if shared else None,
             )
+
+        for dataset in datasets:
+            sources[dataset] = lambda d=dataset: factory(d)
+        if shared:
+            demo_clock_install(clock=clock)
+            label, _ = clock.labels(clock.wall_start)
+            self.stdout.write(
+                f"demo clock: {label} (window {clock.start:%Y-%m-%d %H:%M} .. {clock.end:%Y-%m-%d %H:%M} UTC)"
+            )
+        else:
+            demo_clock_clear()
+            own = [d for d, follows in zip(datasets, on_clock, strict=True) if not follows]
+            if own:
+                self.stdout.write(f"no demo clock: {', '.join(own)} do not cover the clock's window; own pacing")
 
         def start_feeds():
             # daphne calls this just before the reactor runs, with its asyncio loop set current

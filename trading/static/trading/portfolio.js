@@ -812,6 +812,7 @@
     state.instrument = inst;
     if (changed) {
       state.ticker = null;
+      state.selectedAt = Date.now();
       el.limitPrice.value = "";
       el.instPrice.textContent = "";
       el.instChange.textContent = "";
@@ -839,6 +840,7 @@
     if (!inst || !t || t.id !== inst.id || num(t.last_price) === null) return;
     const before = el.instPrice.textContent;
     state.ticker = t;
+    state.tickerAt = t.fresh === false ? 0 : Date.now();
     const dir = dirOf(t.change_rate);
     el.instPrice.textContent = fmtPrice(t.last_price, inst.quote, inst.market) + " " + inst.quote;
     el.instPrice.className = "chart-price " + dir;
@@ -885,14 +887,37 @@
     el.quantityHint.textContent = bits.join(" · ");
   }
 
+  /** The ticket's price is live: the feed sent it fresh within the server's 60 s (TICKER_MAX_AGE). */
+  const priceLive = () => Boolean(state.ticker && state.tickerAt && Date.now() - state.tickerAt < 60000);
+
+  /** A market order needs a live price: without one the button is disabled and says why. */
+  function renderPriceState(inst, limit) {
+    const live = priceLive();
+    const label = el.priceConn.querySelector(".conn-label");
+    const socketLive = el.priceConn.classList.contains("conn-live");
+    if (socketLive && label) label.textContent = !inst || live ? "Price live" : "No live price";
+    el.priceConn.classList.toggle("conn-noprice", socketLive && Boolean(inst) && !live);
+    const blocked = Boolean(inst) && !limit && !live && !state.submitting;
+    if (!state.submitting) el.submit.disabled = blocked;
+    el.submit.title = blocked ? "No live price for " + inst.symbol + ": a market order cannot fill · 실시간 가격 없음 (지정가 주문은 가능)" : "";
+    return live;
+  }
+
   function renderEstimate() {
     const inst = state.instrument;
     const qty = num(normalizeInput(el.quantity.value));
     const limit = radioValue("type") === "limit";
-    const price = limit ? num(normalizeInput(el.limitPrice.value)) : state.ticker ? num(state.ticker.last_price) : null;
+    const live = renderPriceState(inst, limit);
+    const price = limit ? num(normalizeInput(el.limitPrice.value)) : live ? num(state.ticker.last_price) : null;
     el.estimate.replaceChildren();
+    if (inst && !limit && !live) {
+      el.estimate.textContent = state.ticker || Date.now() - (state.selectedAt || 0) > 4000
+        ? "No live price for " + inst.symbol + " (not replayed in this demo, or the feed stopped): market orders are off; a limit order can wait. · 실시간 가격 없음: 시장가 주문 불가"
+        : "Waiting for a live price… · 실시간 가격 대기 중";
+      return;
+    }
     if (!inst || qty === null || qty <= 0 || price === null) {
-      el.estimate.textContent = inst && !limit && !state.ticker ? "Waiting for a live price…" : "";
+      el.estimate.textContent = "";
       return;
     }
     const total = qty * price;
@@ -989,6 +1014,7 @@
       state.submitting = false;
       el.submit.disabled = false;
       el.submit.textContent = label;
+      renderEstimate();
     }
   }
 
@@ -1466,6 +1492,7 @@
     }
   }
 
+  setInterval(renderEstimate, 5000); // a price heard more than 60 s ago is no longer live
   onFormChange();
   refreshAll();
   loadHistory();
