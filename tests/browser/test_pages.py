@@ -52,7 +52,7 @@ def test_glossary_search_finds_terms_in_korean_and_english(site):
     found = site.texts(".glossary-term h2")
     assert 1 <= len(found) < total
     assert any("slippage" in t.lower() for t in found), found
-    assert site.text("[role=status]").startswith(f"{len(found)}개")
+    assert site.text("#glossary-count").startswith(f"{len(found)}개")
 
     site.type("#glossary-q", "호가")
     site.click(".glossary-search button[type=submit]")

@@ -2,15 +2,19 @@
    the user's active alerts on the charted instrument are drawn as dashed price lines.
    Plain JS, no build step. Hooks (markets/static/markets/board.js): window.tradesiteChart =
    {chart, series, selected()} and the "tradesite:instrument" event when the charted instrument
-   changes. Needs a login: without one (401/403) it opens the alerts page with the level filled in. */
+   changes. Needs a login: logged out (the script tag's data-authenticated is empty) it asks for no
+   lines, and a click opens the alerts page with the level filled in. URLs come from the tag
+   (data-api, data-page: {% url %} in the template). */
 (function () {
   "use strict";
+  const tag = document.currentScript;
   const hook = window.tradesiteChart;
   if (!hook || !hook.chart || !hook.series) return;
   const { chart, series } = hook;
   const container = document.getElementById("chart");
-  const API = "/api/v1/alerts/";
-  const PAGE = "/alerts/";
+  const API = (tag && tag.dataset.api) || "/api/v1/alerts/";
+  const PAGE = (tag && tag.dataset.page) || "/alerts/";
+  const AUTHENTICATED = Boolean(tag && tag.dataset.authenticated);
   const COLOR = "#7b1fa2";
   let lines = [];
 
@@ -57,7 +61,7 @@
   async function refresh() {
     const s = hook.selected();
     clearLines();
-    if (!s || !s.id) return;
+    if (!s || !s.id || !AUTHENTICATED) return;
     try {
       const res = await fetch(API + "?state=active&instrument=" + encodeURIComponent(s.id), {
         credentials: "same-origin",
@@ -77,6 +81,7 @@
   }
 
   async function create(s, level) {
+    if (!AUTHENTICATED) return openPage(s, level);
     const res = await fetch(API, {
       method: "POST",
       credentials: "same-origin",

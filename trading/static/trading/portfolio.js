@@ -814,6 +814,7 @@
       state.ticker = null;
       state.selectedAt = Date.now();
       el.limitPrice.value = "";
+      delete el.limitPrice.dataset.touched;
       el.instPrice.textContent = "";
       el.instChange.textContent = "";
       showResult("");
@@ -854,7 +855,10 @@
       void el.instPrice.offsetWidth;
       el.instPrice.classList.add("flash");
     }
-    if (radioValue("type") === "limit" && !el.limitPrice.value) el.limitPrice.value = plainDecimal(t.last_price) || "";
+    // prefill an empty limit with the first price heard, never over what the user typed or cleared
+    if (radioValue("type") === "limit" && !el.limitPrice.value && !el.limitPrice.dataset.touched) {
+      el.limitPrice.value = plainDecimal(t.last_price) || "";
+    }
     renderEstimate();
   }
 
@@ -1137,7 +1141,7 @@
     renderEstimate();
   }));
   showUnits();
-  el.limitPrice.addEventListener("input", renderEstimate);
+  el.limitPrice.addEventListener("input", () => { el.limitPrice.dataset.touched = "1"; renderEstimate(); });
   el.useLast.addEventListener("click", () => {
     if (state.ticker) { el.limitPrice.value = plainDecimal(state.ticker.last_price) || ""; renderEstimate(); }
     el.limitPrice.focus();
