@@ -26,12 +26,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts import events as account_events
-from alerts import conditions, delivery, index
+from alerts import conditions, delivery, index, tasks
 from alerts.index import INDEX
 from alerts.models import (
     Alert,
     AlertEvent,
     AlertWatch,
+    Delivery,
     Notification,
     NotificationChannel,
     NotificationPreference,
@@ -192,15 +193,65 @@ KIND_OF_EVENT = {
 }
 
 
+# --- notifications on Telegram and email: the delivery queue ------------------------------
+# The rows are written here, in the caller's transaction, and the Celery task that sends each
+# (alerts.tasks.deliver -> alerts.delivery.deliver) is scheduled after commit: services import
+# tasks, tasks import delivery, delivery imports neither, so the imports run one way.
+def deliveries_queue(items: list[tuple[Notification, list[str]]]) -> list[int]:
+    """Write one queued ``Delivery`` per (notification, the user's active channel of a listed
+    kind); duplicates are ignored (unique per notification and channel). The tasks are sent
+    after the caller's transaction commits. Returns the new delivery ids."""
+    wanted = [(n, {k for k in kinds if k in delivery.DELIVERY_KINDS}) for n, kinds in items]
+    wanted = [(n, kinds) for n, kinds in wanted if kinds]
+    if not wanted:
+        return []
+    users = {n.user_id for n, _ in wanted}
+    channels: dict[int, list[NotificationChannel]] = {}
+    for ch in NotificationChannel.objects.filter(
+        user_id__in=users, kind__in=delivery.DELIVERY_KINDS, verified=True, disabled_at__isnull=True
+    ):
+        channels.setdefault(ch.user_id, []).append(ch)
+    rows = [
+        Delivery(notification=n, event_id=n.event_id, channel=ch)
+        for n, kinds in wanted
+        for ch in channels.get(n.user_id, [])
+        if ch.kind in kinds
+    ]
+    if not rows:
+        return []
+    of_these = Delivery.objects.filter(notification_id__in=[n.pk for n, _ in wanted])
+    before = set(of_these.values_list("pk", flat=True))
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    ids = sorted(set(of_these.values_list("pk", flat=True)) - before)
+    if ids:
+        transaction.on_commit(lambda: _deliver_later(ids))
+    return ids
+
+
+def _deliver_later(ids: list[int]) -> None:
+    for pk in ids:
+        tasks.deliver.delay(pk)
+
+
+@transaction.atomic
+def notify(*, user, kind: str, text: str, channels: list[str] | tuple[str, ...] = ("app",)) -> Notification:
+    """An account notification (``kind``: order|bot|quiz|channel): in the app (pushed on
+    ``/ws/account/``) and on the user's active channels of the kinds in ``channels``."""
+    note = Notification.objects.create(user=user, kind=kind, text=text[:300])
+    trading_services._push(user.pk, {"type": "notification", "id": note.pk, "kind": kind, "text": note.text})
+    deliveries_queue([(note, list(channels))])
+    return note
+
+
 def account_event_notify(*, user_id: int, event: str, text: str) -> Notification | None:
     """The ``ACCOUNTS["ON_ACCOUNT_EVENT"]`` hook: when the user opted in to ``event``, a
     notification in the app (pushed on ``/ws/account/``) and on the chosen channels
-    (``alerts.delivery.notify``); otherwise nothing (returns None)."""
+    (`notify`); otherwise nothing (returns None)."""
     pref = NotificationPreference.objects.filter(user_id=user_id, event=event).first()
     if pref is None or not pref.channels:
         return None
     user = get_user_model().objects.get(pk=user_id)
-    return delivery.notify(user=user, kind=KIND_OF_EVENT[event], text=text, channels=list(pref.channels))
+    return notify(user=user, kind=KIND_OF_EVENT[event], text=text, channels=list(pref.channels))
 
 
 def notification_mark_read(*, user, ids: list[int] | None = None) -> int:
@@ -493,7 +544,7 @@ def _events_write(fired: list[AlertEvent]) -> int:
     to_deliver = [e for e in new if any(k != "app" for k in by_key[e.idempotency_key].channels)]
     if to_deliver:
         stored = Notification.objects.filter(event__in=to_deliver).select_related("event")
-        delivery.deliveries_queue([(n, by_key[n.event.idempotency_key].channels) for n in stored])
+        deliveries_queue([(n, by_key[n.event.idempotency_key].channels) for n in stored])
     _push_many(
         [
             (
