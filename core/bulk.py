@@ -24,6 +24,14 @@ from django.db import connection, models
 PG_MAX_PARAMS = 65_535
 
 
+def _field(meta: Any, name: str) -> Any:
+    """The concrete field ``name`` (a relation's reverse side has no column: an error)."""
+    field = meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise ValueError(f"{meta.label}.{name} is not a column")
+    return field
+
+
 def _chunks(fields: list[Any], objs: Sequence[Any]) -> list[Sequence[Any]]:
     size = connection.ops.bulk_batch_size(fields, objs) or len(objs)
     size = max(1, min(size, PG_MAX_PARAMS // max(1, len(fields))))
@@ -38,14 +46,14 @@ def insert_returning(
     field names of a unique constraint), rows that would break it are skipped."""
     if not objs:
         return []
-    meta = type(objs[0])._meta
+    meta: Any = type(objs[0])._meta
     qn = connection.ops.quote_name
     fields = [f for f in meta.local_concrete_fields if f is not meta.pk]
     columns = ", ".join(qn(f.column) for f in fields)
-    back = ", ".join(qn(meta.get_field(name).column) for name in returning)
+    back = ", ".join(qn(_field(meta, name).column) for name in returning)
     on_conflict = ""
     if conflict:
-        on_conflict = f" ON CONFLICT ({', '.join(qn(meta.get_field(n).column) for n in conflict)}) DO NOTHING"
+        on_conflict = f" ON CONFLICT ({', '.join(qn(_field(meta, n).column) for n in conflict)}) DO NOTHING"
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     out: list[tuple] = []
     with connection.cursor() as cursor:
@@ -67,12 +75,12 @@ def update_rows(
     ``same`` sets fields to one value on every row (``{"updated_at": now}``)."""
     if not objs:
         return
-    meta = model._meta
+    meta: Any = model._meta
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
-    fields = [meta.pk, *(meta.get_field(name) for name in names)]
+    fields = [meta.pk, *(_field(meta, name) for name in names)]
     sets = [f"{qn(f.column)} = v.column{k + 1}" for k, f in enumerate(fields) if k]
-    fixed = [(meta.get_field(name), value) for name, value in (same or {}).items()]
+    fixed = [(_field(meta, name), value) for name, value in (same or {}).items()]
     sets += [f"{qn(f.column)} = %s" for f, _ in fixed]
     fixed_params = [f.get_db_prep_save(value, connection) for f, value in fixed]
     # PostgreSQL types a VALUES column from its values; the first row's casts fix it (a column of
