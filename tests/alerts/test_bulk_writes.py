@@ -82,3 +82,35 @@ def test_update_rows_writes_json_fields_of_a_one_to_one_keyed_table(btc):
     w2 = AlertWatch.objects.get(pk=btc.pk)
     assert w2.history == [[1.5, "91500000", 2.0]] and w2.bar_closes == {"60": ["91400000", 3.0]}
     assert w2.last_price == Decimal("91500000")
+
+
+def _fire_batch(btc, n: int, price: str) -> tuple[int, int]:
+    """``n`` users' alerts (app + Telegram) fire on one batch: (events written, statements run)."""
+    from accounts.models import User
+    from alerts.models import NotificationChannel
+    from markets.models import Ticker
+
+    for k in range(n):
+        u = User.objects.create(username=f"bulk{price}-{k}", email=f"bulk{price}-{k}@example.com")
+        NotificationChannel.objects.create(user=u, kind="telegram", chat_id=700_000 + k, verified=True)
+        services.alert_create(
+            user=u, instrument_id=btc.pk, condition="greater_than", level=Decimal("1"), channels=["app", "telegram"]
+        )
+    Ticker.objects.filter(instrument=btc).update(last_price=Decimal(price), time=T)
+    with CaptureQueriesContext(connection) as queries:
+        fired = services.alerts_on_tick(instrument_ids=[btc.pk])
+    return fired, len(queries)
+
+
+def test_a_fire_batch_costs_the_same_statements_for_one_event_as_for_thirty(btc):
+    from alerts.models import Delivery, Notification
+
+    one = _fire_batch(btc, 1, "91500000")
+    AlertEvent.objects.all().delete()
+    Alert.objects.all().delete()
+    thirty = _fire_batch(btc, 30, "91600000")
+
+    assert one[0] == 1 and thirty[0] == 30
+    assert thirty[1] == one[1]  # events, notifications, deliveries, alert state: one statement each
+    assert Notification.objects.filter(kind="alert", event__isnull=False).count() == 30
+    assert Delivery.objects.filter(state="queued").count() == 30
