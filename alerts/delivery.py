@@ -5,13 +5,11 @@ delivery log and the sender.
   ``https://t.me/<bot>?start=<token>`` and the bot's ``/start <token>`` update (webhook or
   ``manage.py telegram_poll``) reaches ``telegram_handle_update``, which links the chat.
 - ``email_channel_create`` mails a 6-digit code; ``email_channel_verify`` checks it.
-- ``deliveries_queue``: one ``Delivery`` row per (notification, active channel of a listed
-  kind), written in the caller's transaction; each is sent by the Celery task
-  ``alerts.tasks.deliver`` scheduled with ``transaction.on_commit`` (outside the transaction).
-- ``notify``: an account notification (order filled, bot entered, quiz cap...) in the app and
-  on the listed channels.
-- ``deliver``: claims a queued row (a lease, so it is never sent twice), paces Telegram
-  (``alerts.pacing``: 1/s per chat, ``TELEGRAM_RATE_PER_SECOND`` overall), honours 429
+- ``deliver``: sends one queued ``Delivery`` (the Celery task ``alerts.tasks.deliver`` runs it);
+  the rows are written and the task scheduled by ``alerts.services.deliveries_queue``
+  (this module imports no task: ``services -> tasks -> delivery``, one way). It claims a
+  queued row (a lease, so it is never sent twice), paces Telegram (``alerts.pacing``: 1/s per
+  chat, ``TELEGRAM_RATE_PER_SECOND`` overall), honours 429
   ``retry_after``, disables the channel on 403 (and tells the user in the app), retries
   network/5xx errors with doubling backoff up to ``DELIVERY_MAX_ATTEMPTS`` (then ``gave_up``).
 
@@ -346,56 +344,6 @@ def email_channel_verify(*, channel: NotificationChannel, code: str) -> Notifica
 
 def channel_delete(*, channel: NotificationChannel) -> None:
     channel.delete()
-
-
-# --- queueing --------------------------------------------------------------------------------
-def deliveries_queue(items: list[tuple[Notification, list[str]]]) -> list[int]:
-    """Write one queued ``Delivery`` per (notification, the user's active channel of a listed
-    kind); duplicates are ignored (unique per notification and channel). The tasks are sent
-    after the caller's transaction commits. Returns the new delivery ids."""
-    wanted = [(n, {k for k in kinds if k in DELIVERY_KINDS}) for n, kinds in items]
-    wanted = [(n, kinds) for n, kinds in wanted if kinds]
-    if not wanted:
-        return []
-    users = {n.user_id for n, _ in wanted}
-    channels: dict[int, list[NotificationChannel]] = {}
-    for ch in NotificationChannel.objects.filter(
-        user_id__in=users, kind__in=DELIVERY_KINDS, verified=True, disabled_at__isnull=True
-    ):
-        channels.setdefault(ch.user_id, []).append(ch)
-    rows = [
-        Delivery(notification=n, event_id=n.event_id, channel=ch)
-        for n, kinds in wanted
-        for ch in channels.get(n.user_id, [])
-        if ch.kind in kinds
-    ]
-    if not rows:
-        return []
-    of_these = Delivery.objects.filter(notification_id__in=[n.pk for n, _ in wanted])
-    before = set(of_these.values_list("pk", flat=True))
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    ids = sorted(set(of_these.values_list("pk", flat=True)) - before)
-    if not ids:
-        return []
-
-    def send() -> None:
-        from alerts import tasks
-
-        for pk in ids:
-            tasks.deliver.delay(pk)
-
-    transaction.on_commit(send)
-    return ids
-
-
-@transaction.atomic
-def notify(*, user, kind: str, text: str, channels: list[str] | tuple[str, ...] = ("app",)) -> Notification:
-    """An account notification (``kind``: order|bot|quiz|channel): in the app (pushed on
-    ``/ws/account/``) and on the user's active channels of the kinds in ``channels``."""
-    note = Notification.objects.create(user=user, kind=kind, text=text[:300])
-    trading_services._push(user.pk, {"type": "notification", "id": note.pk, "kind": kind, "text": note.text})
-    deliveries_queue([(note, list(channels))])
-    return note
 
 
 # --- sending ---------------------------------------------------------------------------------

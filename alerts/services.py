@@ -21,22 +21,24 @@ import numpy as np
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts import events as account_events
-from alerts import conditions, delivery, index
+from alerts import conditions, delivery, index, tasks
 from alerts.index import INDEX
 from alerts.models import (
     Alert,
     AlertEvent,
     AlertWatch,
+    Delivery,
     Notification,
     NotificationChannel,
     NotificationPreference,
     new_version,
 )
+from core import bulk
 from core.exceptions import DomainError
 from core.money import plain
 from markets.models import Instrument
@@ -192,15 +194,61 @@ KIND_OF_EVENT = {
 }
 
 
+# --- notifications on Telegram and email: the delivery queue ------------------------------
+# The rows are written here, in the caller's transaction, and the Celery task that sends each
+# (alerts.tasks.deliver -> alerts.delivery.deliver) is scheduled after commit: services import
+# tasks, tasks import delivery, delivery imports neither, so the imports run one way.
+def deliveries_queue(items: list[tuple[Notification, list[str]]]) -> list[int]:
+    """Write one queued ``Delivery`` per (notification, the user's active channel of a listed
+    kind); duplicates are ignored (unique per notification and channel). The tasks are sent
+    after the caller's transaction commits. Returns the new delivery ids."""
+    wanted = [(n, {k for k in kinds if k in delivery.DELIVERY_KINDS}) for n, kinds in items]
+    wanted = [(n, kinds) for n, kinds in wanted if kinds]
+    if not wanted:
+        return []
+    users = {n.user_id for n, _ in wanted}
+    channels: dict[int, list[NotificationChannel]] = {}
+    for ch in NotificationChannel.objects.filter(
+        user_id__in=users, kind__in=delivery.DELIVERY_KINDS, verified=True, disabled_at__isnull=True
+    ):
+        channels.setdefault(ch.user_id, []).append(ch)
+    rows = [
+        Delivery(notification=n, event_id=n.event_id, channel=ch)
+        for n, kinds in wanted
+        for ch in channels.get(n.user_id, [])
+        if ch.kind in kinds
+    ]
+    # one INSERT ... ON CONFLICT DO NOTHING RETURNING id: the ids of the rows new here
+    ids = sorted(pk for (pk,) in bulk.insert_returning(rows, conflict=("notification", "channel")))
+    if ids:
+        transaction.on_commit(lambda: _deliver_later(ids))
+    return ids
+
+
+def _deliver_later(ids: list[int]) -> None:
+    for pk in ids:
+        tasks.deliver.delay(pk)
+
+
+@transaction.atomic
+def notify(*, user, kind: str, text: str, channels: list[str] | tuple[str, ...] = ("app",)) -> Notification:
+    """An account notification (``kind``: order|bot|quiz|channel): in the app (pushed on
+    ``/ws/account/``) and on the user's active channels of the kinds in ``channels``."""
+    note = Notification.objects.create(user=user, kind=kind, text=text[:300])
+    trading_services._push(user.pk, {"type": "notification", "id": note.pk, "kind": kind, "text": note.text})
+    deliveries_queue([(note, list(channels))])
+    return note
+
+
 def account_event_notify(*, user_id: int, event: str, text: str) -> Notification | None:
     """The ``ACCOUNTS["ON_ACCOUNT_EVENT"]`` hook: when the user opted in to ``event``, a
     notification in the app (pushed on ``/ws/account/``) and on the chosen channels
-    (``alerts.delivery.notify``); otherwise nothing (returns None)."""
+    (`notify`); otherwise nothing (returns None)."""
     pref = NotificationPreference.objects.filter(user_id=user_id, event=event).first()
     if pref is None or not pref.channels:
         return None
     user = get_user_model().objects.get(pk=user_id)
-    return delivery.notify(user=user, kind=KIND_OF_EVENT[event], text=text, channels=list(pref.channels))
+    return notify(user=user, kind=KIND_OF_EVENT[event], text=text, channels=list(pref.channels))
 
 
 def notification_mark_read(*, user, ids: list[int] | None = None) -> int:
@@ -238,23 +286,10 @@ def _touch(instrument_id: int) -> None:
 
 
 def _update_many(model, names: tuple[str, ...], objs: list, stamp_updated_at: bool = False) -> None:
-    """Write ``names`` of ``objs`` with one prepared UPDATE run over all rows (``executemany``):
-    ``bulk_update`` builds a CASE expression per row and field, which took seconds for a few
-    thousand rows."""
-    if not objs:
-        return
-    meta = model._meta
-    fields = [meta.get_field(name) for name in names]
-    qn = connection.ops.quote_name
-    sets = [f"{qn(f.column)} = %s" for f in fields]
-    extra = []
-    if stamp_updated_at:
-        sets.append(f"{qn(meta.get_field('updated_at').column)} = %s")
-        extra = [meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)]
-    sql = f"UPDATE {qn(meta.db_table)} SET {', '.join(sets)} WHERE {qn(meta.pk.column)} = %s"
-    rows = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] + extra + [o.pk] for o in objs]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    """Write ``names`` of ``objs`` in one ``UPDATE ... FROM (VALUES ...)`` (``core.bulk``):
+    ``bulk_update`` builds a CASE expression per row and field (seconds for a few thousand
+    rows), ``executemany`` one statement per row."""
+    bulk.update_rows(model, names, objs, same={"updated_at": timezone.now()} if stamp_updated_at else None)
 
 
 FIRE_FIELDS = ("state", "last_price", "last_tick_at", "last_fired_at", "last_fired_bar")
@@ -476,24 +511,28 @@ def _fire(candidates: list[tuple[int, float, Decimal, Decimal | None, datetime]]
 
 
 def _events_write(fired: list[AlertEvent]) -> int:
-    """Write the events once (unique key), their notifications, deliveries and pushes."""
-    AlertEvent.objects.bulk_create(fired, ignore_conflicts=True)
-    by_key = {e.idempotency_key: e.alert for e in fired}
-    new = list(AlertEvent.objects.filter(idempotency_key__in=list(by_key), notification__isnull=True))
+    """Write the events once (unique key), their notifications, deliveries and pushes: one
+    INSERT ... RETURNING each (``core.bulk``), no read-back."""
+    inserted = dict(bulk.insert_returning(fired, returning=("idempotency_key", "id"), conflict=("idempotency_key",)))
+    new = [e for e in fired if e.idempotency_key in inserted]  # another process wrote the others
+    if not new:
+        return 0
     notes = []
     for e in new:
-        a = by_key[e.idempotency_key]
+        e.pk = inserted[e.idempotency_key]
+        a = e.alert
         text = (
             a.message
             or f"{a.instrument.symbol} {a.condition} {plain(a.level) if a.level is not None else plain(a.value)}: {plain(e.price)}"
         )
         notes.append(Notification(user_id=a.user_id, kind=Notification.Kind.ALERT, text=text[:300], event=e))
-    Notification.objects.bulk_create(notes, ignore_conflicts=True)
+    note_ids = dict(bulk.insert_returning(notes, returning=("event", "id")))
+    for n in notes:
+        n.pk = note_ids[n.event_id]
     # Telegram/email: a delivery row per listed channel, sent by a task after commit
-    to_deliver = [e for e in new if any(k != "app" for k in by_key[e.idempotency_key].channels)]
-    if to_deliver:
-        stored = Notification.objects.filter(event__in=to_deliver).select_related("event")
-        delivery.deliveries_queue([(n, by_key[n.event.idempotency_key].channels) for n in stored])
+    deliveries_queue(
+        [(n, e.alert.channels) for n, e in zip(notes, new, strict=True) if set(e.alert.channels) - {"app"}]
+    )
     _push_many(
         [
             (
@@ -508,7 +547,7 @@ def _events_write(fired: list[AlertEvent]) -> int:
                     "text": n.text,
                 },
             )
-            for n, e in zip(notes, new, strict=False)
+            for n, e in zip(notes, new, strict=True)
         ]
     )
     return len(new)

@@ -294,7 +294,33 @@ def deliveries(args, steps, by_symbol) -> None:
         f"delivered {len(fake.sent)}/{n}; states {dict(sorted(states.items()))}; "
         f"429 refused {fake.refused_429}, sent while a 429 was pending {fake.ignored_429}"
     )
-    print(f"delivery rows: {Delivery.objects.filter(state='sent').count()} sent")
+    print(f"delivery rows: {Delivery.objects.filter(state='sent').count()} sent; {_visibility()}")
+
+
+def _visibility() -> str:
+    """Why the main thread could miss rows the delivery threads committed: its connection's state,
+    and the count a fresh thread (a fresh connection) sees."""
+    from django.db import connection
+
+    from alerts.models import Delivery
+
+    status = "-"
+    raw = connection.connection
+    if raw is not None and hasattr(raw, "info"):
+        status = raw.info.transaction_status.name  # psycopg: IDLE, INTRANS, ...
+    seen: list[int] = []
+
+    def fresh():
+        seen.append(Delivery.objects.filter(state="sent").count())
+        connection.close()
+
+    t = threading.Thread(target=fresh)
+    t.start()
+    t.join()
+    return (
+        f"main connection autocommit={connection.get_autocommit()} in_atomic_block={connection.in_atomic_block} "
+        f"server transaction={status}; a fresh thread counts {seen[0]} sent"
+    )
 
 
 def main() -> None:

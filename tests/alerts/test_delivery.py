@@ -220,7 +220,7 @@ def test_429_retry_after_is_honoured(user, tg, clock):
     ch = linked(user)
     tg.sent.clear()
     tg.script["sendMessage"] = [FakeTelegram.error(429, "Too Many Requests: retry after 3", retry_after=3)]
-    note = delivery.notify(user=user, kind="order", text="Your order filled", channels=["telegram"])
+    note = services.notify(user=user, kind="order", text="Your order filled", channels=["telegram"])
     d = Delivery.objects.get(notification=note, channel=ch)
     first = clock()
     assert delivery.deliver(d.pk) == "sent"
@@ -234,7 +234,7 @@ def test_403_disables_the_channel_and_tells_the_user(user, tg, django_capture_on
     ch = linked(user, chat_id=4242)
     tg.blocked.add(4242)
     with django_capture_on_commit_callbacks(execute=True):
-        note = delivery.notify(user=user, kind="bot", text="Bot entered", channels=["telegram"])
+        note = services.notify(user=user, kind="bot", text="Bot entered", channels=["telegram"])
     d = Delivery.objects.get(notification=note)
     assert (d.state, d.attempts) == ("failed", 1) and "403" in d.last_error
     ch.refresh_from_db()
@@ -242,7 +242,7 @@ def test_403_disables_the_channel_and_tells_the_user(user, tg, django_capture_on
     told = Notification.objects.filter(user=user, kind="channel")
     assert told.count() == 1 and "blocked" in told.get().text
     # a disabled channel gets no more deliveries, and an alert cannot list it
-    note2 = delivery.notify(user=user, kind="bot", text="Bot exited", channels=["telegram"])
+    note2 = services.notify(user=user, kind="bot", text="Bot exited", channels=["telegram"])
     assert not Delivery.objects.filter(notification=note2).exists()
     # linking the chat again re-enables the same channel
     again, _ = delivery.telegram_link_start(user=user)
@@ -255,7 +255,7 @@ def test_5xx_is_retried_with_backoff(user, tg, clock, settings):
     settings.ALERTS = {**settings.ALERTS, "DELIVERY_BACKOFF_SECONDS": 2.0}
     linked(user)
     tg.script["sendMessage"] = [FakeTelegram.error(502, "Bad Gateway"), FakeTelegram.error(500, "Internal")]
-    note = delivery.notify(user=user, kind="quiz", text="Daily cap reached", channels=["telegram"])
+    note = services.notify(user=user, kind="quiz", text="Daily cap reached", channels=["telegram"])
     d = Delivery.objects.get(notification=note)
     assert delivery.deliver(d.pk) == "sent"
     d.refresh_from_db()
@@ -267,7 +267,7 @@ def test_5xx_is_retried_with_backoff(user, tg, clock, settings):
 def test_network_errors_give_up_after_the_last_attempt(user, tg, clock, settings):
     settings.ALERTS = {**settings.ALERTS, "DELIVERY_MAX_ATTEMPTS": 4, "DELIVERY_BACKOFF_SECONDS": 1.0}
     linked(user)
-    note = delivery.notify(user=user, kind="quiz", text="x", channels=["telegram"])
+    note = services.notify(user=user, kind="quiz", text="x", channels=["telegram"])
     d = Delivery.objects.get(notification=note)
     settings.TELEGRAM_API_URL = "http://127.0.0.1:18499"  # nothing listens there
     assert delivery.deliver(d.pk) == "gave_up"
@@ -280,7 +280,7 @@ def test_network_errors_give_up_after_the_last_attempt(user, tg, clock, settings
 def test_400_fails_without_retry(user, tg, clock):
     linked(user)
     tg.script["sendMessage"] = [FakeTelegram.error(400, "Bad Request: chat not found")]
-    note = delivery.notify(user=user, kind="order", text="x", channels=["telegram"])
+    note = services.notify(user=user, kind="order", text="x", channels=["telegram"])
     d = Delivery.objects.get(notification=note)
     assert delivery.deliver(d.pk) == "failed"
     assert len([m for m in tg.methods() if m == "sendMessage"]) == 1 and clock.sleeps == []
@@ -289,7 +289,7 @@ def test_400_fails_without_retry(user, tg, clock):
 def test_a_claimed_row_is_not_sent_by_a_second_worker(user, tg):
     linked(user)
     tg.sent.clear()
-    note = delivery.notify(user=user, kind="order", text="x", channels=["telegram"])
+    note = services.notify(user=user, kind="order", text="x", channels=["telegram"])
     d = Delivery.objects.get(notification=note)
     from django.utils import timezone
 
@@ -305,8 +305,8 @@ def test_queueing_twice_writes_one_row_per_channel(user, tg):
     linked(user)
     verified_email(user)
     note = Notification.objects.create(user=user, kind="order", text="x")
-    first = delivery.deliveries_queue([(note, ["telegram", "email", "app"])])
-    again = delivery.deliveries_queue([(note, ["telegram", "email"])])
+    first = services.deliveries_queue([(note, ["telegram", "email", "app"])])
+    again = services.deliveries_queue([(note, ["telegram", "email"])])
     assert len(first) == 2 and again == [] and Delivery.objects.filter(notification=note).count() == 2
 
 
@@ -320,7 +320,7 @@ def test_pacing_per_chat_and_overall_on_the_fake_clock(user, tg, clock, django_c
     with django_capture_on_commit_callbacks(execute=True):
         for u in users:
             for n in range(3):
-                delivery.notify(user=u, kind="order", text=f"fill {n}", channels=["telegram"])
+                services.notify(user=u, kind="order", text=f"fill {n}", channels=["telegram"])
     assert len(tg.sent) == 180 and Delivery.objects.filter(state="sent").count() == 180
     times = sorted(t for t, _, _ in tg.sent)
     # overall: never more than 25 + 1 in any 1-second window
@@ -350,7 +350,7 @@ def test_deliveries_run_as_celery_tasks_after_commit(user, tg, django_capture_on
     linked(user)
     tg.sent.clear()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        note = delivery.notify(user=user, kind="order", text="filled", channels=["telegram"])
+        note = services.notify(user=user, kind="order", text="filled", channels=["telegram"])
     assert tg.sent == [] and Delivery.objects.get(notification=note).state == "queued"
     for cb in callbacks:
         cb()
@@ -429,10 +429,10 @@ def test_notification_deliveries_log_is_per_user(auth_client, user, tg):
     from tests.accounts.factories import UserFactory
 
     linked(user)
-    note = delivery.notify(user=user, kind="order", text="x", channels=["telegram"])
+    note = services.notify(user=user, kind="order", text="x", channels=["telegram"])
     r = auth_client.get(f"/api/v1/notifications/{note.pk}/deliveries/")
     assert r.status_code == 200 and [d["state"] for d in r.json()] == ["queued"]
-    other = delivery.notify(user=UserFactory(), kind="order", text="y")
+    other = services.notify(user=UserFactory(), kind="order", text="y")
     assert auth_client.get(f"/api/v1/notifications/{other.pk}/deliveries/").status_code == 404
 
 
