@@ -32,9 +32,14 @@ def derivatives(request):
     store (markets/templates/markets/derivatives.html). Derivatives are not paper-traded."""
     from django.utils import timezone
 
+    from markets.clock import demo_clock, kis_replay_info
+
     today = timezone.now().astimezone(SEOUL).date()
     atm_strikes = int(settings.KIS_REALTIME.get("ATM_STRIKES", 5))
-    board = selectors.derivatives_board(today=today, atm_strikes=atm_strikes)
+    # the demo: the recorded KIS session looping on the clock (the board stands at its instant)
+    replay = kis_replay_info()
+    demo = demo_clock() is not None
+    board = selectors.derivatives_board(today=today, atm_strikes=atm_strikes, until=replay["now"] if replay else None)
     future = board["future"]
     live = {
         "future": f"{future.exchange}:{future.symbol}" if future else None,
@@ -45,4 +50,8 @@ def derivatives(request):
             if cell
         ],
     }
-    return render(request, "markets/derivatives.html", {"board": board, "live": live, "atm_strikes": atm_strikes})
+    return render(
+        request,
+        "markets/derivatives.html",
+        {"board": board, "live": live, "atm_strikes": atm_strikes, "replay": replay, "demo": demo},
+    )

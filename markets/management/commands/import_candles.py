@@ -63,7 +63,9 @@ class Command(BaseCommand):
             action="store_true",
             help="krx_daily: skip invalid rows and list them by line (default: the first one stops the import)",
         )
-        parser.add_argument("--since", help="ccxt: first open time, YYYY-MM-DD (an Asia/Seoul day) or ISO datetime with an offset")
+        parser.add_argument(
+            "--since", help="ccxt: first open time, YYYY-MM-DD (an Asia/Seoul day) or ISO datetime with an offset"
+        )
         parser.add_argument("--until", help="ccxt: last open time, inclusive (a date means its whole Asia/Seoul day)")
 
     def handle(self, *args, **options):

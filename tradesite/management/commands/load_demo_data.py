@@ -81,6 +81,10 @@ TRADES = [
     ["--exchange", "bitmex", "--symbol", "XBTUSD", "--file", "bitmex_XBTUSD_ws_trade_messages.jsonl"],
 ]
 FROM_SHARED = [
+    # the KOSPI200 futures/options masters behind the demo's KIS derivatives replay (kis/SOURCE.md)
+    ("import_instruments", ["--format", "kis_fo_master", "kis/masterfiles/fo_idx_code_mts.csv"]),
+    ("import_instruments", ["--format", "kis_fo_master", "kis/masterfiles/fo_eurex_code.csv"]),
+    ("import_instruments", ["--format", "kis_fo_master", "kis/masterfiles/fo_cme_code.csv"]),
     (
         "import_candles",
         [
