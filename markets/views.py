@@ -8,13 +8,17 @@ TOP_BY_MARKET_CAP = 25
 
 
 def board(request):
-    """The live top-20 board, a candlestick chart, and the 25 largest KOSPI and KOSDAQ stocks by
-    market cap (templates/markets/board.html)."""
+    """The live board (up to ``MARKETS["BOARD_SIZE"]`` KRW tickers; the heading says how many it
+    shows and whether they are ranked by traded value), a candlestick chart, and the 25 largest
+    KOSPI and KOSDAQ stocks by market cap (templates/markets/board.html)."""
+    rows = list(selectors.ticker_top(limit=settings.MARKETS["BOARD_SIZE"]).values_list("traded_value_24h", flat=True))
     return render(
         request,
         "markets/board.html",
         {
             "board_size": settings.MARKETS["BOARD_SIZE"],
+            "board_count": len(rows),
+            "board_valued": sum(value is not None for value in rows),
             "default_interval": "1d",
             "top_size": TOP_BY_MARKET_CAP,
             "top_markets": [

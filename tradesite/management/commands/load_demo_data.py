@@ -51,6 +51,16 @@ SHIPPED = [
         "import_candles",
         [
             "--format",
+            "upbit_csv",
+            "coins_intraday/upbit_KRW_60min_SOL_2025-05-19_2025-06-15.csv.gz",
+            "--interval",
+            "1h",
+        ],
+    ),
+    (
+        "import_candles",
+        [
+            "--format",
             "binance_csv",
             "coins_intraday/binance_spot_USDT_1h_17coins_2025-05-19_2025-06-15.csv.gz",
             "--interval",
