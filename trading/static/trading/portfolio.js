@@ -916,7 +916,7 @@
 
   async function loadKrxSession() {
     try {
-      state.krxSession = await api("sessions/krx/");
+      state.krxSession = (await api("sessions/krx/")).data;
     } catch (err) {
       state.krxSession = null; // unknown: the server still refuses a closed-session order itself
     }
