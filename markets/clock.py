@@ -7,7 +7,7 @@ processes share it. Without an installed clock (production, live feeds) the mark
 the wall clock and the header shows nothing.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -76,4 +76,53 @@ def clock_payload(wall: datetime | None = None) -> dict:
         "run": run,
         "label": label,
         "label_ko": label_ko,
+    }
+
+
+# --- a recording of another date on the clock (the KIS derivatives sessions) ------------------
+
+KIS_REPLAY_KEY = "markets:demo-kis-replay"
+
+
+def looped_instant(clock: DemoClock, wall: datetime, *, start: datetime, end: datetime) -> datetime:
+    """The instant (aware UTC) of a recording ``start``..``end`` that is not on the clock's window
+    (another date) at ``wall``: ``start + (clock.now(wall) - clock.start) mod span`` with span =
+    ``end - start`` + 1 s (so the last record is reached), i.e. the recording runs at the clock's
+    speed and starts over every span of clock time, and whenever the clock restarts."""
+    span = (end - start).total_seconds() + 1.0
+    offset = (clock.now(wall) - clock.start).total_seconds() % span
+    return start.astimezone(UTC) + timedelta(seconds=offset)
+
+
+def kis_replay_install(*, path: str, start: datetime, end: datetime) -> None:
+    """Say that the demo replays the KIS recording ``path`` (its first and last record) on the clock."""
+    cache.set(KIS_REPLAY_KEY, {"path": path, "start": start.isoformat(), "end": end.isoformat()}, timeout=None)
+
+
+def kis_replay_clear() -> None:
+    cache.delete(KIS_REPLAY_KEY)
+
+
+def kis_replay_info(wall: datetime | None = None) -> dict | None:
+    """The KIS derivatives replay the demo runs, as the page shows it: ``{"path", "start", "end"
+    (aware UTC), "span_minutes", "span_seconds" (clock time per loop: minutes and seconds), "span_wall_seconds", "now" (the
+    recording's instant at ``wall``)}``; ``None`` when no clock or no KIS replay is installed."""
+    clock = demo_clock()
+    data = cache.get(KIS_REPLAY_KEY)
+    if clock is None or not data:
+        return None
+    try:
+        start, end = datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"])
+    except (KeyError, ValueError, TypeError):
+        return None
+    span = (end - start).total_seconds() + 1.0
+    wall = wall or timezone.now()
+    return {
+        "path": data.get("path", ""),
+        "start": start.astimezone(UTC),
+        "end": end.astimezone(UTC),
+        "span_minutes": int(span // 60),
+        "span_seconds": int(span % 60),
+        "span_wall_seconds": round(span / clock.speed),
+        "now": looped_instant(clock, wall, start=start, end=end),
     }

@@ -348,17 +348,21 @@ def _decimal(text) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def latest_ticks(*, instrument_ids: Iterable[int], kind: str) -> dict[int, Tick]:
-    """``{instrument_id: its latest tick of kind}`` (by exchange time, then sequence); two queries."""
+def latest_ticks(*, instrument_ids: Iterable[int], kind: str, until: datetime | None = None) -> dict[int, Tick]:
+    """``{instrument_id: its latest tick of kind}`` (by exchange time, then sequence), among the
+    ticks received at or before ``until`` when given (a replay's instant); two queries."""
     ids = list(instrument_ids)
     if not ids:
         return {}
-    newest = Tick.objects.filter(instrument_id=OuterRef("pk"), kind=kind).order_by("-exchange_time", "-sequence")
+    newest = Tick.objects.filter(instrument_id=OuterRef("pk"), kind=kind)
+    if until is not None:
+        newest = newest.filter(received_time__lte=until)
+    newest = newest.order_by("-exchange_time", "-sequence")
     pks = Instrument.objects.filter(pk__in=ids).annotate(tick=Subquery(newest.values("pk")[:1])).values_list("tick")
     return {t.instrument_id: t for t in Tick.objects.filter(pk__in=[pk for (pk,) in pks if pk is not None])}
 
 
-def derivatives_board(*, today: date, atm_strikes: int = 5) -> dict:
+def derivatives_board(*, today: date, atm_strikes: int = 5, until: datetime | None = None) -> dict:
     """The KOSPI200 front future and its monthly option chain at the money +/- ``atm_strikes``
     strikes, as the tick store last heard them.
 
@@ -371,21 +375,22 @@ def derivatives_board(*, today: date, atm_strikes: int = 5) -> dict:
     call/put are ``{"instrument", "tick", "last", "change", "volume", "open_interest", "delta",
     "gamma", "vega", "theta", "iv", "time", "earlier"}`` (Decimals from the latest execution's
     fields, None where the frame did not carry one; ``earlier``: that execution is of a session
-    before ``day``) or None when the strike has no such option."""
+    before ``day``) or None when the strike has no such option. ``until`` (the demo's KIS replay
+    instant, aware): only ticks received by then count, so the board stands where the replay does."""
     from markets.sources.kis.planner import atm_strike
 
-    day = (
-        Tick.objects.filter(instrument__market=Market.KRX_DERIVATIVES).aggregate(latest=Max("session_date"))["latest"]
-        or today
-    )
+    heard = Tick.objects.filter(instrument__market=Market.KRX_DERIVATIVES)
+    if until is not None:
+        heard = heard.filter(received_time__lte=until)
+    day = heard.aggregate(latest=Max("session_date"))["latest"] or today
     derivatives = Instrument.objects.filter(market=Market.KRX_DERIVATIVES, underlying="KOSPI200", expiry__gte=day)
     future = derivatives.filter(kind="future").order_by("expiry", "symbol").first()
     board: dict[str, Any] = {"day": day, "future": future, "trade": None, "quote": None, "ticker": None}
     board.update({"atm": None, "expiry": None, "rows": []})
     if future is None:
         return board
-    board["trade"] = latest_ticks(instrument_ids=[future.pk], kind="trade").get(future.pk)
-    board["quote"] = latest_ticks(instrument_ids=[future.pk], kind="quote").get(future.pk)
+    board["trade"] = latest_ticks(instrument_ids=[future.pk], kind="trade", until=until).get(future.pk)
+    board["quote"] = latest_ticks(instrument_ids=[future.pk], kind="quote", until=until).get(future.pk)
     board["ticker"] = Ticker.objects.filter(instrument=future).first()
     price = board["trade"].price if board["trade"] else (board["ticker"].last_price if board["ticker"] else None)
     options = derivatives.filter(kind="option", name_ko__regex=MONTHLY_OPTION_NAME, strike__isnull=False)
@@ -395,7 +400,7 @@ def derivatives_board(*, today: date, atm_strikes: int = 5) -> dict:
     atm = atm_strike(Decimal(price))
     low, high = atm - Decimal("2.5") * atm_strikes, atm + Decimal("2.5") * atm_strikes
     chain = list(options.filter(expiry=expiry, strike__gte=low, strike__lte=high).order_by("strike", "right"))
-    trades = latest_ticks(instrument_ids=[o.pk for o in chain], kind="trade")
+    trades = latest_ticks(instrument_ids=[o.pk for o in chain], kind="trade", until=until)
     by_strike: dict[Decimal, dict[str, Any]] = {}
     for option in chain:
         strike = Decimal(str(option.strike)).normalize()  # strike__isnull=False above

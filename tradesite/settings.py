@@ -302,7 +302,10 @@ MARKETS: dict[str, Any] = {
         "START": os.environ.get("DEMO_REPLAY_START", "2025-05-26T09:00:00+09:00"),
         "END": os.environ.get("DEMO_REPLAY_END", "2025-06-16T09:00:00+09:00"),
         "SPEED": float(os.environ.get("DEMO_REPLAY_SPEED", "60")),
-        "DATASETS": ["upbit_15m_4coins", "binance_usdt_1h", "binance_usdt_4h", "krx_daily"],
+        "DATASETS": ["upbit_15m_4coins", "upbit_60m_sol", "binance_usdt_1h", "binance_usdt_4h", "krx_daily"],
+        # the recorded KIS derivatives session replayed on the clock, looping (another date than
+        # the window); relative to SHARED_DATA_DIR (unlicensed, never shipped): absent -> no replay
+        "KIS_RECORDING": os.environ.get("DEMO_KIS_RECORDING", "kis/recordings/kis_20250714_night.sqlite3"),
     },
 }
 

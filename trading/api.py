@@ -362,6 +362,29 @@ class PortfolioSerializer(serializers.Serializer):
     totals = CurrencyTotalsSerializer(many=True)
 
 
+class KrxSessionSerializer(serializers.Serializer):
+    market = serializers.CharField(help_text='"krx"')
+    open = serializers.BooleanField(help_text="KRX's regular session is open at the market's present")
+    enforced = serializers.BooleanField(help_text='TRADING["KRX_ENFORCE_SESSION"]: market orders refused outside it')
+    now = serializers.DateTimeField(help_text="the market's present (the demo clock's instant in a replay)")
+    message = serializers.CharField(
+        allow_null=True, help_text="the refusal a KRX market order would get now (409 market_closed), or null"
+    )
+
+
+class KrxSessionView(APIView):
+    """Whether KRX's regular session is open at the market's present, and the message a KRX
+    market order would be refused with (the ticket warns before the order). Read-only, public."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=KrxSessionSerializer)
+    def get(self, request):
+        from django.utils import timezone
+
+        return Response(KrxSessionSerializer(services.krx_session_state(now=timezone.now())).data)
+
+
 class AccountView(APIView):
     """The user's wallets: cash, cash reserved for open buy orders, available, and equity
     (cash + positions marked at the latest prices) per quote currency."""

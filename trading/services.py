@@ -232,6 +232,26 @@ def _fresh_ticker(instrument: Instrument, *, now: datetime) -> Ticker | None:
     return ticker
 
 
+KRX_CLOSED_MESSAGE = "KRX is outside its regular session (09:00-15:30 Asia/Seoul on trading days)."
+
+
+def krx_session_state(*, now: datetime) -> dict:
+    """KRX's regular session at the market's present (the demo clock's instant in a replay):
+    ``{"market": "krx", "open", "enforced" (``TRADING["KRX_ENFORCE_SESSION"]``), "now" (aware
+    UTC, the market's present), "message" (what a market order would be refused with, or
+    None)}``. The ticket shows the message before the order; limit orders may still rest."""
+    at = market_now(now)
+    enforced = bool(_config()["KRX_ENFORCE_SESSION"])
+    is_open = rules.krx_is_open(at)
+    return {
+        "market": "krx",
+        "open": is_open,
+        "enforced": enforced,
+        "now": at,
+        "message": None if is_open or not enforced else KRX_CLOSED_MESSAGE,
+    }
+
+
 def _session_open(instrument: Instrument, *, now: datetime) -> bool:
     """KRX's regular session at the market's present: the demo clock's instant in a replay
     (``markets.clock.market_now``), the wall clock otherwise."""
@@ -617,9 +637,7 @@ def order_place(
         if limit_price not in (None, ""):
             raise InvalidOrder("A market order takes no limit price.", field="limit_price")
         if not _session_open(instrument, now=now):
-            raise MarketClosed(
-                "KRX is outside its regular session (09:00-15:30 Asia/Seoul on trading days).", field="instrument"
-            )
+            raise MarketClosed(KRX_CLOSED_MESSAGE, field="instrument")
         if ticker is None:
             raise PriceUnavailable(
                 "No fresh price for this instrument; try again when the feed is live.", field="instrument"

@@ -10,6 +10,7 @@ router.register("positions", api.PositionViewSet, basename="position")
 router.register("lots", api.LotViewSet, basename="lot")
 
 urlpatterns = [
+    path("sessions/krx/", api.KrxSessionView.as_view(), name="krx-session"),
     path("account/", api.AccountView.as_view(), name="account"),
     path("account/reset/", api.AccountResetView.as_view(), name="account-reset"),
     path("portfolio/", api.PortfolioView.as_view(), name="portfolio"),

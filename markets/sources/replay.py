@@ -29,12 +29,15 @@ may also be present gzipped as ``<name>.gz``):
     batch (its previous last stands) and out of ``ohlcv``. Each session counts as 86,400 s.
 
 ``upbit_15m_4coins``  Upbit 15-min candles of BTC, DOGE, ETH, XRP (KRW), 2025-05-19 -> 2025-06-16 09:00 KST
-    (the demo's crypto board). ``binance_usdt_1h``  Binance spot 1-hour klines of 17 USDT pairs and
+    (the demo's crypto board). ``upbit_60m_sol``  Upbit 60-min candles of SOL (KRW), same window (the
+    board's fifth coin: its 15-min file is absent from the source; four prices per hour, so its row
+    moves every 15 recorded minutes like the others). ``binance_usdt_1h``  Binance spot 1-hour klines of 17 USDT pairs and
     ``binance_usdt_4h``  Binance spot 4-hour klines of BTC/USDT and ETH/USDT, 2025-05-19 -> 2025-06-16
     00:00 UTC (the demo's USDT pairs). Walked like ``upbit_top20``, but the 24 h figures are *rolling*
     over the recorded 24 h before the point: ``change`` is last - the walked price 24 h earlier (the
     window's first open while less than 24 h is recorded), ``volume_24h`` the sum of the candles
-    completed in those 24 h. These files hold no traded value: ``traded_value_24h`` is ``None``.
+    completed in those 24 h. These files hold no traded value: ``traded_value_24h`` is ``None`` (the
+    board shows "—" and says why).
 
 The demo clock (``demo_clock``, a ``markets.sources.clock.DemoClock``): every replay of the demo
 follows it instead of its own pacing. At any wall time the source emits the latest batch recorded
@@ -88,6 +91,7 @@ BITHUMB_BTC_1M_FILE = "public_candlestick_BTC_KRW_1m.json"
 UPBIT_TRADES_FILE = "ws_trade_orderbook_messages_SIMPLE.jsonl"
 KRX_DAILY_FILE = "krx_daily_ohlcv_top50.csv"
 UPBIT_4COINS_FILE = "upbit_KRW_15min_BTC_DOGE_ETH_XRP_2025-05-19_2025-06-15.csv"
+UPBIT_SOL_1H_FILE = "upbit_KRW_60min_SOL_2025-05-19_2025-06-15.csv"
 BINANCE_USDT_1H_FILE = "binance_spot_USDT_1h_17coins_2025-05-19_2025-06-15.csv"
 BINANCE_USDT_4H_FILE = "binance_spot_USDT_4h_BTC_ETH_2025-05-19_2025-06-15.csv"
 KRX_WALK_MINUTES = (0, 130, 260, 390)  # session open 09:00 KST + these: the four prices of a KRX day
@@ -113,6 +117,7 @@ DATASETS: dict[str, _Dataset] = {
     "upbit_trades": _Dataset(UPBIT_TRADES_FILE, "upbit", None, 1.0),
     "krx_daily": _Dataset(KRX_DAILY_FILE, "krx", "1d", SESSION_SECONDS),
     "upbit_15m_4coins": _Dataset(UPBIT_4COINS_FILE, "upbit", "15m", 900 / 4),
+    "upbit_60m_sol": _Dataset(UPBIT_SOL_1H_FILE, "upbit", "1h", 3600 / 4),
     "binance_usdt_1h": _Dataset(BINANCE_USDT_1H_FILE, "binance", "1h", 3600 / 4),
     "binance_usdt_4h": _Dataset(BINANCE_USDT_4H_FILE, "binance", "4h", 14400 / 4),
 }
@@ -193,7 +198,7 @@ class ReplaySource(MarketSource):
             self._steps = self._walk_candles(with_value=False)
         elif dataset == "upbit_trades":
             self._steps = self._read_upbit_trades(path)
-        elif dataset == "upbit_15m_4coins":
+        elif dataset in ("upbit_15m_4coins", "upbit_60m_sol"):
             self._candles = self._read_upbit_candles(path)
             self._steps = self._walk_candles_rolling()
         elif dataset in ("binance_usdt_1h", "binance_usdt_4h"):

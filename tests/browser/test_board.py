@@ -7,7 +7,7 @@ def test_board_fills_from_the_websocket_and_a_price_cell_changes(site):
     site.open("/")
 
     site.wait_for(lambda: site.text("#conn-status .conn-label") == "Live", "the ticker stream to be Live")
-    # as many rows as the API's board (the demo's clock replays 4 KRW coins; a live feed, 20)
+    # as many rows as the API's board (the demo's clock replays 5 KRW coins; a live feed, 20)
     listed = site.fetch_json("GET", "/api/v1/tickers/?top=20")["data"]
     assert len(listed) >= 4, listed
     site.wait_for(lambda: len(_prices(site)) >= min(10, len(listed)), "the board's rows")
@@ -22,6 +22,18 @@ def test_board_fills_from_the_websocket_and_a_price_cell_changes(site):
     site.wait_for(lambda: _chart_outcome(site), "the top row's chart")
     site.shot("board")
     assert site.text("#board-updated").endswith("KST")
+    # the heading counts the rows shown (never "Top 20" over fewer); a missing 24 h value is "—"
+    # with the reason in its tooltip and the footnote shown
+    rows = len(_prices(site))
+    heading = site.text("#board-heading")
+    assert f"Top {rows} " in heading or f"{rows} KRW coin" in heading, (heading, rows)
+    blanks = site.js(
+        'return Array.from(document.querySelectorAll("#board-body td.col-value"))'
+        '.filter((td) => td.textContent === "—").map((td) => td.title)'
+    )
+    if blanks:
+        assert all("no 24h traded value" in title.lower() for title in blanks), blanks
+        assert site.find("#board-value-note").is_displayed()
 
 
 def test_clicking_a_row_charts_it_and_every_interval_shows_candles_or_says_it_has_none(site):

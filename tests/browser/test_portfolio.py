@@ -190,3 +190,25 @@ def _stat(site, currency: str, label: str) -> Decimal | None:
     if not title:
         return None
     return Decimal(title.replace("₩", "").replace("−", "-").replace(",", "").split()[0])
+
+
+def test_a_krx_ticket_warns_when_the_clock_is_outside_the_session(logged_in_site):
+    """The ticket agrees with GET /api/v1/sessions/krx/ (the demo clock's KRX session): closed ->
+    the server's message on the ticket and a market order's button disabled with the reason."""
+    site = logged_in_site
+    found = site.fetch_json("GET", "/api/v1/instruments/?exchange=krx&search=005930&limit=5")
+    samsung = next(row for row in found["data"]["results"] if row["symbol"] == "005930")
+    site.open(f"/portfolio/?instrument={samsung['id']}")
+    site.wait_for(lambda: "005930" in site.text("#pf-inst-sub") + site.text("#pf-inst-name"), "005930 on the ticket")
+
+    def agrees():
+        state = site.fetch_json("GET", "/api/v1/sessions/krx/")["data"]
+        shown = site.find("#pf-session").is_displayed()
+        submit = site.find("#pf-submit")
+        if state["message"]:
+            ok = shown and state["message"] in site.text("#pf-session") and submit.get_attribute("disabled") is not None
+            return ok and state["message"] in submit.get_attribute("title") and "closed"
+        return not shown and "open"
+
+    # the ticket polls every 15 s; the clock moves 60x, so allow a poll or two
+    assert site.wait_for(agrees, "the ticket to show the KRX session the server reports", timeout=40)

@@ -24,6 +24,7 @@
   const $ = (id) => document.getElementById(id);
   const el = {
     body: $("board-body"), status: $("conn-status"), updated: $("board-updated"), note: $("board-note"),
+    heading: $("board-heading"), valueNote: $("board-value-note"),
     search: $("search-input"), market: $("search-market"), results: $("search-results"),
     name: $("chart-name"), sub: $("chart-sub"), price: $("chart-price"), change: $("chart-change"),
     chart: $("chart"), message: $("chart-message"),
@@ -148,6 +149,21 @@
 
   // ------------------------------------------------------------------ board
 
+  const NO_VALUE = "24시간 거래대금 없음: 이 녹화(캔들)에는 거래대금이 없습니다 · No 24h traded value: the recording (candles) has none";
+
+  // The heading says how many rows are shown (never "Top 20" over fewer rows), and whether they
+  // are ranked by traded value at all: rows without one come after, in a fixed order.
+  function showCount(rows) {
+    const missing = rows.filter((t) => num(t.traded_value_24h) === null).length;
+    if (el.heading) {
+      const n = rows.length;
+      el.heading.textContent = !n ? "시세 · Board"
+        : missing === n ? "원화 코인 " + n + "개 (거래대금 기록 없음) · " + n + " KRW " + (n === 1 ? "coin" : "coins") + " (no traded value recorded)"
+        : "거래대금 상위 " + n + " · Top " + n + " by 24h traded value";
+    }
+    if (el.valueNote) el.valueNote.hidden = missing === 0;
+  }
+
   function renderBoard(tickers) {
     state.board = tickers.slice(0, BOARD_SIZE);
     const previous = state.rows;
@@ -177,6 +193,9 @@
       const value = h("td", "col-num col-value", values.value);
       if (t.quote === "KRW" && num(t.traded_value_24h) !== null) {
         value.title = "₩" + nf(0, 0).format(num(t.traded_value_24h));
+      } else if (num(t.traded_value_24h) === null) {
+        value.title = NO_VALUE;
+        value.classList.add("no-value");
       }
       tr.append(h("td", "col-rank", String(i + 1)), nameCell(t), exch, price, change, rate, value);
 
@@ -194,6 +213,7 @@
     });
 
     state.rows = next;
+    showCount(state.board);
     if (!state.board.length) {
       const tr = h("tr", "board-empty");
       const td = h("td", null, "No tickers yet.");

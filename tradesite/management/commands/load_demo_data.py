@@ -51,6 +51,16 @@ SHIPPED = [
         "import_candles",
         [
             "--format",
+            "upbit_csv",
+            "coins_intraday/upbit_KRW_60min_SOL_2025-05-19_2025-06-15.csv.gz",
+            "--interval",
+            "1h",
+        ],
+    ),
+    (
+        "import_candles",
+        [
+            "--format",
             "binance_csv",
             "coins_intraday/binance_spot_USDT_1h_17coins_2025-05-19_2025-06-15.csv.gz",
             "--interval",
@@ -81,6 +91,10 @@ TRADES = [
     ["--exchange", "bitmex", "--symbol", "XBTUSD", "--file", "bitmex_XBTUSD_ws_trade_messages.jsonl"],
 ]
 FROM_SHARED = [
+    # the KOSPI200 futures/options masters behind the demo's KIS derivatives replay (kis/SOURCE.md)
+    ("import_instruments", ["--format", "kis_fo_master", "kis/masterfiles/fo_idx_code_mts.csv"]),
+    ("import_instruments", ["--format", "kis_fo_master", "kis/masterfiles/fo_eurex_code.csv"]),
+    ("import_instruments", ["--format", "kis_fo_master", "kis/masterfiles/fo_cme_code.csv"]),
     (
         "import_candles",
         [

@@ -7,7 +7,11 @@ Binance USDT pairs 1 h and 4 h, KRX daily) run on one demo clock (``markets.cloc
 window START..END of that setting at SPEED x (``--speed`` overrides); the clock is installed for
 the header, ``/api/v1/clock/``, the charts and the bots. ``--replay`` picks other datasets: those
 covering the clock's window follow it, the others (e.g. ``upbit_top20``, 2026-06-28) run on their
-own pacing and then no clock is installed.
+own pacing and then no clock is installed. On the clock, the recorded KIS derivatives session
+``MARKETS["DEMO_CLOCK"]["KIS_RECORDING"]`` (in SHARED_DATA_DIR; unlicensed, never shipped) runs
+too, as the ``kis_replay`` source: another date than the window, so it loops,
+``recorded_now = kis_start + (clock.now - clock.start) mod span`` (``markets.clock.looped_instant``),
+and /derivatives/ says so; without the recording the page says no derivatives replay is available.
 
 The embedded demo has no Redis, so the feed must share the web process's event loop and its
 in-memory channel layer; this command starts daphne and schedules the feeds on that loop, and
@@ -25,6 +29,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from markets.replay_files import replay_data_dir
+from markets.sources.clock import KST
 from markets.sources.replay import DATASETS
 
 logger = logging.getLogger(__name__)
@@ -53,7 +58,7 @@ class Command(BaseCommand):
         from daphne.server import Server  # installs Twisted's asyncio reactor
         from twisted.internet import reactor
 
-        from markets.clock import demo_clock_clear, demo_clock_from_settings, demo_clock_install
+        from markets.clock import demo_clock_clear, demo_clock_from_settings, demo_clock_install, kis_replay_clear
         from markets.feed import run_feed_forever
         from markets.sources import get_source
         from tradesite.asgi import application
@@ -90,8 +95,15 @@ class Command(BaseCommand):
 
         for dataset in datasets:
             sources[dataset] = lambda d=dataset: factory(d)
+        kis_replay_clear()
         if shared:
             demo_clock_install(clock=clock)
+            kis = _kis_replay(clock)
+            if kis is not None:
+                sources["kis_replay"] = kis
+                self.stdout.write(f"derivatives: {kis.label}")
+            else:
+                self.stdout.write("derivatives: no KIS recording in SHARED_DATA_DIR, no derivatives replay")
             label, _ = clock.labels(clock.wall_start)
             self.stdout.write(
                 f"demo clock: {label} (window {clock.start:%Y-%m-%d %H:%M} .. {clock.end:%Y-%m-%d %H:%M} UTC)"
@@ -126,6 +138,53 @@ class Command(BaseCommand):
         )
         server.run()
         self.stdout.write("stopped")
+
+
+class _KisReplayFactory:
+    """Builds the ``kis_replay`` source of ``path`` on ``clock`` (``looped_instant``), for
+    ``run_feed_forever``; ``label`` says what it replays."""
+
+    def __init__(self, clock, path, start, end):
+        self.clock, self.path, self.start, self.end = clock, path, start, end
+        minutes, seconds = divmod(int((end - start).total_seconds() + 1), 60)
+        self.label = (
+            f"replay of the KIS session {start.astimezone(KST):%Y-%m-%d %H:%M}-{end.astimezone(KST):%H:%M} KST,"
+            f" looping every {minutes} min {seconds} s of the demo clock"
+        )
+
+    def __call__(self):
+        from markets.clock import looped_instant
+        from markets.kis_realtime import build_replay_source
+
+        clock, start, end = self.clock, self.start, self.end
+        return build_replay_source(
+            self.path,
+            recorded_now=lambda: looped_instant(clock, datetime.now(UTC), start=start, end=end),
+            loop=True,
+        )
+
+
+def _kis_replay(clock):
+    """The KIS derivatives replay on ``clock`` (``MARKETS["DEMO_CLOCK"]["KIS_RECORDING"]`` in
+    SHARED_DATA_DIR, with the KIS column lists), installed for /derivatives/; ``None`` when the
+    recording or the column lists are absent (they are unlicensed, never shipped)."""
+    from pathlib import Path
+
+    from markets.clock import kis_replay_install
+    from markets.sources.kis.frames import load_spec
+    from markets.sources.kis.replay import wire_frames
+
+    rel = settings.MARKETS["DEMO_CLOCK"].get("KIS_RECORDING")
+    path = Path(settings.MARKETS["SHARED_DATA_DIR"]) / rel if rel else None
+    spec_file = Path(settings.KIS_REALTIME["SPEC_FILE"])
+    if path is None or not path.is_file() or not spec_file.is_file():
+        return None
+    frames = wire_frames(path, load_spec(spec_file))
+    if not frames:
+        return None
+    start, end = frames[0].received, frames[-1].received
+    kis_replay_install(path=str(path), start=start, end=end)
+    return _KisReplayFactory(clock, path, start, end)
 
 
 def jobs_banner(*, no_jobs: bool = False) -> list[str]:

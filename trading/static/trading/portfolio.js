@@ -34,6 +34,7 @@
     quantity: $("pf-quantity"), quantityHint: $("pf-quantity-hint"), limitPrice: $("pf-limit-price"),
     useLast: $("pf-use-last"), tif: $("pf-tif"), estimate: $("pf-estimate"),
     formError: $("pf-form-error"), formResult: $("pf-form-result"), submit: $("pf-submit"),
+    session: $("pf-session"),
     limitOnly: Array.from(form.querySelectorAll(".pf-limit-only")),
     positions: $("pf-positions"), positionsMeta: $("pf-positions-meta"),
     lots: $("pf-lots"), lotsMeta: $("pf-lots-meta"), exit: $("pf-exit"),
@@ -47,6 +48,7 @@
 
   const state = {
     instrument: null,      // the ticket's instrument (InstrumentSerializer shape)
+    krxSession: null,      // GET sessions/krx/: {open, enforced, now, message} at the market's present
     ticker: null,          // its latest ticker
     instruments: new Map(), // id -> instrument, fetched once
     positions: new Map(),  // instrument id -> marked position row
@@ -894,16 +896,51 @@
   /** The ticket's price is live: the feed sent it fresh within the server's 60 s (TICKER_MAX_AGE). */
   const priceLive = () => Boolean(state.ticker && state.tickerAt && Date.now() - state.tickerAt < 60000);
 
-  /** A market order needs a live price: without one the button is disabled and says why. */
+  const isKrx = (inst) => Boolean(inst) && (inst.market === "krx" || inst.exchange === "krx");
+
+  /** The server's message when KRX is outside its session at the market's present (the demo
+   *  clock in a replay), for a KRX instrument; null otherwise. */
+  function krxClosedMessage(inst) {
+    const s = state.krxSession;
+    return isKrx(inst) && s && !s.open && s.message ? s.message : null;
+  }
+
+  /** The session warning on the ticket: a market order would be refused, a limit order rests. */
+  function renderSessionState(inst, limit) {
+    if (!el.session) return null;
+    const message = krxClosedMessage(inst);
+    el.session.hidden = !message;
+    if (message) {
+      el.session.textContent = message + (limit
+        ? " A limit order rests until the session opens · 지정가 주문은 장이 열릴 때까지 대기합니다."
+        : " A market order cannot be placed now · 지금은 시장가 주문을 낼 수 없습니다 (장 시간 외).");
+    }
+    return message;
+  }
+
+  async function loadKrxSession() {
+    try {
+      state.krxSession = (await api("sessions/krx/")).data;
+    } catch (err) {
+      state.krxSession = null; // unknown: the server still refuses a closed-session order itself
+    }
+    renderEstimate();
+  }
+
+  /** A market order needs a live price and, on KRX, the session open: otherwise the button is
+   *  disabled and says why. */
   function renderPriceState(inst, limit) {
     const live = priceLive();
     const label = el.priceConn.querySelector(".conn-label");
     const socketLive = el.priceConn.classList.contains("conn-live");
     if (socketLive && label) label.textContent = !inst || live ? "Price live" : "No live price";
     el.priceConn.classList.toggle("conn-noprice", socketLive && Boolean(inst) && !live);
-    const blocked = Boolean(inst) && !limit && !live && !state.submitting;
+    const closed = renderSessionState(inst, limit);
+    const blocked = Boolean(inst) && !limit && (!live || Boolean(closed)) && !state.submitting;
     if (!state.submitting) el.submit.disabled = blocked;
-    el.submit.title = blocked ? "No live price for " + inst.symbol + ": a market order cannot fill · 실시간 가격 없음 (지정가 주문은 가능)" : "";
+    el.submit.title = !blocked ? ""
+      : closed ? closed + " · 장 시간 외: 시장가 주문 불가 (지정가 주문은 가능)"
+      : "No live price for " + inst.symbol + ": a market order cannot fill · 실시간 가격 없음 (지정가 주문은 가능)";
     return live;
   }
 
@@ -1497,6 +1534,8 @@
   }
 
   setInterval(renderEstimate, 5000); // a price heard more than 60 s ago is no longer live
+  loadKrxSession();
+  setInterval(loadKrxSession, 15000); // the demo clock moves 60x: the session opens and closes
   onFormChange();
   refreshAll();
   loadHistory();
