@@ -1,4 +1,5 @@
 from django.shortcuts import render
+from django.utils.translation import get_language
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from quiz import glossary
@@ -8,11 +9,18 @@ from quiz.models import Category, Language
 @ensure_csrf_cookie  # the page's script sends the cookie's token back as X-CSRFToken
 def quiz_page(request):
     """The quiz for people (templates: quiz/quiz.html): plain JS on the quiz API with the
-    session cookie; anonymous visitors get a login link."""
+    session cookie; anonymous visitors get a login link. The language filter starts at the page's
+    active language (``ko`` or ``en``), so the script asks ``quiz/next/?language=<it>``."""
+    active = get_language() or ""
     return render(
         request,
         "quiz/quiz.html",
-        {"categories": Category.choices, "languages": Language.choices, "login_url": "/api-auth/login/?next=/quiz/"},
+        {
+            "categories": Category.choices,
+            "languages": Language.choices,
+            "quiz_language": active if active in Language.values else "",
+            "login_url": "/api-auth/login/?next=/quiz/",
+        },
     )
 
 

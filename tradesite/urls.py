@@ -35,6 +35,7 @@ urlpatterns = [
     path("predictions/", include("predictions.pages")),
     path("notifications/channels/", channels_page, name="notification-channels-page"),
     path("telegram/webhook/", telegram_webhook, name="telegram-webhook"),
+    path("i18n/", include("django.conf.urls.i18n")),  # /i18n/setlang/: the header's language switch
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
