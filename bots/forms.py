@@ -45,7 +45,8 @@ def add_service_error(form: forms.Form, error: DomainError, *, aliases: dict[str
     field = (aliases or {}).get(error.field or "", error.field)
     message = error.message  # the service's, in English (the API's language)
     if not (get_language() or "en").startswith("en"):
-        message = f"{SERVICE_HINT.get(field or '', _('Check the input'))} · {message}"
+        hint = SERVICE_HINT.get(field or "", _("Check the input"))
+        message = f"{hint} · {message}"
     form.add_error(field if field in form.fields else None, message)
 
 
