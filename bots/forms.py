@@ -157,15 +157,11 @@ class BotForm(forms.Form):
         data = super().clean()
         if data.get("kind") == Bot.Kind.PREDICTIONS:
             if not data.get("model"):
-                self.add_error(
-                    "model", _("A predictions bot follows a model: give its name.")
-                )
+                self.add_error("model", _("A predictions bot follows a model: give its name."))
             if data.get("exit_after_sessions") is None and "exit_after_sessions" not in self.errors:
                 data["exit_after_sessions"] = 5
         elif data.get("kind") == Bot.Kind.BREAKOUT and not data.get("instrument") and "instrument" not in self.errors:
-            self.add_error(
-                "instrument", _("A breakout bot trades one instrument: choose it.")
-            )
+            self.add_error("instrument", _("A breakout bot trades one instrument: choose it."))
         return data
 
 

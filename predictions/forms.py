@@ -32,13 +32,9 @@ class PredictionBacktestForm(forms.Form):
         label=pgettext_lazy("market", "Board"),
         error_messages=MESSAGES,
     )
-    start = forms.DateField(
-        label=_("Start"), help_text=_("after the training period"), error_messages=DATE
-    )
+    start = forms.DateField(label=_("Start"), help_text=_("after the training period"), error_messages=DATE)
     end = forms.DateField(label=_("End"), error_messages=DATE)
-    top_n = forms.IntegerField(
-        min_value=1, max_value=100, initial=20, label=_("Top N"), error_messages=WHOLE
-    )
+    top_n = forms.IntegerField(min_value=1, max_value=100, initial=20, label=_("Top N"), error_messages=WHOLE)
     hold_sessions = forms.IntegerField(
         min_value=1, max_value=60, initial=5, label=_("Hold sessions"), error_messages=WHOLE
     )

@@ -158,7 +158,9 @@ def test_every_translate_tag_in_the_templates_has_a_korean_msgid():
     # a template string added without `make messages` shows in English on a Korean page
     msgids = {e.msgid for e in polib.pofile(str(LOCALE / "ko" / "LC_MESSAGES" / "django.po"))}
     base = Path(settings.BASE_DIR)
-    templates = [p for p in base.glob("**/templates/**/*.html") if ".venv" not in p.parts and "node_modules" not in p.parts]
+    templates = [
+        p for p in base.glob("**/templates/**/*.html") if ".venv" not in p.parts and "node_modules" not in p.parts
+    ]
     tag = re.compile(r"""{%\s*(?:translate|trans)\s+(["'])(.*?)\1(?:\s+[^%]*)?%}""")
     missing = [
         (str(p.relative_to(base)), m.group(2))
