@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: demo test check format install install-dev serve prod-smoke clean
+.PHONY: demo test check format install install-dev serve prod-smoke clean messages
 
 $(VENV)/.installed: requirements.txt
 	@echo "== [1/7] Python packages into $(VENV) (pip prints each download; a cold cache takes minutes)"
@@ -67,3 +67,10 @@ format: install-dev
 
 clean:
 	rm -rf $(VENV) node_modules var
+
+# translations (needs GNU gettext: apt-get install gettext): collect the msgids of templates and code
+# into locale/ko/LC_MESSAGES/django.po, then compile the .mo files, which are committed so that
+# `make demo` and CI need no gettext (tests/test_i18n.py fails when a .mo lags its .po)
+messages: install
+	$(PY) manage.py makemessages --locale ko --no-obsolete --ignore '.venv/*' --ignore 'node_modules/*' --ignore 'var/*' --ignore 'bench/*' --ignore 'tests/*'
+	$(PY) manage.py compilemessages --locale ko --ignore '.venv/*' --ignore 'node_modules/*'

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from bots.models import Bot
 from bots.services import MAX_DAYS
@@ -13,27 +15,27 @@ from core.exceptions import DomainError
 from core.forms import DATE, MESSAGES, NUMBER, WHOLE
 from markets.models import Exchange, Instrument, Kind
 
-# the Korean line put in front of a service's English message, by the field it names
-SERVICE_KO = {
-    "instrument": "종목을 확인하세요",
-    "symbol": "종목을 확인하세요",
-    "k": "k는 0과 1 사이입니다",
-    "k_mode": "k 방식을 고르세요",
-    "fraction": "비중은 0 초과 1 이하입니다",
-    "lookback": "기간(일)을 확인하세요",
-    "ma_window": "이동평균 기간을 확인하세요",
-    "ma": "이동평균 기간을 확인하세요",
-    "exit_after_sessions": "보유 세션 수를 확인하세요",
-    "model": "모델을 확인하세요",
-    "second_model": "두 번째 모델을 확인하세요",
-    "threshold": "기준값을 확인하세요",
-    "second_threshold": "기준값을 확인하세요",
-    "top_n": "종목 수를 확인하세요",
-    "stop_loss_pct": "손절 비율을 확인하세요",
-    "start": "기간을 확인하세요",
-    "end": "기간을 확인하세요",
-    "fee_bps": "수수료를 확인하세요",
-    "slippage_bps": "슬리피지를 확인하세요",
+# the line put in front of a service's English message on a Korean page, by the field it names
+SERVICE_HINT = {
+    "instrument": _("Check the instrument"),
+    "symbol": _("Check the instrument"),
+    "k": _("k is between 0 and 1"),
+    "k_mode": _("Choose the k mode"),
+    "fraction": _("The fraction is above 0 and at most 1"),
+    "lookback": _("Check the lookback (days)"),
+    "ma_window": _("Check the moving-average window"),
+    "ma": _("Check the moving-average window"),
+    "exit_after_sessions": _("Check the hold sessions"),
+    "model": _("Check the model"),
+    "second_model": _("Check the second model"),
+    "threshold": _("Check the threshold"),
+    "second_threshold": _("Check the threshold"),
+    "top_n": _("Check the number of picks"),
+    "stop_loss_pct": _("Check the stop loss"),
+    "start": _("Check the dates"),
+    "end": _("Check the dates"),
+    "fee_bps": _("Check the fee"),
+    "slippage_bps": _("Check the slippage"),
 }
 
 
@@ -41,8 +43,11 @@ def add_service_error(form: forms.Form, error: DomainError, *, aliases: dict[str
     """Put a service's domain error on the form field it names (``aliases`` maps a service
     field to the form's name), or on the form when it names none of the form's fields."""
     field = (aliases or {}).get(error.field or "", error.field)
-    korean = SERVICE_KO.get(field or "", "입력을 확인하세요")
-    form.add_error(field if field in form.fields else None, f"{korean} · {error.message}")
+    message = error.message  # the service's, in English (the API's language)
+    if not (get_language() or "en").startswith("en"):
+        hint = SERVICE_HINT.get(field or "", _("Check the input"))
+        message = f"{hint} · {message}"
+    form.add_error(field if field in form.fields else None, message)
 
 
 def _number(**kwargs) -> forms.DecimalField:
@@ -72,8 +77,8 @@ class BotForm(forms.Form):
 
     kind = forms.ChoiceField(
         choices=[
-            ("breakout", "변동성 돌파 · Volatility breakout"),
-            ("predictions", "예측 추종 · Follows the predictions"),
+            ("breakout", _("Volatility breakout")),
+            ("predictions", _("Follows the predictions")),
         ],
         initial=Bot.Kind.BREAKOUT,
         error_messages=MESSAGES,
@@ -83,7 +88,7 @@ class BotForm(forms.Form):
         queryset=Instrument.objects.none(), required=False, error_messages=MESSAGES, empty_label="—"
     )
     k_mode = forms.ChoiceField(
-        choices=[("fixed", "고정 k · Fixed k"), ("auto", "최적 K · Best K, walk-forward")],
+        choices=[("fixed", _("Fixed k")), ("auto", _("Best K, walk-forward"))],
         initial=Bot.KMode.FIXED,
         error_messages=MESSAGES,
     )
@@ -100,9 +105,9 @@ class BotForm(forms.Form):
     second_model = forms.CharField(max_length=80, required=False, error_messages=MESSAGES)
     condition = forms.ChoiceField(
         choices=[
-            ("model", "모델 하나 · One model"),
-            ("both", "둘 다 · Both models agree"),
-            ("either", "하나라도 · Either model"),
+            ("model", _("One model")),
+            ("both", _("Both models agree")),
+            ("either", _("Either model")),
         ],
         initial=Bot.Condition.MODEL,
         error_messages=MESSAGES,
@@ -115,29 +120,29 @@ class BotForm(forms.Form):
     )
 
     labels = {
-        "kind": ("종류 · Kind", ""),
-        "name": ("이름 · Name", "선택 · optional"),
-        "instrument": ("종목 · Instrument", "돌파 봇 · breakout bots"),
-        "k_mode": ("k 방식 · k mode", "고정 k 또는 최적 K(워크포워드) · fixed, or best K walk-forward"),
-        "k": ("k", "고정 k, 0~1 · a fixed-k bot's k, 0 to 1"),
-        "lookback": ("최적 K 기간 · Lookback (days)", "최적 K를 맞추는 일수 · days the best K is fitted on"),
-        "ma_window": ("이동평균 · Moving average (days)", "0 = 끔 · 0 = off"),
+        "kind": (_("Kind"), ""),
+        "name": (_("Name"), _("optional")),
+        "instrument": (_("Instrument"), _("breakout bots")),
+        "k_mode": (_("k mode"), _("fixed, or best K walk-forward")),
+        "k": ("k", _("a fixed-k bot's k, 0 to 1")),
+        "lookback": (_("Lookback (days)"), _("days the best K is fitted on")),
+        "ma_window": (_("Moving average (days)"), _("0 = off")),
         "fraction": (
-            "비중 · Fraction of cash",
-            "진입마다 가용 현금의 비율, 0~1 (기본 0.5, 예측 봇 0.2) · of the available cash per entry (default 0.5; predictions 0.2)",
+            _("Fraction of cash"),
+            _("of the available cash per entry (default 0.5; predictions 0.2)"),
         ),
         "exit_after_sessions": (
-            "보유 세션 · Hold sessions",
-            "N 세션 보유 후 매도, 1~60 (비우면 다음 시가에 매도; 예측 봇 기본 5) · sell after N sessions (empty: at the next open; predictions default 5)",
+            _("Hold sessions"),
+            _("sell after N sessions (empty: at the next open; predictions default 5)"),
         ),
-        "enabled": ("사용 · Enabled", ""),
-        "model": ("모델 · Model", "예측 봇이 따르는 예측기 이름 · predictions bot: the predictor followed"),
-        "second_model": ("두 번째 모델 · Second model", "조건 both / either"),
-        "condition": ("조건 · Condition", ""),
-        "threshold": ("기준 확률 · Threshold", "0~1"),
-        "second_threshold": ("두 번째 기준 · Second threshold", "0~1"),
-        "top_n": ("세션당 종목 수 · Top N", "1~50"),
-        "stop_loss_pct": ("손절 % · Stop loss %", "선택 · optional"),
+        "enabled": (_("Enabled"), ""),
+        "model": (_("Model"), _("predictions bot: the predictor followed")),
+        "second_model": (_("Second model"), _("condition both / either")),
+        "condition": (_("Condition"), ""),
+        "threshold": (_("Threshold"), "0~1"),
+        "second_threshold": (_("Second threshold"), "0~1"),
+        "top_n": (_("Top N"), "1~50"),
+        "stop_loss_pct": (_("Stop loss %"), _("optional")),
     }
 
     def __init__(self, *args, **kwargs):
@@ -152,15 +157,11 @@ class BotForm(forms.Form):
         data = super().clean()
         if data.get("kind") == Bot.Kind.PREDICTIONS:
             if not data.get("model"):
-                self.add_error(
-                    "model", "예측 봇은 모델이 필요합니다 · A predictions bot follows a model: give its name."
-                )
+                self.add_error("model", _("A predictions bot follows a model: give its name."))
             if data.get("exit_after_sessions") is None and "exit_after_sessions" not in self.errors:
                 data["exit_after_sessions"] = 5
         elif data.get("kind") == Bot.Kind.BREAKOUT and not data.get("instrument") and "instrument" not in self.errors:
-            self.add_error(
-                "instrument", "돌파 봇은 종목 하나를 거래합니다 · A breakout bot trades one instrument: choose it."
-            )
+            self.add_error("instrument", _("A breakout bot trades one instrument: choose it."))
         return data
 
 
@@ -192,15 +193,15 @@ class BacktestForm(forms.Form):
     )
 
     labels = {
-        "exchange": ("거래소 · Exchange", ""),
-        "symbol": ("종목 · Symbol", "BTC/KRW; KRX 코드 예 005930 · a KRX code such as 005930"),
-        "start": ("시작일 · Start", "YYYY-MM-DD; 비우면 처음부터 · empty: the first stored candle"),
-        "end": ("종료일 · End", "YYYY-MM-DD; 비우면 끝까지 · empty: the last stored candle"),
-        "k": ("k", '"auto" (최적 K 워크포워드 · best K walk-forward) 또는 · or 0~1'),
-        "lookback": ("최적 K 기간 · Lookback (days)", ""),
-        "ma": ("이동평균 · Moving average (days)", "0 = 끔 · 0 = off"),
-        "fee_bps": ("수수료 bps · Fee (bps)", "비우면 거래소 수수료 · empty: the exchange's fee"),
-        "slippage_bps": ("슬리피지 bps · Slippage (bps)", "비우면 시장가 슬리피지 · empty: the market-order slippage"),
+        "exchange": (_("Exchange"), ""),
+        "symbol": (_("Symbol"), _("BTC/KRW; a KRX code such as 005930")),
+        "start": (_("Start"), _("YYYY-MM-DD; empty: the first stored candle")),
+        "end": (_("End"), _("YYYY-MM-DD; empty: the last stored candle")),
+        "k": ("k", _('"auto" (best K walk-forward) or 0~1')),
+        "lookback": (_("Lookback (days)"), ""),
+        "ma": (_("Moving average (days)"), _("0 = off")),
+        "fee_bps": (_("Fee (bps)"), _("empty: the exchange's fee")),
+        "slippage_bps": (_("Slippage (bps)"), _("empty: the market-order slippage")),
     }
 
     def __init__(self, *args, **kwargs):
@@ -217,11 +218,11 @@ class BacktestForm(forms.Form):
         except ArithmeticError:
             value = Decimal("NaN")
         if not (value.is_finite() and 0 <= value <= 1):
-            raise forms.ValidationError('k는 "auto" 또는 0~1 사이 숫자입니다 · k is "auto" or a number from 0 to 1.')
+            raise forms.ValidationError(_('k is "auto" or a number from 0 to 1.'))
         return text
 
     def clean(self):
         data = super().clean()
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            self.add_error("start", "시작일이 종료일보다 늦습니다 · start must not be after end.")
+            self.add_error("start", _("start must not be after end."))
         return data

@@ -13,6 +13,7 @@ from django import forms
 from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import DATETIME_KST, MESSAGES
 from etl import pairs as pair_registry
@@ -27,9 +28,9 @@ EXCHANGES = [
     ("bybit", "Bybit"),
     ("bitmex", "BitMEX"),
     ("bithumb", "Bithumb"),
-    (pair_registry.ALL_EXCHANGE, "전체 USD 무기한 · All USD perpetuals"),
+    (pair_registry.ALL_EXCHANGE, _("All USD perpetuals")),
 ]
-WINDOW_LABELS = {"min": "분 · minute", "hour": "시간 · hour", "day": "일 · day"}
+WINDOW_LABELS = {"min": _("minute"), "hour": _("hour"), "day": _("day")}
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
 
 
@@ -41,21 +42,21 @@ class TakerVolumeForm(forms.Form):
     """The page's selectors (GET). ``from`` / ``to`` are Asia/Seoul wall times; ``to`` is
     exclusive; empty = the span before the newest stored minute of the selection."""
 
-    exchange = forms.ChoiceField(choices=EXCHANGES, required=False, label="거래소 · Exchange", error_messages=MESSAGES)
+    exchange = forms.ChoiceField(choices=EXCHANGES, required=False, label=_("Exchange"), error_messages=MESSAGES)
     symbol = forms.CharField(
         max_length=20,
         required=False,
-        label="심볼 · Symbol",
-        help_text="비우면 BTC 페어 · empty: the exchange's BTC pair",
+        label=_("Symbol"),
+        help_text=_("empty: the exchange's BTC pair"),
     )
     window = forms.ChoiceField(
-        choices=[(w, WINDOW_LABELS[w]) for w in WINDOWS], required=False, label="단위 · Window", error_messages=MESSAGES
+        choices=[(w, WINDOW_LABELS[w]) for w in WINDOWS], required=False, label=_("Window"), error_messages=MESSAGES
     )
     from_ = forms.DateTimeField(
-        required=False, input_formats=LOCAL_FORMATS, label="시작 · From (KST)", error_messages=DATETIME_KST
+        required=False, input_formats=LOCAL_FORMATS, label=_("From (KST)"), error_messages=DATETIME_KST
     )
     to = forms.DateTimeField(
-        required=False, input_formats=LOCAL_FORMATS, label="끝 · To (KST, exclusive)", error_messages=DATETIME_KST
+        required=False, input_formats=LOCAL_FORMATS, label=_("To (KST, exclusive)"), error_messages=DATETIME_KST
     )
 
     def __init__(self, *args, **kwargs):
@@ -81,9 +82,10 @@ class TakerVolumeForm(forms.Form):
                 else:
                     data["pairs"] = [pair_registry.get_pair(data["exchange"], data.get("symbol") or None)]
             except pair_registry.UnknownPair as exc:
-                self.add_error("symbol", f"심볼을 확인하세요 · {exc}")
+                hint = _("Check the symbol")
+                self.add_error("symbol", f"{hint} · {exc}")
         if data.get("from") and data.get("to") and data["from"] >= data["to"]:
-            self.add_error("to", "끝이 시작보다 뒤여야 합니다 · to must be after from.")
+            self.add_error("to", _("to must be after from."))
         return data
 
 

@@ -5,6 +5,8 @@ rules stay in ``predictions.services.prediction_backtest_create``."""
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.forms import DATE, MESSAGES, NUMBER, WHOLE
 from predictions import selectors
@@ -20,25 +22,21 @@ class PredictionBacktestForm(forms.Form):
     model = PredictorChoiceField(
         queryset=Predictor.objects.none(),
         to_field_name="name",
-        label="모델 · Model",
+        label=_("Model"),
         error_messages=MESSAGES,
         empty_label=None,
     )
     market = forms.ChoiceField(
-        choices=[("", "모델의 시장 · the model's board"), *Board.choices],
+        choices=[("", _("the model's board")), *Board.choices],
         required=False,
-        label="시장 · Board",
+        label=pgettext_lazy("market", "Board"),
         error_messages=MESSAGES,
     )
-    start = forms.DateField(
-        label="시작일 · Start", help_text="학습 기간 이후 · after the training period", error_messages=DATE
-    )
-    end = forms.DateField(label="종료일 · End", error_messages=DATE)
-    top_n = forms.IntegerField(
-        min_value=1, max_value=100, initial=20, label="세션당 종목 수 · Top N", error_messages=WHOLE
-    )
+    start = forms.DateField(label=_("Start"), help_text=_("after the training period"), error_messages=DATE)
+    end = forms.DateField(label=_("End"), error_messages=DATE)
+    top_n = forms.IntegerField(min_value=1, max_value=100, initial=20, label=_("Top N"), error_messages=WHOLE)
     hold_sessions = forms.IntegerField(
-        min_value=1, max_value=60, initial=5, label="보유 세션 · Hold sessions", error_messages=WHOLE
+        min_value=1, max_value=60, initial=5, label=_("Hold sessions"), error_messages=WHOLE
     )
     stop_loss_pct = forms.DecimalField(
         max_digits=6,
@@ -46,8 +44,8 @@ class PredictionBacktestForm(forms.Form):
         min_value=Decimal("0.001"),
         max_value=Decimal("99.999"),
         required=False,
-        label="손절 % · Stop loss %",
-        help_text="선택 · optional",
+        label=_("Stop loss %"),
+        help_text=_("optional"),
         error_messages=NUMBER,
     )
     buy_fee_pct = forms.DecimalField(
@@ -56,7 +54,7 @@ class PredictionBacktestForm(forms.Form):
         min_value=Decimal(0),
         max_value=Decimal(5),
         initial=Decimal("0.015"),
-        label="매수 수수료 % · Buy fee %",
+        label=_("Buy fee %"),
         error_messages=NUMBER,
     )
     sell_fee_pct = forms.DecimalField(
@@ -65,7 +63,7 @@ class PredictionBacktestForm(forms.Form):
         min_value=Decimal(0),
         max_value=Decimal(5),
         initial=Decimal("0.015"),
-        label="매도 수수료 % · Sell fee %",
+        label=_("Sell fee %"),
         error_messages=NUMBER,
     )
     sell_tax_pct = forms.DecimalField(
@@ -74,8 +72,8 @@ class PredictionBacktestForm(forms.Form):
         min_value=Decimal(0),
         max_value=Decimal(5),
         required=False,
-        label="매도 세금 % · Sell tax %",
-        help_text="비우면 매도일의 KRX 법정 세율 · empty: the KRX statutory rate of each sell date",
+        label=_("Sell tax %"),
+        help_text=_("empty: the KRX statutory rate of each sell date"),
         error_messages=NUMBER,
     )
     initial_capital = forms.DecimalField(
@@ -84,7 +82,7 @@ class PredictionBacktestForm(forms.Form):
         min_value=Decimal(100_000),
         max_value=Decimal(10) ** 13,
         initial=Decimal(10_000_000),
-        label="초기 자본 · Initial capital (KRW)",
+        label=_("Initial capital (KRW)"),
         error_messages=NUMBER,
     )
 
@@ -99,5 +97,5 @@ class PredictionBacktestForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            self.add_error("end", "종료일이 시작일보다 앞섭니다 · end must not be before start.")
+            self.add_error("end", _("end must not be before start."))
         return data

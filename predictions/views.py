@@ -4,6 +4,8 @@ from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from core.exceptions import DomainError
@@ -109,7 +111,7 @@ def _decile_bars(pooled: dict) -> list[dict]:
 def backtest_list_page(request):
     """The prediction backtest form and the user's backtests. A valid POST runs one
     (``services.prediction_backtest_create``) and redirects to its chart; a bad one shows the
-    messages on their fields (Korean · English) and stores nothing."""
+    messages on their fields (in the page's language) and stores nothing."""
     if request.method == "POST":
         form = PredictionBacktestForm(request.POST)
         if form.is_valid():
@@ -120,7 +122,11 @@ def backtest_list_page(request):
                 backtest = services.prediction_backtest_create(user=request.user, predictor=predictor, **params)
             except DomainError as error:
                 field = error.field if error.field in form.fields else None
-                form.add_error(field, f"{SERVICE_KO.get(error.field or '', '입력을 확인하세요')} · {error.message}")
+                message = error.message  # the service's, in English (the API's language)
+                if not (get_language() or "en").startswith("en"):
+                    hint = SERVICE_HINT.get(error.field or "", _("Check the input"))
+                    message = f"{hint} · {message}"
+                form.add_error(field, message)
             else:
                 return redirect("prediction-backtest-chart", pk=backtest.pk)
     else:
@@ -138,11 +144,12 @@ def backtest_list_page(request):
     )
 
 
-SERVICE_KO = {
-    "start": "시작일을 확인하세요(학습 기간 이후)",
-    "end": "종료일을 확인하세요",
-    "market": "시장을 확인하세요",
-    "model": "모델을 확인하세요",
+# the line put in front of a service's English message on a Korean page, by the field it names
+SERVICE_HINT = {
+    "start": _("Check the start (after the training period)"),
+    "end": _("Check the end"),
+    "market": _("Check the board"),
+    "model": _("Check the model"),
 }
 
 

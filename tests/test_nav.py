@@ -29,7 +29,7 @@ def test_the_nav_links_the_prediction_backtests_page_which_answers():
     html = client.get(reverse("login")).content.decode()
     url = reverse("prediction-backtest-list-page")
 
-    assert f'<a href="{url}">Prediction backtests · 예측 백테스트</a>' in html
+    assert f'<a href="{url}">Prediction backtests</a>' in html
     assert url == "/predictions/backtests/"
     client.force_login(UserFactory())
     assert client.get(url).status_code == 200

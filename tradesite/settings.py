@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the page language: cookie, then Accept-Language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -189,7 +190,13 @@ LOGIN_REDIRECT_URL = "/portfolio/"
 LOGOUT_REDIRECT_URL = "/"
 
 # --- i18n, time ---------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# Pages in Korean and English (templates and forms through gettext, English msgids, Korean in
+# locale/ko). A browser preferring Korean gets Korean (LocaleMiddleware reads Accept-Language, then
+# the header switch's cookie); every other browser, and a client sending no Accept-Language, gets
+# English, the language of the msgids and of the API's error messages.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("ko", "한국어"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"  # stored and computed in UTC; Asia/Seoul is a display and market-hours concern
 DISPLAY_TIME_ZONE = "Asia/Seoul"
 FORMAT_MODULE_PATH = ["tradesite.formats"]  # datetimes shown with their zone ("... KST")

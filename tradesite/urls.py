@@ -42,6 +42,7 @@ urlpatterns = [
     path("alerts/<int:pk>/resume/", alert_action, {"action": "resume"}, name="alert-resume"),
     path("alerts/<int:pk>/delete/", alert_action, {"action": "delete"}, name="alert-delete"),
     path("telegram/webhook/", telegram_webhook, name="telegram-webhook"),
+    path("i18n/", include("django.conf.urls.i18n")),  # /i18n/setlang/: the header's language switch
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

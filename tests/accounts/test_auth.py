@@ -181,9 +181,10 @@ def test_portfolio_page_requires_login(client, user):
 
 
 def test_login_page_links_to_the_signup_page_in_korean_and_english(client, db):
-    html = client.get("/accounts/login/").content.decode()
+    korean = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    english = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
-    assert '<a href="/accounts/signup/">회원가입</a>' in html
-    assert '<a href="/accounts/signup/">Sign up</a>' in html
-    assert "Register through the API" not in html
+    assert '계정이 없으신가요? <a href="/accounts/signup/">회원가입</a>' in korean
+    assert 'No account? <a href="/accounts/signup/">Sign up</a>' in english
+    assert "Register through the API" not in korean + english
     assert client.get("/accounts/signup/").status_code == 200

@@ -113,12 +113,14 @@ def test_bad_input_shows_the_error_on_its_field_in_both_languages_and_creates_no
     client.force_login(user)
     data = {**GOOD, "instrument": str(btc.pk), **change}
 
-    response = client.post(reverse("bot-create-page"), data)
+    response = client.post(reverse("bot-create-page"), data, HTTP_ACCEPT_LANGUAGE="ko")
+    english = client.post(reverse("bot-create-page"), data, HTTP_ACCEPT_LANGUAGE="en")
 
-    assert response.status_code == 400
+    assert response.status_code == 400 and english.status_code == 400
     errors = field_errors(response.content.decode(), field)
-    assert len(errors) == 1 and " · " in errors[0], errors  # "Korean · English"
-    assert re.search("[가-힣]", errors[0]) and re.search("[A-Za-z]{4}", errors[0])
+    assert len(errors) == 1 and re.search("[가-힣]", errors[0]), errors
+    errors = field_errors(english.content.decode(), field)
+    assert len(errors) == 1 and re.search("[A-Za-z]{4}", errors[0]) and not re.search("[가-힣]", errors[0]), errors
     assert not Bot.objects.exists()
 
 
@@ -146,7 +148,8 @@ def test_disable_and_enable_change_the_bots_state_and_need_a_post(client, user, 
     assert response.status_code == 302 and response["Location"] == detail
     bot.refresh_from_db()
     assert bot.enabled is False
-    assert "꺼짐 · disabled" in client.get(detail).content.decode()
+    assert ">disabled</span>" in client.get(detail).content.decode()
+    assert ">꺼짐</span>" in client.get(detail, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
 
     back = client.post(reverse("bot-enable", args=[bot.pk]), {"next": reverse("bot-list-page")})
     assert back["Location"] == reverse("bot-list-page")
@@ -250,7 +253,7 @@ def test_bad_backtest_input_shows_the_field_error_and_stores_nothing(client, use
     client.force_login(user)
     data = {"exchange": "upbit", "symbol": "BTC/KRW", "k": "auto", "lookback": "20", "ma": "5", **change}
 
-    response = client.post(reverse("backtest-list-page"), data)
+    response = client.post(reverse("backtest-list-page"), data, HTTP_ACCEPT_LANGUAGE="ko")
 
     assert response.status_code == 400
     errors = field_errors(response.content.decode(), field)
@@ -289,14 +292,19 @@ def test_a_predictions_bot_with_an_unknown_model_is_refused_on_the_model_field(c
     assert bot_services  # the service is the one place the rule lives
 
 
-def test_the_forms_bilingual_choices_are_the_models_values():
+def test_the_forms_translated_choices_are_the_models_values():
+    from django.utils import translation
+
     from bots.forms import BotForm
 
     form = BotForm()
     for field, choices in (("kind", Bot.Kind), ("k_mode", Bot.KMode), ("condition", Bot.Condition)):
         labels = dict(form.fields[field].choices)
         assert list(labels) == list(choices.values)
-        assert all(" · " in label for label in labels.values())
+        with translation.override("ko"):
+            assert all(re.search("[가-힣]", str(label)) for label in labels.values())
+        with translation.override("en"):
+            assert not any(re.search("[가-힣]", str(label)) for label in labels.values())
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,8 @@ def test_board_page_lists_the_top_25_of_kospi_and_kosdaq(client, krx_tickers):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "시가총액 상위 25" in html and "Top 25 by market cap" in html
+    assert "Top 25 by market cap" in html
+    assert "시가총액 상위 25" in client.get("/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
     for boards in ({"KOSPI"}, {"KOSDAQ", "KOSDAQ GLOBAL"}):
         top = _independent_top(krx_tickers, boards, 25)
         assert all(name in html for _, name, _, _ in top)

@@ -3,6 +3,9 @@
   const api = "/api/v1/quiz/";
   const won = new Intl.NumberFormat("ko-KR");
   const el = (id) => document.getElementById(id);
+  // the page's texts in its language (quiz/views.py _js_strings, as json_script)
+  const T = JSON.parse((el("quiz-i18n") || { textContent: "{}" }).textContent || "{}");
+  const t = (key, english) => T[key] || english;
   let attemptId = null;
   let lastAttemptId = null;
   let lastChoices = [];
@@ -12,7 +15,7 @@
     const box = el("quiz-terms");
     box.replaceChildren();
     if (!terms || !terms.length) return;
-    box.append(document.createTextNode("용어 · Glossary: "));
+    box.append(document.createTextNode(t("glossary", "Glossary:") + " "));
     terms.forEach((t, i) => {
       if (i) box.append(document.createTextNode(", "));
       const a = document.createElement("a");
@@ -90,8 +93,8 @@
       el("quiz-hint-box").open = false;
       termLinks(q.terms);
       el("quiz-give-up").hidden = false;
-      el("quiz-meta").textContent = [q.category, "difficulty " + q.difficulty, q.language,
-        "pays " + won.format(Number(served.reward)) + " KRW if right"].join(" · ");
+      el("quiz-meta").textContent = [q.category, t("difficulty", "difficulty") + " " + q.difficulty, q.language,
+        t("pays_if_right", "pays %(amount)s KRW if right").replace("%(amount)s", won.format(Number(served.reward)))].join(" · ");
       el("quiz-text").textContent = q.text;
       const list = el("quiz-choices");
       list.replaceChildren();
@@ -120,7 +123,7 @@
     button.classList.add(kind);
     const badge = document.createElement("span");
     badge.className = "quiz-mark quiz-mark-" + kind;
-    badge.textContent = kind === "right" ? " ✓ 정답 · right" : " ✗ 내 답 · your answer";
+    badge.textContent = kind === "right" ? " " + t("right_badge", "✓ right") : " " + t("your_answer", "✗ your answer");
     button.append(badge);
   }
 
@@ -137,13 +140,13 @@
       else mark(index, "wrong"); // the right one shows with "give up" (a retry still teaches)
       const box = el("quiz-result");
       box.className = "quiz-result " + (result.correct ? "right" : "wrong");
-      let text = result.correct ? "Right! +" + won.format(Number(result.reward)) + " KRW" : "Not quite. Hint:";
-      if (result.no_reward_reason === "answered_before") text += " (answered before: no reward)";
-      if (result.no_reward_reason === "daily_cap") text += " (daily cap reached)";
+      let text = result.correct ? t("right", "Right!") + " +" + won.format(Number(result.reward)) + " KRW" : t("not_quite", "Not quite. Hint:");
+      if (result.no_reward_reason === "answered_before") text += " " + t("answered_before", "(answered before: no reward)");
+      if (result.no_reward_reason === "daily_cap") text += " " + t("daily_cap", "(daily cap reached)");
       text += "\n\n" + (result.correct ? result.explanation : result.hint);
-      if (!result.correct) text += "\n\n(Try again with Next question, or give up to see the answer.)";
+      if (!result.correct) text += "\n\n" + t("try_again", "(Try again with Next question, or give up to see the answer.)");
       el("quiz-give-up").hidden = result.correct;
-      text += "\n\nCash: " + won.format(Number(result.cash)) + " KRW";
+      text += "\n\n" + t("cash", "Cash:") + " " + won.format(Number(result.cash)) + " KRW";
       box.textContent = text;
       box.hidden = false;
       loadStats();
@@ -165,7 +168,7 @@
       if (lastChosen !== null && lastChosen !== result.correct_choice) mark(lastChosen, "wrong");
       const box = el("quiz-result");
       box.className = "quiz-result wrong";
-      box.textContent = "정답 · Answer: " + String.fromCharCode(65 + result.correct_choice) + ". " +
+      box.textContent = t("answer", "Answer:") + " " + String.fromCharCode(65 + result.correct_choice) + ". " +
         (lastChoices[result.correct_choice] || "") + "\n\n" + result.explanation;
       box.hidden = false;
       termLinks(result.terms);
