@@ -24,7 +24,6 @@ import secrets
 import smtplib
 from datetime import timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
@@ -38,10 +37,10 @@ from alerts.pacing import Pacer
 from alerts.telegram import TelegramClient, TelegramError, start_token
 from core.exceptions import DomainError
 from core.money import plain
+from core.timeparse import SEOUL
 from trading import services as trading_services
 
 logger = logging.getLogger(__name__)
-SEOUL = ZoneInfo("Asia/Seoul")
 DELIVERY_KINDS = (NotificationChannel.Kind.TELEGRAM, NotificationChannel.Kind.EMAIL)
 LEASE = timedelta(minutes=10)
 MAX_429 = 10

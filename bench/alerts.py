@@ -112,12 +112,12 @@ def _krx_board(n_instruments: int):
 
 def _krx_snapshots(session, codes):
     from datetime import datetime
-    from zoneinfo import ZoneInfo
 
+    from core.timeparse import SEOUL
     from markets.sources.base import TickerSnapshot
 
     day, closes = session
-    t = datetime.fromisoformat(f"{day}T15:30:00").replace(tzinfo=ZoneInfo("Asia/Seoul"))
+    t = datetime.fromisoformat(f"{day}T15:30:00").replace(tzinfo=SEOUL)
     return [TickerSnapshot("krx", c, closes[c], None, None, None, None, t) for c in codes]
 
 

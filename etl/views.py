@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import plain_decimal
 from core.forms import DATETIME_KST, MESSAGES
 from etl import pairs as pair_registry
 from etl import selectors
@@ -97,8 +98,7 @@ def grouped(value, places: int | None = None) -> str:
     number = Decimal(value)
     if places is not None:
         number = number.quantize(Decimal(1).scaleb(-places))
-    text = f"{number:,f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return plain_decimal(number) or ""
 
 
 def _iso(when: datetime) -> str:

@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from core.admin import plain_decimal
+
 register = template.Library()
 
 
@@ -21,10 +23,7 @@ def _decimal(value) -> Decimal | None:
 
 
 def _grouped(number: Decimal) -> str:
-    text = f"{number:,f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return plain_decimal(number) or ""
 
 
 @register.filter

@@ -5,6 +5,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from core.admin import plain_decimal
+
 register = template.Library()
 
 JO = Decimal(10) ** 12
@@ -58,8 +60,7 @@ def plain_number(value, places: int | None = None) -> str:
     if places is not None:
         number = number.quantize(Decimal(1).scaleb(-int(places)))
         return f"{number:,f}"
-    number = number.normalize()
-    return "0" if number == 0 else f"{number:,f}"
+    return plain_decimal(number) or "-"
 
 
 @register.filter

@@ -36,11 +36,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 import requests
 
-SEOUL = ZoneInfo("Asia/Seoul")
+from core.timeparse import SEOUL
 
 BASE_URLS = {
     "real": "https://openapi.koreainvestment.com:9443",
