@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.fields import MoneyField, PriceField, QuantityField
+from markets import exchanges
 
 QUANTITY = {"max_digits": 36, "decimal_places": 12}
 
@@ -33,14 +34,12 @@ class OptionRight(models.TextChoices):
     PUT = "put", "Put"
 
 
-class Exchange(models.TextChoices):
-    BITHUMB = "bithumb", "Bithumb"
-    UPBIT = "upbit", "Upbit"
-    BINANCE = "binance", "Binance spot"
-    BINANCEUSDM = "binanceusdm", "Binance USD-M"
-    BYBIT = "bybit", "Bybit"
-    BITMEX = "bitmex", "BitMEX"
-    KRX = "krx", "KRX"
+# The venues, from the one registry (markets/exchanges.py): a member per Venue, named by its id
+# in capitals (Exchange.UPBIT == "upbit"), labelled with its label (the functional Enum API,
+# which the stubs do not type).
+Exchange = models.TextChoices(  # type: ignore[call-overload]
+    "Exchange", [(value.upper(), (value, label)) for value, label in exchanges.choices()]
+)
 
 
 class Interval(models.TextChoices):

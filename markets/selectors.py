@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Case, Count, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 
+from markets import exchanges
 from markets.models import Candle, Exchange, Instrument, JobStatus, Market, Tick, Ticker
 from markets.sources.base import INTERVAL_SECONDS, INTERVALS, Bar
 from markets.sources.replay import walk_points
@@ -150,8 +151,8 @@ def ticker_top(*, limit: int = 20, quote: str = "KRW") -> QuerySet[Ticker]:
     )
 
 
-STREAM_QUOTES = {"upbit": "KRW", "bithumb": "KRW", "binanceusdm": "USDT", "bybit": "USDT", "bitmex": "USD"}
-"""The quote currency a venue's live stream subscribes by default."""
+STREAM_QUOTES = exchanges.stream_quotes()
+"""The quote currency a venue's live stream subscribes by default (the venue registry)."""
 
 
 def stream_symbols(*, exchange: str, limit: int = 100) -> list[str]:
@@ -195,8 +196,9 @@ def instrument_top(*, market: str, by: str = "market_cap", limit: int = 25) -> Q
 
 # -- freshness: /api/v1/status/ -----------------------------------------------------------------
 
-KNOWN_HOSTS = ("upbit", "bithumb", "binanceusdm", "bybit", "bitmex")
-"""The venue hosts the periodic jobs call (one breaker each), listed even before a failure."""
+KNOWN_HOSTS = exchanges.breaker_hosts()
+"""The venue hosts the periodic jobs call (one breaker each), listed even before a failure
+(the venue registry)."""
 
 
 def job_status_list() -> QuerySet[JobStatus]:

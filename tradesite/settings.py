@@ -23,6 +23,8 @@ from typing import Any
 
 import dj_database_url
 
+from markets import exchanges as venues  # pure: the venue registry (no Django import)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TRADESITE_VAR_DIR", BASE_DIR / "var"))
 
@@ -356,15 +358,8 @@ TRADING: dict[str, Any] = {
     "SLIPPAGE_BPS": Decimal(os.environ.get("SLIPPAGE_BPS", "5")),
     # commission per exchange in basis points of the traded value (Bithumb 4..25 bps by coupon;
     # Upbit KRW 5; KRX: a typical online broker's 1.5)
-    "FEE_BPS": {
-        "bithumb": Decimal("25"),
-        "upbit": Decimal("5"),
-        "binance": Decimal("10"),
-        "binanceusdm": Decimal("5"),
-        "bybit": Decimal("5.5"),
-        "bitmex": Decimal("7.5"),
-        "krx": Decimal("1.5"),
-    },
+    # (defaults from the venue registry, markets/exchanges.py)
+    "FEE_BPS": venues.fee_bps_defaults(),
     # KRX securities transaction tax (incl. the rural special tax) on sells, basis points
     "KRX_SELL_TAX_BPS": Decimal(os.environ.get("KRX_SELL_TAX_BPS", "20")),
     # an order's value must reach this, per quote currency (Upbit and Bithumb: 5,000 KRW)
@@ -374,14 +369,8 @@ TRADING: dict[str, Any] = {
     # breakout bots: a crypto strategy day starts at this Asia/Seoul time, where the exchange's
     # daily candles open (Bithumb 00:00 KST; Upbit and the UTC-day exchanges 09:00 KST = 00:00
     # UTC); KRX days are sessions, from the session open
-    "BOT_DAY_BOUNDARY": {
-        "default": "00:00",
-        "upbit": "09:00",
-        "binance": "09:00",
-        "binanceusdm": "09:00",
-        "bybit": "09:00",
-        "bitmex": "09:00",
-    },
+    # (from the venue registry, markets/exchanges.py)
+    "BOT_DAY_BOUNDARY": venues.day_boundary_defaults(),
     # a bot takes today's open from the ticker only this soon after the day boundary
     "BOT_OPEN_GRACE_SECONDS": int(os.environ.get("BOT_OPEN_GRACE_SECONDS", "300")),
     # a lot's exit after N sessions sells this long before the Nth KRX session close (15:25 KST)

@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from zoneinfo import ZoneInfo
 
+from markets import exchanges
 from markets.calendars import SEOUL, krx_is_open, krx_session_close  # noqa: F401  (re-exported)
 
 BPS = Decimal("0.0001")
@@ -59,9 +60,10 @@ def tick_size(*, exchange: str, quote: str, price: Decimal, instrument_tick: Dec
     price-band table (KRX; Upbit KRW). ``None`` when the step is unknown (any price accepted)."""
     if instrument_tick:
         return instrument_tick
-    if exchange == "krx":
+    table = getattr(exchanges.venue(exchange), "tick_table", None)
+    if table == "krx":
         return _band(KRX_TICKS, price)
-    if exchange == "upbit" and quote == "KRW":
+    if table == "upbit_krw" and quote == "KRW":
         return _band(UPBIT_KRW_TICKS, price)
     return None
 

@@ -10,6 +10,8 @@ Use ``get_source(name, **kwargs)``:
 No Django imports in this package (it runs in scripts and database-free tests).
 """
 
+from markets.exchanges import ccxt_rest_ids
+
 from .base import (
     INTERVALS,
     Bar,
@@ -20,7 +22,7 @@ from .base import (
 )
 from .replay import DATASETS, ReplaySource
 
-CCXT_EXCHANGES = ("bithumb", "upbit", "binanceusdm", "bybit")
+CCXT_EXCHANGES = ccxt_rest_ids()  # the venue registry, markets/exchanges.py
 
 __all__ = [
     "CCXT_EXCHANGES",

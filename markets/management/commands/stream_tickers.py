@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
+from markets import exchanges
 from markets.feed import run_feed, run_feed_forever
 from markets.replay_files import replay_data_dir
 from markets.sources import get_source
@@ -37,8 +38,8 @@ async def _beside(main, handlers):
         await asyncio.gather(*loops, return_exceptions=True)
 
 
-LIVE_SOURCES = ["bithumb", "upbit", "binanceusdm", "bybit"]
-WS_EXCHANGES = ["upbit", "bithumb", "binanceusdm", "bybit"]
+LIVE_SOURCES = list(exchanges.ccxt_rest_ids())  # the venue registry, markets/exchanges.py
+WS_EXCHANGES = list(exchanges.websocket_ids())
 
 
 class Command(BaseCommand):
