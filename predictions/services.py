@@ -203,7 +203,7 @@ def krx_candles_update() -> str:
     """Bring the KRX daily candles up to date before predicting.
 
     KRX has no live source in this project: an operator (or a job outside it) drops the day's
-    file in the recorded format (``markets/importers.parse_krx_daily``) at
+    file in the recorded format (``markets.importers.parse_krx_daily``) at
     ``PREDICTIONS["KRX_DAILY_FILE"]``; it is imported here, idempotently. Without that setting the
     stored candles are used as they are. Returns what happened, for the log.
     """
