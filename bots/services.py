@@ -1115,14 +1115,15 @@ def _stop_losses(bot: Bot, session: date, now: datetime) -> None:
 @transaction.atomic
 def prediction_bot_check(*, bot_id: int, now: datetime | None = None) -> Bot:
     """What a predictions bot does at ``now``: its stop-losses, then, once per KRX session
-    while the market is open, the session's entries (see ``prediction_bot_create``). Orders
+    while the market is open (the market's present: the demo clock in a replay), the session's entries (see ``prediction_bot_create``). Orders
     carry ``client_order_id`` ``bot<id>-<session>-<symbol>-entry`` and ``bot<id>-stop-lot-<lot>``,
     so a repeated check never places twice. Raises ``Bot.DoesNotExist``."""
     now = now or timezone.now()
     bot = bot_qs_select_for_update(pk=bot_id).select_related("user").get(kind=Bot.Kind.PREDICTIONS)
-    if not rules.krx_is_open(now):
+    market = market_now(now)  # the demo clock's instant in a replay: its KRX session, its picks
+    if not rules.krx_is_open(market):
         return bot
-    session = holding.krx_lot_day(now)
+    session = holding.krx_lot_day(market)
     _stop_losses(bot, session, now)
     if not bot.enabled or bot.day == session:
         bot.save()

@@ -7,16 +7,19 @@ Prices are the recorded daily closes: on each session the bot buys at the previo
 close (the session its predictions are for), which is where the backtest buys.
 """
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from bots import services
 from bots.models import Bot, BotDecision
+from markets.clock import demo_clock_clear, demo_clock_install
 from markets.models import Candle, Instrument, Ticker
+from markets.sources.clock import DemoClock
 from predictions.following import select
 from predictions.selectors import session_open_utc
 from predictions.services import prediction_follow_backtest
@@ -133,6 +136,32 @@ def test_stop_loss_sells_a_lot_below_its_price(predicted, user, settings):
     assert lot.remaining == 0
     exit_ = BotDecision.objects.get(bot=bot, action="exit")
     assert "stop-loss" in exit_.reason and exit_.order.client_order_id == f"bot{bot.pk}-stop-lot-{lot.pk}"
+
+
+def test_in_the_demo_the_bot_trades_the_demo_clocks_session_not_the_wall_clocks(predicted, user, settings):
+    # given a predictions bot and a demo clock at the second session of the predictions 09:05 KST
+    # while the wall clock is now (2026)
+    settings.TRADING = {**settings.TRADING, "STARTING_CASH": {"KRW": Decimal("1000000000"), "USDT": Decimal("0")}}
+    bot = services.prediction_bot_create(
+        user=user, model=predicted.name, threshold=Decimal("0"), top_n=1, exit_after_sessions=5
+    )
+    days = sessions_between(START, END)
+    _prices_of(days[0])
+    wall = timezone.now()
+    demo_at = _at(days[1], 9, 5)
+    demo_clock_install(clock=DemoClock(start=demo_at, end=demo_at + timedelta(days=7), speed=60.0, wall_start=wall))
+    try:
+        # when the beat checks it on the wall clock
+        services.prediction_bot_check(bot_id=bot.pk, now=wall)
+    finally:
+        demo_clock_clear()
+    # then it traded the demo's session, from the predictions before it
+    bot.refresh_from_db()
+    assert bot.day == days[1]
+    assert Lot.objects.filter(user=user).count() == 1
+    entry = BotDecision.objects.get(bot=bot, action="enter")
+    assert entry.day == days[1]
+    # (the lot itself is stamped with the wall clock, like every order: see the issue 16 note)
 
 
 @pytest.mark.parametrize(
