@@ -340,6 +340,11 @@ OPTION_FIELDS = {
     "theta": "theta",
     "iv": "hts_ints_vltl",
 }
+NIGHT_PLACEHOLDERS = ("delta", "gamma", "vega", "theta")
+"""Sensitivities KIS does not compute in the night session: its night executions (``H0EUCNT0``)
+carry delta +1/-1 in the money and 0 out of it, gamma, vega and the theoretical price 0 (all 463
+recorded night executions of ../shared/data/kis, whose price = intrinsic + time value on every
+row, so the columns are read right): placeholders, not greeks. The board shows none for them."""
 
 
 def _decimal(text) -> Decimal | None:
@@ -375,11 +380,12 @@ def derivatives_board(*, today: date, atm_strikes: int = 5, until: datetime | No
     (Instrument or None), "trade" / "quote" (its latest Tick or None), "ticker" (its Ticker or
     None), "atm" (Decimal or None), "expiry", "rows": [{"strike", "atm", "call", "put"}]}`` where
     call/put are ``{"instrument", "tick", "last", "change", "volume", "open_interest", "delta",
-    "gamma", "vega", "theta", "iv", "time", "earlier"}`` (Decimals from the latest execution's
-    fields, None where the frame did not carry one; ``earlier``: that execution is of a session
-    before ``day``) or None when the strike has no such option. ``until`` (the demo's KIS replay
+    "gamma", "vega", "theta", "iv", "time", "earlier", "night"}`` (Decimals from the latest
+    execution's fields, None where the frame did not carry one or, for a night-session execution
+    (``night``), the greeks KIS does not compute at night (``NIGHT_PLACEHOLDERS``); ``earlier``:
+    that execution is of a session before ``day``) or None when the strike has no such option. ``until`` (the demo's KIS replay
     instant, aware): only ticks received by then count, so the board stands where the replay does."""
-    from markets.sources.kis.planner import atm_strike
+    from markets.sources.kis.planner import NIGHT, atm_strike, derivatives_session
 
     heard = Tick.objects.filter(instrument__market=Market.KRX_DERIVATIVES)
     if until is not None:
@@ -413,6 +419,9 @@ def derivatives_board(*, today: date, atm_strikes: int = 5, until: datetime | No
         cell["time"] = tick.exchange_time if tick else None
         cell["earlier"] = tick is not None and tick.session_date < day  # heard in an earlier session
         cell.update({name: _decimal(extra[key]) if key in extra else None for name, key in OPTION_FIELDS.items()})
+        cell["night"] = tick is not None and derivatives_session(tick.exchange_time, lambda _day: True) == NIGHT
+        if cell["night"]:
+            cell.update(dict.fromkeys(NIGHT_PLACEHOLDERS))
         row[option.right or "call"] = cell
     board.update({"atm": atm, "expiry": expiry, "rows": [by_strike[k] for k in sorted(by_strike)]})
     return board

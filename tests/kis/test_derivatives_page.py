@@ -42,6 +42,12 @@ def test_page_renders_the_front_future_and_a_chain_around_the_money(client, reco
     call_430 = next(r["call"] for r in board["rows"] if r["strike"] == Decimal("430"))
     assert call_430["tick"].session_date.isoformat() == "2025-07-14" and call_430["earlier"]
     assert not call_435["earlier"] and 'class="earlier last" data-symbol="krx:201W08430"' in html
+    # a night execution's greeks are KIS's placeholders (delta 1 or 0, gamma and vega 0): none shown,
+    # its implied volatility is; the day execution keeps its greeks
+    assert call_430["night"] and not call_435["night"]
+    assert Decimal(call_430["tick"].extra["gama"]) == 0 and abs(Decimal(call_430["tick"].extra["delta"])) in (0, 1)
+    assert call_430["delta"] is call_430["gamma"] is call_430["vega"] is call_430["theta"] is None
+    assert call_430["iv"] == Decimal(call_430["tick"].extra["hts_ints_vltl"])
 
     assert "Read-only: derivatives are not paper-traded" in html and "모의 거래할 수 없습니다" in html
     assert 'href="/derivatives/"' in html  # the nav link
